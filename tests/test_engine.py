@@ -1,0 +1,138 @@
+import json
+import re
+
+import pytest
+
+from bot.content import load_content
+from bot.engine import Kind
+from bot.evaluation import outcome_label
+
+BAD_INPUT = [
+    "",
+    "   \n\t ",
+    "🚓🚓🚓",
+    "x" * 10_000,
+    "beacon " * 2_000,
+    "\u0000\u0007\u200b\u200e\ufeff",
+    "<script>alert(1)</script> & <b>beacon</b> number",
+    "مرحبا كيف حالك",
+    "\ud83d",  # a lone surrogate, as broken clients can send
+]
+
+
+def test_every_intent_answers_its_own_examples(engine):
+    wrong = []
+    for intent in engine.intents.values():
+        for example in intent.examples:
+            label = outcome_label(engine.respond(example))
+            expected = {"emergency": "emergency", "fallback": "none"}.get(
+                intent.outcome.value, intent.id
+            )
+            if label != expected:
+                wrong.append(f"{intent.id}: {example!r} -> {label}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_a_clear_question_gets_an_answer_with_the_right_facts(engine):
+    reply = engine.respond("beacon numbr")
+    assert reply.kind is Kind.ANSWER
+    assert reply.intent == "victim_support_beacon"
+    assert "0300 011 55 55" in reply.reply
+    assert "info@hertfordshirebeacon.org" in reply.reply
+
+
+def test_typos_word_order_and_slang_still_match(engine):
+    assert engine.respond("how do i reprot flytipping").intent == "fly_tipping_report"
+    assert engine.respond("fly tipping report how").intent == "fly_tipping_report"
+    assert engine.respond("the cops non emergency numbr").intent == "report_crime"
+
+
+def test_an_unrelated_question_falls_back_with_101_and_999(engine):
+    reply = engine.respond("what time does the garden centre close on sunday")
+    assert reply.kind is Kind.FALLBACK
+    assert reply.intent is None
+    assert "<b>101</b>" in reply.reply and "<b>999</b>" in reply.reply
+
+
+def test_an_ambiguous_question_offers_suggestions_with_titles(engine):
+    # "volunteering" alone fits several volunteering roles equally well.
+    reply = engine.respond("volunteering")
+    assert reply.kind is Kind.SUGGEST
+    assert 2 <= len(reply.suggestions) <= 3
+    for intent_id in reply.suggestions:
+        assert engine.intents[intent_id].title in reply.reply.replace("&#x27;", "'")
+
+
+@pytest.mark.parametrize("text", BAD_INPUT)
+def test_bad_input_gets_a_sane_outcome(engine, text):
+    reply = engine.respond(text)
+    assert reply.kind in set(Kind)
+    assert reply.reply
+    json.dumps(reply.as_json())
+
+
+def test_user_text_never_appears_in_a_reply(engine):
+    reply = engine.respond("<script>alert(1)</script> & <b>beacon</b> number")
+    assert "<script>" not in reply.reply
+
+
+def test_answers_contain_only_telegram_html(engine):
+    for intent_id, markup in engine.rendered.items():
+        tags = set(re.findall(r"</?([a-z]+)", markup))
+        assert tags <= {"b", "i", "a", "u", "s", "code"}, intent_id
+        assert len(markup) < 4096, intent_id
+
+
+def test_dated_answers_show_when_they_were_checked(engine):
+    reply = engine.respond("what is the police precept")
+    assert reply.intent == "police_precept"
+    assert "£223" in reply.reply and "Last checked" in reply.reply
+
+
+def test_every_brief_topic_has_an_intent_with_ten_examples():
+    content, _ = load_content()
+    brief_ids = {
+        "emergency",
+        "report_crime",
+        "hate_crime",
+        "victim_support_beacon",
+        "domestic_abuse",
+        "modern_slavery",
+        "fly_tipping_report",
+        "fly_tipping_fund",
+        "rural_crime",
+        "business_crime",
+        "streetsafe",
+        "speed_camera_van",
+        "community_drivesafe",
+        "speeding_20mph",
+        "safer_neighbourhood_team",
+        "hertsmere_police_station",
+        "custody",
+        "volunteer_custody_visitor",
+        "volunteer_scrutiny_panel",
+        "special_constables",
+        "employer_supported_policing",
+        "join_police",
+        "contact_pcc",
+        "about_pcc",
+        "have_your_say",
+        "police_precept",
+        "complaint_about_police",
+        "forensic_review",
+        "personal_safety",
+        "greeting",
+        "thanks",
+        "bot_identity",
+        "help",
+    }
+    assert brief_ids <= set(content.intents)
+    for intent_id in brief_ids:
+        assert len(content.intents[intent_id].examples) >= 10, intent_id
+
+
+def test_help_lists_the_topics(engine):
+    reply = engine.respond("what can you help me with")
+    assert reply.intent == "help"
+    assert "Report a hate crime" in reply.reply or "Hate crime" in reply.reply
+    assert "Contact the Police and Crime Commissioner" in reply.reply

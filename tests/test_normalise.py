@@ -1,0 +1,37 @@
+from bot.normalise import Normaliser, clean, compile_phrase
+
+
+def test_clean_folds_case_punctuation_and_apostrophes():
+    assert clean("  What’s the NON-emergency number?!  ") == "whats the non emergency number"
+    assert clean("don't") == clean("dont") == clean("don`t")
+
+
+def test_clean_removes_control_and_zero_width_characters():
+    assert clean("be\u200bacon\u0000 num\u200dber\u202e") == "be acon num ber"
+    assert clean("ｂｅａｃｏｎ") == "beacon"  # full-width letters (NFKC)
+
+
+def test_clean_of_emoji_only_or_blank_text_is_empty():
+    assert clean("🚓🚨") == ""
+    assert clean(" \t\n ") == ""
+
+
+def test_replacements_fix_misspellings_and_synonyms_including_phrases():
+    normalise = Normaliser({"numbr": "number", "old bill": "police"}, ["number", "police"])
+    assert normalise("Beacon numbr") == "beacon number"
+    assert normalise("call the Old Bill") == "call the police"
+
+
+def test_unknown_words_one_typo_away_are_corrected_but_real_words_are_kept():
+    normalise = Normaliser({}, ["stolen", "burglary", "night", "report"])
+    assert normalise("burglray reprot") == "burglary report"  # swapped letters
+    assert normalise("fight") == "fight"  # different first letter: not turned into "night"
+    assert normalise("stol") == "stol"  # too short to correct safely
+
+
+def test_phrases_match_whole_words_with_alternatives_and_gaps():
+    pattern = compile_phrase("is hitting/kicking * me")
+    assert pattern.search("he is hitting me")
+    assert pattern.search("she is kicking my brother and me")
+    assert not pattern.search("he is shitting me")
+    assert not pattern.search("this hitting me")
