@@ -133,6 +133,7 @@ def _unsourced(text: str, facts: dict[str, Fact]) -> list[str]:
                 "knowledge/ with its source and refer to it as {fact.email}"
             )
     for url in [*hrefs, *_URL.findall(_EMAIL.sub(" ", text_without_tags))]:
+        url = url.rstrip(".,;:!?)")
         if url.lower().startswith("mailto:"):
             continue
         if link_key(url) not in links:
