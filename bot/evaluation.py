@@ -9,6 +9,8 @@ Suggestions are counted apart (never right).
 from __future__ import annotations
 
 import json
+import statistics
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -57,7 +59,13 @@ def is_right(case: Case, label: str) -> bool:
 
 
 def evaluate(cases: Iterable[Case], respond: Callable[[str], Reply]) -> dict:
-    rows = [(case, outcome_label(respond(case.text))) for case in cases]
+    rows, timings = [], []
+    for case in cases:
+        start = time.perf_counter()
+        reply = respond(case.text)
+        timings.append((time.perf_counter() - start) * 1000)
+        rows.append((case, outcome_label(reply)))
+    timings.sort()
     total = len(rows)
     right = sum(is_right(c, label) for c, label in rows)
     in_scope = [(c, label) for c, label in rows if OUT_OF_SCOPE not in c.expect]
@@ -84,6 +92,8 @@ def evaluate(cases: Iterable[Case], respond: Callable[[str], Reply]) -> dict:
         "out_of_scope_recall": share(oos, lambda c, lb: lb == OUT_OF_SCOPE),
         "emergency_recall": share(emergency, lambda c, lb: lb == EMERGENCY),
         "suggested": sum(label == "suggest" for _, label in rows),
+        "median_ms": round(statistics.median(timings), 3) if timings else None,
+        "p99_ms": round(timings[max(0, int(len(timings) * 0.99) - 1)], 3) if timings else None,
         "per_intent": per_intent,
         "confusions": [
             {"expected": e, "got": g, "count": n} for (e, g), n in confusions.most_common(15)
@@ -113,6 +123,8 @@ def format_report(figures: dict) -> str:
         f"in-scope accuracy: {pct(figures['in_scope_accuracy'])}",
         f"out-of-scope recall: {pct(figures['out_of_scope_recall'])}",
         f"emergency recall: {pct(figures['emergency_recall'])}",
+        f"time per message: median {figures['median_ms']} ms, 99th percentile "
+        f"{figures['p99_ms']} ms",
         f"overall accuracy: {pct(figures['accuracy'])}",
     ]
     return "\n".join(lines)
