@@ -106,9 +106,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not os.environ.get("TELEGRAM_BOT_TOKEN"):
         print("TELEGRAM_BOT_TOKEN is not set: starting a chat in the terminal instead.\n")
         return cmd_chat(args)
-    from bot.telegram_app import run_bot
+    from bot.runner import run_bot
 
-    return run_bot(args)
+    return run_bot()
 
 
 def build_parser() -> argparse.ArgumentParser:

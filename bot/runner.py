@@ -1,0 +1,57 @@
+"""Start the Telegram bot: check settings, load content, then poll or serve a webhook."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping
+
+from telegram import Update
+from telegram.error import InvalidToken
+from telegram.request import BaseRequest
+
+from bot.content import load_content
+from bot.engine import Engine
+from bot.settings import configure_logging, load_settings, read_environment
+from bot.storage import MemoryStore
+from bot.telegram_app import EngineRef, build_application
+
+log = logging.getLogger(__name__)
+
+
+def run_bot(env: Mapping[str, str] | None = None, request: BaseRequest | None = None) -> int:
+    """Run until stopped (SIGINT/SIGTERM); ``request`` replaces the network in tests."""
+    settings, problems = load_settings(read_environment(env))
+    if not settings.token:
+        problems.insert(0, "TELEGRAM_BOT_TOKEN is not set; get one from @BotFather")
+    if problems:
+        for problem in problems:
+            print(f"setting error: {problem}", file=sys.stderr)
+        return 2
+    configure_logging(settings)
+    content, content_problems = load_content(settings.intents, settings.knowledge)
+    for problem in content_problems:
+        log.warning("content: %s", problem)
+    if content is None:
+        log.error("the content has errors; fix them (python -m bot validate) and start again")
+        return 2
+    app = build_application(settings, EngineRef(Engine(content)), MemoryStore(), request=request)
+    updates = [Update.MESSAGE, Update.CALLBACK_QUERY]
+    if settings.webhook:
+        log.info("starting the webhook server on port %s", settings.webhook_port)
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path="telegram",
+            webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
+            secret_token=settings.webhook_secret,
+            allowed_updates=updates,
+        )
+    else:
+        log.info("starting long polling")
+        try:
+            app.run_polling(allowed_updates=updates)
+        except InvalidToken as exc:
+            log.error("Telegram rejected the bot token (%s); check TELEGRAM_BOT_TOKEN", exc)
+            return 2
+    return 0

@@ -1,0 +1,319 @@
+"""End-to-end: real Application and polling loop, fake Bot API at the request layer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot import messages
+from tests.fake_telegram import BOT_ID, BOT_USERNAME, FakeBotAPI, callback, message
+from tests.telegram_harness import TOKEN, running_bot
+
+ALICE, BOB = 101, 202
+
+
+async def ask(fake: FakeBotAPI, update: dict, replies: int = 1):
+    """Push an update and wait until ``replies`` more messages have been sent."""
+    before = len(fake.sent())
+    fake.push(update)
+    await fake.wait_for(lambda: len(fake.sent()) >= before + replies)
+    return fake.sent()[before:]
+
+
+async def test_start_welcomes_with_999_topics_and_registers_the_command_menu(engine):
+    async with running_bot(engine) as (fake, _, _):
+        (reply,) = await ask(fake, message(ALICE, "/start"))
+        assert "999" in reply.text and "automated" in reply.text
+        titles = [t for t, _ in reply.buttons]
+        assert "Report fly-tipping" in titles and len(titles) == len(engine.topics)
+        (commands,) = fake.sent("setMyCommands")
+        names = [c["command"] for c in commands.params["commands"]]
+        assert names == ["start", "topics", "help", "privacy", "forget"]
+
+
+async def test_start_with_a_deep_link_opens_that_topic_and_junk_gets_the_welcome(engine):
+    async with running_bot(engine) as (fake, _, _):
+        (reply,) = await ask(fake, message(ALICE, "/start flytipping"))
+        assert "www.contacthertspolice.uk/Report/Crime" in reply.text
+        (reply,) = await ask(fake, message(ALICE, "/start victim_support_beacon"))
+        assert "0300 011 55 55" in reply.text
+        (reply,) = await ask(fake, message(ALICE, "/start %%<junk>"))
+        assert reply.text == messages.WELCOME
+
+
+async def test_a_question_gets_its_answer_in_html_with_feedback_buttons(engine):
+    async with running_bot(engine) as (fake, _, _):
+        (reply,) = await ask(fake, message(ALICE, "beacon numbr"))
+        assert reply.params["parse_mode"] == "HTML"
+        assert "<b>0300 011 55 55</b>" in reply.text
+        assert [d for _, d in reply.buttons] == ["f:1", "f:0"]
+
+
+async def test_topics_menu_button_shows_the_answer(engine):
+    async with running_bot(engine) as (fake, _, _):
+        (menu,) = await ask(fake, message(ALICE, "/topics"))
+        data = dict(menu.buttons)["Contact the Police and Crime Commissioner"]
+        (answer,) = await ask(fake, callback(ALICE, data, message_id=5))
+        assert "01707 806100" in answer.text
+        assert fake.sent("answerCallbackQuery")
+
+
+async def test_suggestions_are_buttons_and_choosing_one_replaces_them(engine):
+    async with running_bot(engine) as (fake, _, _):
+        (question,) = await ask(fake, message(ALICE, "volunteering"))
+        labels = [t for t, _ in question.buttons]
+        assert labels[-1] == "None of these" and len(labels) >= 3
+        choice = question.buttons[0][1]
+        fake.push(callback(ALICE, choice, message_id=77))
+        await fake.wait_for(lambda: fake.sent("editMessageText"))
+        (edit,) = fake.sent("editMessageText")
+        assert edit.params["message_id"] == 77
+        assert [d for _, d in edit.buttons] == ["f:1", "f:0"]  # the suggestions are gone
+
+        fake.push(callback(ALICE, "s:-", message_id=78))
+        await fake.wait_for(lambda: len(fake.sent("editMessageText")) == 2)
+        assert "101" in fake.sent("editMessageText")[1].text
+
+
+async def test_unanswerable_question_gets_101_and_999_without_buttons(engine):
+    async with running_bot(engine) as (fake, store, _):
+        (reply,) = await ask(fake, message(ALICE, "how do I renew my library books online"))
+        assert "<b>101</b>" in reply.text and "<b>999</b>" in reply.text
+        assert reply.buttons == []
+        assert store.unanswered()
+
+
+async def test_feedback_is_acknowledged_recorded_and_cannot_be_given_twice(engine):
+    async with running_bot(engine) as (fake, store, _):
+        fake.push(callback(ALICE, "f:0", message_id=1234))
+        await fake.wait_for(lambda: fake.sent("editMessageReplyMarkup"))
+        (ack,) = fake.sent("answerCallbackQuery")
+        assert ack.params["text"] == messages.FEEDBACK_THANKS
+        assert store.feedback == {(ALICE, 1234): False}
+
+
+async def test_danger_gets_999_first_then_the_topic(engine):
+    async with running_bot(engine) as (fake, _, _):
+        (reply,) = await ask(fake, message(ALICE, "he is hitting me"))
+        assert reply.text.index("999") < reply.text.index("0300 011 55 55")
+
+
+async def test_stickers_photos_voice_locations_and_contacts_get_a_polite_text_only_reply(engine):
+    media = [
+        {
+            "sticker": {
+                "file_id": "s",
+                "file_unique_id": "s",
+                "width": 1,
+                "height": 1,
+                "is_animated": False,
+                "is_video": False,
+                "type": "regular",
+            }
+        },
+        {"photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]},
+        {"voice": {"file_id": "v", "file_unique_id": "v", "duration": 1}},
+        {"location": {"latitude": 51.75, "longitude": -0.34}},
+        {"contact": {"phone_number": "07700900123", "first_name": "Al"}},
+        {"document": {"file_id": "d", "file_unique_id": "d"}},
+    ]
+    async with running_bot(engine) as (fake, store, _):
+        for fields in media:
+            (reply,) = await ask(fake, message(ALICE, **fields))
+            assert "only read text" in reply.text
+        assert "07700900123" not in str(store.messages)
+
+
+async def test_a_photo_caption_is_read_as_the_question(engine):
+    photo = [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
+    async with running_bot(engine) as (fake, _, _):
+        (reply,) = await ask(fake, message(ALICE, photo=photo, caption="rubbish dumped in lane"))
+        assert "www.contacthertspolice.uk/Report/Crime" in reply.text
+
+
+async def test_edited_messages_get_no_second_answer(engine):
+    async with running_bot(engine) as (fake, _, _):
+        await ask(fake, message(ALICE, "beacon number"))
+        edited = message(ALICE, "beacon phone number")
+        edited["edited_message"] = edited.pop("message")
+        edited["edited_message"]["edit_date"] = edited["edited_message"]["date"]
+        fake.push(edited)
+        await fake.settle()
+        assert len(fake.sent()) == 1
+
+
+async def test_html_emoji_rtl_zero_width_and_huge_messages_are_answered_never_rejected(engine):
+    texts = [
+        "<b>beacon</b> & <script>alert('x')</script> number?",
+        "🚓🚓 beacon 🚓 number",
+        "\u202eرقم beacon\u200b\u200d",
+        "fly tipping " * 900,  # ~10,000 characters
+        "&amp; &lt;tag&gt; 5 < 6 > 2",
+    ]
+    async with running_bot(engine) as (fake, _, _):
+        for text in texts:
+            (reply,) = await ask(fake, message(ALICE, text))
+            assert "<script>" not in reply.text
+        assert not [c for c in fake.calls if c.method.endswith(":rejected")]
+
+
+async def test_in_groups_only_mentions_replies_and_commands_are_answered(engine):
+    group = {"chat_type": "group", "chat_id": -500}
+    async with running_bot(engine) as (fake, _, _):
+        fake.push(message(ALICE, "beacon number", **group))
+        await fake.settle()
+        assert fake.sent() == []
+        (reply,) = await ask(fake, message(ALICE, f"@{BOT_USERNAME} beacon number", **group))
+        assert "0300 011 55 55" in reply.text
+        bot_message = {
+            "message_id": 9,
+            "date": 1,
+            "chat": {"id": -500, "type": "group"},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Bot"},
+            "text": "x",
+        }
+        (reply,) = await ask(
+            fake, message(ALICE, "what about fly tipping", reply_to_message=bot_message, **group)
+        )
+        assert "Report/Crime" in reply.text
+        (reply,) = await ask(fake, message(ALICE, f"/privacy@{BOT_USERNAME}", **group))
+        assert "/forget" in reply.text
+
+
+async def test_channel_posts_and_updates_without_a_user_are_ignored(engine):
+    post = {
+        "channel_post": {
+            "message_id": 1,
+            "date": 1,
+            "text": "beacon number",
+            "chat": {"id": -100123, "type": "channel", "title": "News"},
+        }
+    }
+    async with running_bot(engine) as (fake, _, _app):
+        fake.push(post)
+        await fake.settle()
+        assert fake.sent() == []
+        (reply,) = await ask(fake, message(ALICE, "beacon number"))  # still serving
+        assert "0300" in reply.text
+
+
+async def test_a_flood_from_one_user_gets_one_slow_down_and_others_are_unaffected(engine):
+    async with running_bot(engine, flood_messages=12, flood_seconds=10) as (fake, _, _):
+        fake.push(*[message(ALICE, f"beacon number {n}") for n in range(20)])
+        await fake.settle()
+        to_alice = fake.sent(chat_id=ALICE)
+        assert len(to_alice) == 13
+        assert sum(c.text == messages.SLOW_DOWN for c in to_alice) == 1
+        (reply,) = await ask(fake, message(BOB, "beacon number"))
+        assert "0300" in reply.text
+
+
+async def test_stale_or_unknown_buttons_say_the_menu_has_expired(engine):
+    async with running_bot(engine) as (fake, _, _):
+        for data in ["t:no_such_topic", "s:retired_intent", "zzz", ""]:
+            fake.push(callback(ALICE, data, message_id=3))
+        await fake.wait_for(lambda: len(fake.sent("answerCallbackQuery")) == 4)
+        assert {c.params.get("text") for c in fake.sent("answerCallbackQuery")} == {
+            messages.EXPIRED
+        }
+
+
+async def test_a_handler_error_apologises_with_a_reference_and_keeps_serving(engine, caplog):
+    async with running_bot(engine) as (fake, _, _):
+        fake.fail_next("sendMessage", 500, "Internal Server Error")
+        fake.push(message(ALICE, "my secret question about beacon"))
+        await fake.wait_for(lambda: fake.sent(chat_id=ALICE))
+        (apology,) = fake.sent(chat_id=ALICE)  # the failed reply was not delivered
+        assert "reference" in apology.text
+        ref = apology.text.split("reference ")[1][:8]
+        assert ref in caplog.text
+        assert "my secret question" not in caplog.text
+        (reply,) = await ask(fake, message(BOB, "beacon number"))
+        assert "0300" in reply.text
+
+
+async def test_429_is_retried_and_the_reply_arrives_once(engine):
+    async with running_bot(engine) as (fake, _, _):
+        fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+        fake.push(message(ALICE, "beacon number"))
+        await fake.wait_for(lambda: fake.sent(), timeout=5)
+        await fake.settle()
+        assert len(fake.sent()) == 1
+        assert [c.method for c in fake.calls if c.method.startswith("send")] == [
+            "sendMessage:429",
+            "sendMessage",
+        ]
+
+
+async def test_a_user_who_blocked_the_bot_is_logged_quietly(engine, caplog):
+    caplog.set_level(logging.INFO)
+    async with running_bot(engine) as (fake, _, _):
+        fake.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+        fake.push(message(ALICE, "beacon number"))
+        await fake.settle()
+        assert "blocked the bot" in caplog.text
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+        (reply,) = await ask(fake, message(BOB, "beacon number"))
+        assert "0300" in reply.text
+
+
+async def test_polling_recovers_by_itself_after_a_502(engine):
+    fake = FakeBotAPI()
+    async with running_bot(engine, fake=fake):
+        for _ in range(2):
+            fake.fail_next("getUpdates", 502, "Bad Gateway")
+        await asyncio.sleep(0.1)
+        (reply,) = await ask(fake, message(ALICE, "beacon number"))
+        assert "0300" in reply.text
+
+
+async def test_fifty_users_sending_ten_messages_at_once_each_get_one_reply_per_message(engine):
+    async with running_bot(engine) as (fake, _, _):
+        users = range(1000, 1050)
+        fake.push(*[message(u, f"beacon number {n}") for n in range(10) for u in users])
+        await fake.wait_for(lambda: len(fake.sent()) >= 500, timeout=30)
+        await fake.settle()
+        for u in users:
+            assert len(fake.sent(chat_id=u)) == 10
+
+
+async def test_replies_to_one_chat_are_paced(engine):
+    async with running_bot(engine, pace_chat_per_second=20) as (fake, _, _):
+        start = asyncio.get_running_loop().time()
+        fake.push(*[message(ALICE, "beacon number") for _ in range(9)])
+        await fake.wait_for(lambda: len(fake.sent()) == 9)
+        # a burst of 3, then one every 1/20 s: at least 6 intervals of 0.05 s
+        assert asyncio.get_running_loop().time() - start >= 0.25
+
+
+async def test_updates_already_received_are_answered_on_shutdown(engine):
+    async with running_bot(engine) as (fake, _, app):
+        fake.push(*[message(2000 + n, "beacon number") for n in range(30)])
+        await fake.wait_for(lambda: app.update_queue.qsize() > 0 or fake.sent(), timeout=5)
+        await app.updater.stop()
+        await app.stop()
+        assert len(fake.sent()) == 30
+
+
+async def test_privacy_and_forget(engine):
+    async with running_bot(engine) as (fake, store, _):
+        (reply,) = await ask(fake, message(ALICE, "/privacy"))
+        assert "90 days" in reply.text and "/forget" in reply.text
+        await ask(fake, message(ALICE, "what is the weather on mars"))
+        assert store.messages
+        (reply,) = await ask(fake, message(ALICE, "/forget"))
+        assert reply.text.startswith("Done")
+        assert not [m for m in store.messages if m[0] == ALICE]
+
+
+async def test_unknown_commands_get_a_pointer_to_topics(engine):
+    async with running_bot(engine) as (fake, _, _):
+        (reply,) = await ask(fake, message(ALICE, "/stats"))
+        assert reply.text == messages.UNKNOWN_COMMAND
+
+
+async def test_a_self_hosted_bot_api_address_is_used(engine):
+    async with running_bot(engine, api_url="http://127.0.0.1:8081") as (fake, _, _):
+        await ask(fake, message(ALICE, "beacon number"))
+        assert all(c.url.startswith("http://127.0.0.1:8081/bot") for c in fake.calls)
+        assert TOKEN in fake.calls[0].url
