@@ -45,9 +45,13 @@ def _char_terms(words: list[str]) -> Counter[str]:
 class Featurizer:
     """Sublinear TF-IDF, each block (words, characters) scaled to unit length."""
 
+    WORD_CACHE_SIZE = 100_000
+
     def __init__(self) -> None:
         self.blocks: tuple[dict[str, int], dict[str, int]] = ({}, {})
         self.idf = np.zeros(0, dtype=np.float32)
+        self._idf: list[float] = []
+        self._char_cache: dict[str, list[tuple[int, int]]] = {}
 
     @staticmethod
     def _terms(text: str) -> tuple[Counter[str], Counter[str]]:
@@ -69,6 +73,8 @@ class Featurizer:
                 idf.append(math.log((1 + n) / (1 + count)) + 1.0)
         self.blocks = (index[0], index[1])
         self.idf = np.asarray(idf, dtype=np.float32)
+        self._idf = idf
+        self._char_cache.clear()
         return [self._row(terms) for terms in term_sets]
 
     def _vector(self, terms: tuple[Counter[str], Counter[str]]) -> tuple[list[int], list[float]]:
@@ -92,7 +98,38 @@ class Featurizer:
         return np.asarray(cols, dtype=np.intp), np.asarray(vals, dtype=np.float32)
 
     def vector(self, text: str) -> tuple[list[int], list[float]]:
-        return self._vector(self._terms(text))
+        """Features of one message: the same values as in training, computed with a
+        per-word cache of character n-grams, since residents' words repeat."""
+        words = text.split()
+        word_index = self.blocks[0]
+        word_tf: dict[int, int] = {}
+        for term in itertools.chain(words, (f"{a} {b}" for a, b in itertools.pairwise(words))):
+            col = word_index.get(term)
+            if col is not None:
+                word_tf[col] = word_tf.get(col, 0) + 1
+        char_tf: dict[int, int] = {}
+        for word in words:
+            for col, count in self._char_columns(word):
+                char_tf[col] = char_tf.get(col, 0) + count
+        cols: list[int] = []
+        vals: list[float] = []
+        idf = self._idf
+        for tf in (word_tf, char_tf):
+            weights = [(1.0 + math.log(t)) * idf[c] for c, t in tf.items()]
+            norm = math.sqrt(sum(w * w for w in weights)) or 1.0
+            cols.extend(tf)
+            vals.extend(w / norm for w in weights)
+        return cols, vals
+
+    def _char_columns(self, word: str) -> list[tuple[int, int]]:
+        cached = self._char_cache.get(word)
+        if cached is None:
+            char_index = self.blocks[1]
+            cached = [(char_index[g], n) for g, n in _char_terms([word]).items() if g in char_index]
+            if len(self._char_cache) >= self.WORD_CACHE_SIZE:
+                self._char_cache.clear()
+            self._char_cache[word] = cached
+        return cached
 
 
 class LinearModel:

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import time
-import warnings
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -92,9 +91,7 @@ class PacingRateLimiter(BaseRateLimiter[int]):
 
 
 def _seconds(error: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22 warns that the type becomes a timedelta
-        warnings.simplefilter("ignore")
-        retry_after = error.retry_after
+    retry_after = error.retry_after  # a timedelta with PTB_TIMEDELTA (set in bot/__init__)
     if hasattr(retry_after, "total_seconds"):
         return retry_after.total_seconds()
     return float(retry_after)

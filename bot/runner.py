@@ -2,21 +2,59 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from collections.abc import Mapping
 
 from telegram import Update
 from telegram.error import InvalidToken
+from telegram.ext import Application
 from telegram.request import BaseRequest
 
 from bot.content import load_content
 from bot.engine import Engine
-from bot.settings import configure_logging, load_settings, read_environment
+from bot.settings import Settings, configure_logging, load_settings, read_environment
 from bot.storage import MemoryStore
 from bot.telegram_app import EngineRef, build_application
 
 log = logging.getLogger(__name__)
+
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+
+
+def webhook_options(settings: Settings) -> dict:
+    """PTB's webhook server behind HTTPS: Telegram calls WEBHOOK_URL/telegram with the secret
+    token, and PTB refuses (403) any call without it."""
+    return {
+        "listen": settings.webhook_listen,
+        "port": settings.webhook_port,
+        "url_path": "telegram",
+        "webhook_url": settings.webhook_url.rstrip("/") + "/telegram",
+        "secret_token": settings.webhook_secret,
+        "allowed_updates": ALLOWED_UPDATES,
+    }
+
+
+def create_application(
+    settings: Settings, *, request: BaseRequest | None = None, pacing: bool = True
+) -> Application | None:
+    """Everything the bot needs, built once at start-up; None when the content is broken."""
+    content, content_problems = load_content(settings.intents, settings.knowledge)
+    for problem in content_problems:
+        log.warning("content: %s", problem)
+    if content is None:
+        log.error("the content has errors; fix them (python -m bot validate) and start again")
+        return None
+    app = build_application(
+        settings, EngineRef(Engine(content)), MemoryStore(), request=request, pacing=pacing
+    )
+    # The engine's tables live for the whole run: keep them out of the garbage collector's
+    # full scans, which otherwise stall the event loop now and then.
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def run_bot(env: Mapping[str, str] | None = None, request: BaseRequest | None = None) -> int:
@@ -29,13 +67,9 @@ def run_bot(env: Mapping[str, str] | None = None, request: BaseRequest | None = 
             print(f"setting error: {problem}", file=sys.stderr)
         return 2
     configure_logging(settings)
-    content, content_problems = load_content(settings.intents, settings.knowledge)
-    for problem in content_problems:
-        log.warning("content: %s", problem)
-    if content is None:
-        log.error("the content has errors; fix them (python -m bot validate) and start again")
+    app = create_application(settings, request=request)
+    if app is None:
         return 2
-    app = build_application(settings, EngineRef(Engine(content)), MemoryStore(), request=request)
     updates = [Update.MESSAGE, Update.CALLBACK_QUERY]
     if settings.webhook:
         log.info("starting the webhook server on port %s", settings.webhook_port)
@@ -50,7 +84,7 @@ def run_bot(env: Mapping[str, str] | None = None, request: BaseRequest | None = 
     else:
         log.info("starting long polling")
         try:
-            app.run_polling(allowed_updates=updates)
+            app.run_polling(allowed_updates=ALLOWED_UPDATES)
         except InvalidToken as exc:
             log.error("Telegram rejected the bot token (%s); check TELEGRAM_BOT_TOKEN", exc)
             return 2

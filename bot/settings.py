@@ -41,6 +41,7 @@ class Settings:
     pace_chat_per_second: float = 1.0  # steady replies per second to one chat (bursts of 3)
     pace_total_per_second: float = 30.0  # replies per second over all chats
     watch_content: bool = True  # reload intents/ and knowledge/ when their files change
+    health_file: Path | None = None  # touched every 30 s while the bot runs (Docker health check)
 
     @property
     def webhook(self) -> bool:
@@ -140,6 +141,8 @@ def load_settings(env: Mapping[str, str]) -> tuple[Settings, list[str]]:
         problems.append("HASH_SECRET must be at least 16 characters (or unset: one is generated)")
     values["hash_secret"] = secret
     values["watch_content"] = env.get("WATCH_CONTENT", "1").lower() not in ("0", "false", "no")
+    if env.get("HEALTH_FILE"):
+        values["health_file"] = Path(env["HEALTH_FILE"])
     return Settings(**values), problems
 
 

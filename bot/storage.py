@@ -25,8 +25,9 @@ class Store(Protocol):
 
 
 class MemoryStore:
-    """Keeps outcomes in memory only (tests, the terminal chat); text of answered
-    questions is not kept, as in the database store."""
+    """Keeps the latest outcomes in memory only (tests, and a bot run without a database)."""
+
+    LIMIT = 10_000
 
     def __init__(self) -> None:
         self.messages: list[tuple[int, Reply, int | None]] = []
@@ -34,6 +35,8 @@ class MemoryStore:
 
     async def log_message(self, user_id: int, reply: Reply, reply_ref: int | None) -> None:
         self.messages.append((user_id, reply, reply_ref))
+        if len(self.messages) > self.LIMIT:
+            del self.messages[: self.LIMIT // 10]
 
     async def record_feedback(self, user_id: int, reply_ref: int, helpful: bool) -> None:
         self.feedback[(user_id, reply_ref)] = helpful

@@ -385,6 +385,15 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.warning("could not send the apology for error %s: %s", ref, exc.__class__.__name__)
 
 
+async def heartbeat(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Proves the event loop is alive, for the container's health check."""
+    path = services(context).settings.health_file
+    try:
+        path.touch()
+    except OSError as exc:
+        log.warning("cannot touch the health file %s: %s", path, exc.strerror)
+
+
 async def post_init(app: Application) -> None:
     await app.bot.set_my_commands(RESIDENT_COMMANDS)
 
@@ -429,4 +438,6 @@ def build_application(
     app.add_handler(MessageHandler(incoming & filters.COMMAND, unknown_command))
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_error_handler(on_error)
+    if settings.health_file is not None:
+        app.job_queue.run_repeating(heartbeat, interval=30, first=0.1, name="heartbeat")
     return app

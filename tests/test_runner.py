@@ -53,3 +53,61 @@ def test_the_token_never_appears_in_the_logs(tmp_path, monkeypatch, caplog):
     assert "[token]" in caplog.text
     assert TOKEN not in caplog.text
     assert TOKEN.split(":")[1] not in caplog.text
+
+
+async def test_webhook_mode_checks_the_secret_token_and_answers(engine):
+    import dataclasses
+    import json
+    import socket
+
+    import httpx
+
+    from bot.runner import webhook_options
+    from bot.settings import Settings
+    from tests.fake_telegram import message
+    from tests.telegram_harness import running_bot
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = dataclasses.replace(
+        Settings(token=TOKEN),
+        webhook_url="https://bot.example.org",
+        webhook_secret="s3cret-token",
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+    )
+    async with running_bot(engine) as (fake, _, app):
+        await app.updater.stop()  # switch from polling to the webhook server
+        options = webhook_options(settings)
+        options.pop("allowed_updates")
+        await app.updater.start_webhook(**options)
+        (hook,) = fake.sent("setWebhook")
+        assert hook.params["url"] == "https://bot.example.org/telegram"
+        assert hook.params["secret_token"] == "s3cret-token"
+        update = {"update_id": 1, **message(42, "beacon number")}
+        async with httpx.AsyncClient() as client:
+            url = f"http://127.0.0.1:{port}/telegram"
+            wrong = await client.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"}
+            )
+            assert wrong.status_code == 403
+            right = await client.post(
+                url,
+                content=json.dumps(update),
+                headers={
+                    "X-Telegram-Bot-Api-Secret-Token": "s3cret-token",
+                    "Content-Type": "application/json",
+                },
+            )
+            assert right.status_code == 200
+        await fake.wait_for(lambda: fake.sent(chat_id=42))
+        assert "0300 011 55 55" in fake.sent(chat_id=42)[0].text
+
+
+async def test_the_health_file_is_touched_while_the_bot_runs(engine, tmp_path):
+    from tests.telegram_harness import running_bot
+
+    health = tmp_path / "alive"
+    async with running_bot(engine, health_file=health) as (fake, _, _):
+        await fake.wait_for(health.exists)

@@ -1,0 +1,106 @@
+"""Messages per second through the real Application, its polling loop and the fake Bot API.
+
+Many simulated users send questions at a steady offered rate; the figures are messages
+answered per second, time from an update being offered to its reply being sent (median
+and 99th percentile), and the process's peak memory. Outgoing pacing is off (it would
+measure Telegram's limits, not the bot):
+
+    .venv/bin/python benchmarks/throughput.py --messages 20000 --users 2000 --rate 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import sys
+import time
+from collections import defaultdict, deque
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.runner import create_application
+from bot.settings import Settings
+from tests.fake_telegram import FakeBotAPI, message
+
+QUESTIONS = [
+    "beacon numbr", "how do I report fly tipping", "someone dumped rubbish in our lane",
+    "what is the non emergency number", "how do i report a hate crime", "police precept",
+    "can I get a speed camera van on my road", "who is my local pcso", "thanks",
+    "what is the weather tomorrow", "volunteering", "how do I complain about an officer",
+]
+
+
+class TimedFake(FakeBotAPI):
+    def __init__(self) -> None:
+        super().__init__(keep_calls=False)
+        self.offered: dict[int, deque[float]] = defaultdict(deque)
+        self.latencies: list[float] = []
+        self.last_reply = 0.0
+
+    async def _sendMessage(self, params: dict) -> dict:
+        now = time.perf_counter()
+        queue = self.offered.get(params["chat_id"])
+        if queue:
+            self.latencies.append((now - queue.popleft()) * 1000)
+        self.last_reply = now
+        return await super()._sendMessage(params)
+
+    def offer(self, user_id: int, text: str) -> None:
+        self.offered[user_id].append(time.perf_counter())
+        self.push(message(user_id, text))
+
+
+async def run(messages: int, users: int, rate: float) -> dict:
+    fake = TimedFake()
+    settings = Settings(token="123456789:AAH" + "x" * 32, flood_messages=10**6)
+    app = create_application(settings, request=fake, pacing=False)
+    if app is None:
+        raise SystemExit("the content has errors: run python -m bot validate")
+    async with app:
+        await app.start()
+        await app.updater.start_polling(poll_interval=0, timeout=0)
+        batch = max(1, int(rate / 100))  # offer in 10 ms steps
+        started = time.perf_counter()
+        for sent in range(0, messages, batch):
+            for n in range(sent, min(sent + batch, messages)):
+                fake.offer(10_000 + n % users, QUESTIONS[n % len(QUESTIONS)])
+            delay = started + (sent + batch) / rate - time.perf_counter()
+            await asyncio.sleep(max(delay, 0))
+        await fake.wait_for(lambda: len(fake.latencies) >= messages, timeout=120)
+        await app.updater.stop()
+        await app.stop()
+    elapsed = fake.last_reply - started
+    latencies = sorted(fake.latencies)
+    return {
+        "messages": messages,
+        "users": users,
+        "offered_per_second": rate,
+        "answered_per_second": round(messages / elapsed),
+        "median_ms": round(statistics.median(latencies), 2),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2),
+        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--users", type=int, default=2_000)
+    parser.add_argument("--rate", type=float, default=2_000, help="messages offered per second")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    result = asyncio.run(run(args.messages, args.users, args.rate))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>20}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
