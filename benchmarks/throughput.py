@@ -27,10 +27,18 @@ from bot.settings import Settings
 from tests.fake_telegram import FakeBotAPI, message
 
 QUESTIONS = [
-    "beacon numbr", "how do I report fly tipping", "someone dumped rubbish in our lane",
-    "what is the non emergency number", "how do i report a hate crime", "police precept",
-    "can I get a speed camera van on my road", "who is my local pcso", "thanks",
-    "what is the weather tomorrow", "volunteering", "how do I complain about an officer",
+    "beacon numbr",
+    "how do I report fly tipping",
+    "someone dumped rubbish in our lane",
+    "what is the non emergency number",
+    "how do i report a hate crime",
+    "police precept",
+    "can I get a speed camera van on my road",
+    "who is my local pcso",
+    "thanks",
+    "what is the weather tomorrow",
+    "volunteering",
+    "how do I complain about an officer",
 ]
 
 

@@ -102,6 +102,130 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return chat(load_engine(args))
 
 
+def _database(args: argparse.Namespace) -> Path:
+    from bot.settings import Settings
+
+    return args.database or Path(os.environ.get("DATABASE_PATH", Settings.database))
+
+
+async def _with_store(args: argparse.Namespace, work):
+    from bot.database import SqliteStore
+    from bot.redact import Redactor
+
+    path = _database(args)
+    if not path.exists():
+        raise OSError(f"no database at {path} (set DATABASE_PATH or pass --database)")
+    store = SqliteStore(path, secret="read-only use: no user ids are hashed", redactor=Redactor())
+    await store.open()
+    try:
+        return await work(store)
+    finally:
+        await store.close()
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.reports import unanswered_report
+
+    if args.action == "add":
+        return _review_add(args)
+    if args.action == "ignore":
+        question_id = _question_id(args)
+
+        async def ignore(store):
+            return await store.mark_reviewed(question_id)
+
+        if not asyncio.run(_with_store(args, ignore)):
+            print(f"no question #{question_id}", file=sys.stderr)
+            return 1
+        print(f"Question #{question_id} is hidden from the review list.")
+        return 0
+
+    async def report(store):
+        return await unanswered_report(store, args.days, limit=args.limit)
+
+    text, groups = asyncio.run(_with_store(args, report))
+    print(text)
+    if args.csv:
+        import csv
+
+        with args.csv.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(
+                [
+                    "count",
+                    "example_id",
+                    "example",
+                    "closest_intent",
+                    "closest_score",
+                    "question_ids",
+                ]
+            )
+            for g in groups:
+                closest = g.closest.most_common(1)[0][0] if g.closest else ""
+                writer.writerow(
+                    [
+                        g.count,
+                        g.example.id,
+                        g.example.text,
+                        closest,
+                        g.best_score,
+                        " ".join(map(str, g.ids)),
+                    ]
+                )
+        print(f"Wrote {len(groups)} groups to {args.csv}")
+    return 0
+
+
+def _question_id(args: argparse.Namespace) -> int:
+    if not args.ids or not args.ids[0].lstrip("#").isdigit():
+        raise ValueError("give the question's number, as shown by 'python -m bot review'")
+    return int(args.ids[0].lstrip("#"))
+
+
+def _review_add(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.review import ReviewError, append_example
+
+    if len(args.ids) != 2:
+        raise ValueError("usage: python -m bot review add QUESTION_ID INTENT_ID")
+    question_id, intent_id = _question_id(args), args.ids[1]
+
+    async def fetch(store):
+        return await store.question(question_id)
+
+    question = asyncio.run(_with_store(args, fetch))
+    if question is None:
+        print(f"no question #{question_id} with text (it may be past retention)", file=sys.stderr)
+        return 1
+    try:
+        append_example(args.intents, args.knowledge, intent_id, question.text)
+    except ReviewError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+
+    async def done(store):
+        return await store.mark_reviewed(question_id)
+
+    asyncio.run(_with_store(args, done))
+    print(f'Added "{question.text}" to {intent_id}; the running bot picks it up by itself.')
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.reports import stats_report
+
+    async def report(store):
+        return await stats_report(store, args.days)
+
+    print(asyncio.run(_with_store(args, report)))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     if not os.environ.get("TELEGRAM_BOT_TOKEN"):
         print("TELEGRAM_BOT_TOKEN is not set: starting a chat in the terminal instead.\n")
@@ -144,6 +268,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_content_options(p)
     p.set_defaults(func=cmd_calibrate)
+    p = sub.add_parser("review", help="unanswered questions; 'add ID INTENT' or 'ignore ID'")
+    p.add_argument("action", nargs="?", choices=["add", "ignore"], help="omit to list")
+    p.add_argument("ids", nargs="*", help="QUESTION_ID [INTENT_ID]")
+    p.add_argument("--days", type=int, default=30, help="how far back (default: %(default)s)")
+    p.add_argument("--limit", type=int, default=50, help="groups to list (default: %(default)s)")
+    p.add_argument("--csv", type=Path, help="also write the groups to this CSV file")
+    p.add_argument("--database", type=Path, help="SQLite file (default: DATABASE_PATH)")
+    _add_content_options(p)
+    p.set_defaults(func=cmd_review)
+    p = sub.add_parser("stats", help="usage figures from the question log")
+    p.add_argument("--days", type=int, default=30, help="how far back (default: %(default)s)")
+    p.add_argument("--database", type=Path, help="SQLite file (default: DATABASE_PATH)")
+    p.set_defaults(func=cmd_stats)
     return parser
 
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
 import numpy as np
+from rapidfuzz import fuzz, process
 
 from bot import answers
 from bot.classifier import LinearModel
@@ -83,10 +84,12 @@ class Engine:
         self.normalise = Normaliser(cfg.replacements, vocabulary)
         self._ids = list(self.intents)
         texts, labels = [], []
+        self._examples: dict[str, list[tuple[str, str]]] = {}
         for intent in self.intents.values():
             for text in (*intent.examples, *intent.keywords):
                 texts.append(self.normalise(text))
                 labels.append(intent.id)
+                self._examples.setdefault(intent.id, []).append((texts[-1], text))
         self.model = LinearModel(self._ids, cfg.regularisation).fit(texts, labels)
         self._keywords = [
             (self._ids.index(intent.id), compile_phrase(self.normalise(keyword)))
@@ -197,6 +200,24 @@ class Engine:
         for phrase, _ in (*danger.signals, *danger.urgent, *danger.not_if):
             phrases.append(phrase.replace("/", " ").replace("*", " "))
         return phrases
+
+    def explain(self, text: str) -> str:
+        """Why a message gets its outcome: for admins tuning examples and thresholds."""
+        reply = self.respond(text)
+        words = self.normalise(text)
+        th = self.thresholds
+        lines = [
+            f'Read as: "{words}"',
+            f"Outcome: {reply.kind.value}" + (f" → {reply.intent}" if reply.intent else ""),
+            f"Decided by: {reply.decided_by}",
+        ]
+        for candidate in reply.ranked[:3]:
+            examples = self._examples.get(candidate.intent, [])
+            best = process.extractOne(words, [e[0] for e in examples], scorer=fuzz.token_set_ratio)
+            example = f' — nearest example: "{examples[best[2]][1]}"' if best else ""
+            lines.append(f"{candidate.intent}: {candidate.score:.3f}{example}")
+        lines.append(f"Thresholds: answer {th.answer}, suggest {th.suggest}, margin {th.margin}")
+        return "\n".join(lines)
 
     def answer_for(self, intent_id: str) -> Reply | None:
         """The reply for a topic chosen from a menu or a suggestion button."""

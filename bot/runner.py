@@ -12,11 +12,14 @@ from telegram.error import InvalidToken
 from telegram.ext import Application
 from telegram.request import BaseRequest
 
-from bot.content import load_content
+from bot.content import Content, load_content
+from bot.database import SqliteStore, load_or_create_secret
 from bot.engine import Engine
+from bot.knowledge import Kind as FactKind
+from bot.live import LiveContent
+from bot.redact import Redactor
 from bot.settings import Settings, configure_logging, load_settings, read_environment
-from bot.storage import MemoryStore
-from bot.telegram_app import EngineRef, build_application
+from bot.telegram_app import build_application
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +50,31 @@ def create_application(
     if content is None:
         log.error("the content has errors; fix them (python -m bot validate) and start again")
         return None
+    live = LiveContent(Engine(content), settings.intents, settings.knowledge)
     app = build_application(
-        settings, EngineRef(Engine(content)), MemoryStore(), request=request, pacing=pacing
+        settings, live, open_store(settings, content), request=request, pacing=pacing
     )
     # The engine's tables live for the whole run: keep them out of the garbage collector's
     # full scans, which otherwise stall the event loop now and then.
     gc.collect()
     gc.freeze()
     return app
+
+
+def open_store(settings: Settings, content: Content) -> SqliteStore:
+    """The question log; public service numbers are kept when question text is redacted."""
+    secret = settings.hash_secret or load_or_create_secret(settings.database.parent / "hash-secret")
+    public = [
+        "101",
+        "999",
+        *(
+            v.value
+            for f in content.facts.values()
+            for v in f.values.values()
+            if v.kind is FactKind.PHONE
+        ),
+    ]
+    return SqliteStore(settings.database, secret, Redactor(public))
 
 
 def run_bot(env: Mapping[str, str] | None = None, request: BaseRequest | None = None) -> int:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from telegram import (
     BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
@@ -34,13 +35,21 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import messages
+from bot.database import SqliteStore, StoreUnavailable
 from bot.engine import Engine, Kind, Reply
+from bot.live import LiveContent
 from bot.ratelimit import PacingRateLimiter
+from bot.reports import stats_report, unanswered_report
 from bot.settings import Settings
-from bot.storage import Store
 
 log = logging.getLogger(__name__)
 
+ADMIN_COMMANDS = [
+    BotCommand("unanswered", "Admin: questions I could not answer [days]"),
+    BotCommand("stats", "Admin: usage figures [days]"),
+    BotCommand("why", "Admin: how a question is matched"),
+    BotCommand("reload", "Admin: reload content now"),
+]
 RESIDENT_COMMANDS = [
     BotCommand("start", "Welcome and topics"),
     BotCommand("topics", "What I can help with"),
@@ -67,13 +76,6 @@ MEDIA = (
     | filters.GAME
     | filters.STORY
 )
-
-
-class EngineRef:
-    """The engine in use; replaced whole when content is reloaded (an atomic swap)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
 
 
 @dataclass
@@ -103,8 +105,8 @@ class FloodGuard:
 
 @dataclass
 class Services:
-    engine: EngineRef
-    store: Store
+    engine: LiveContent
+    store: SqliteStore
     settings: Settings
     flood: FloodGuard
 
@@ -314,6 +316,99 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.message.reply_text(messages.FORGOTTEN.format(count=count), do_quote=False)
 
 
+def admin_only(handler):
+    """Admin commands answer only ids in ADMIN_IDS; anyone else sees an unknown command."""
+
+    async def wrapper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_user.id not in services(context).settings.admin_ids:
+            command = (update.message.text or "").split()[0][:32] if update.message else "?"
+            log.warning("admin command %s refused: user is not in ADMIN_IDS", command)
+            await unknown_command(update, context)
+            return
+        await handler(update, context)
+
+    return wrapper
+
+
+def _days(context: ContextTypes.DEFAULT_TYPE, default: int = 7) -> int:
+    if context.args and context.args[0].isdigit():
+        return max(1, min(int(context.args[0]), 3650))
+    return default
+
+
+async def _send_report(update: Update, text: str) -> None:
+    for part in split_message(text):  # plain text: it quotes residents' words
+        await update.message.reply_text(part, do_quote=False)
+
+
+@admin_only
+async def admin_unanswered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    try:
+        report, _ = await unanswered_report(services(context).store, _days(context))
+    except StoreUnavailable as exc:
+        report = f"The database is unavailable just now: {exc}"
+    await _send_report(update, report)
+
+
+@admin_only
+async def admin_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    try:
+        report = await stats_report(services(context).store, _days(context))
+    except StoreUnavailable as exc:
+        report = f"The database is unavailable just now: {exc}"
+    await _send_report(update, report)
+
+
+@admin_only
+async def admin_why(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    text = " ".join(context.args or [])
+    if not text:
+        await _send_report(update, "Usage: /why <a question as a resident would ask it>")
+        return
+    await _send_report(update, services(context).engine.engine.explain(text))
+
+
+@admin_only
+async def admin_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    result = await services(context).engine.reload()
+    await _send_report(update, _reload_text(result))
+
+
+def _reload_text(result, limit: int = 20) -> str:
+    lines = [result.summary, *[str(p) for p in result.problems[:limit]]]
+    if len(result.problems) > limit:
+        lines.append(f"… and {len(result.problems) - limit} more (python -m bot validate)")
+    return "\n".join(lines)
+
+
+async def watch_content(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Reload when staff change files; tell the admins what happened."""
+    svc = services(context)
+    if not svc.engine.changed_and_settled():
+        return
+    result = await svc.engine.reload()
+    await notify_admins(context, _reload_text(result))
+
+
+async def notify_admins(context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+    for admin in services(context).settings.admin_ids:
+        try:
+            for part in split_message(text):
+                await context.bot.send_message(admin, part)
+        except TelegramError as exc:
+            log.warning("could not notify an admin: %s", exc.__class__.__name__)
+
+
+async def purge_old_text(context: ContextTypes.DEFAULT_TYPE) -> None:
+    days = services(context).settings.retention_days
+    try:
+        count = await services(context).store.purge_text(days)
+    except StoreUnavailable as exc:
+        log.error("retention: could not delete old question text: %s", exc)
+        return
+    log.info("retention: deleted the text of %d questions older than %d days", count, days)
+
+
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update.message and _addressed_to_bot(update.message, context):
         await update.message.reply_text(messages.UNKNOWN_COMMAND, do_quote=False)
@@ -395,13 +490,30 @@ async def heartbeat(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def post_init(app: Application) -> None:
+    svc: Services = app.bot_data["services"]
+    await svc.store.open()
     await app.bot.set_my_commands(RESIDENT_COMMANDS)
+    for admin in svc.settings.admin_ids:  # admins see their commands too, nobody else does
+        try:
+            await app.bot.set_my_commands(
+                RESIDENT_COMMANDS + ADMIN_COMMANDS, scope=BotCommandScopeChat(admin)
+            )
+        except TelegramError as exc:
+            log.warning(
+                "could not set the admin command menu for an admin (%s); they may "
+                "need to start the bot first",
+                exc.__class__.__name__,
+            )
+
+
+async def post_shutdown(app: Application) -> None:
+    await app.bot_data["services"].store.close()
 
 
 def build_application(
     settings: Settings,
-    engine: EngineRef,
-    store: Store,
+    engine: LiveContent,
+    store: SqliteStore,
     *,
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
@@ -420,6 +532,7 @@ def build_application(
         .rate_limiter(limiter)
         .concurrent_updates(256)
         .post_init(post_init)
+        .post_shutdown(post_shutdown)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
@@ -432,12 +545,20 @@ def build_application(
     app.add_handler(CommandHandler(["help", "topics"], topics))
     app.add_handler(CommandHandler("privacy", privacy))
     app.add_handler(CommandHandler("forget", forget))
+    app.add_handler(CommandHandler("unanswered", admin_unanswered))
+    app.add_handler(CommandHandler("stats", admin_stats))
+    app.add_handler(CommandHandler("why", admin_why))
+    app.add_handler(CommandHandler("reload", admin_reload))
     incoming = filters.UpdateType.MESSAGE  # edited messages get no second answer
     app.add_handler(MessageHandler(incoming & filters.TEXT & ~filters.COMMAND, on_text))
     app.add_handler(MessageHandler(incoming & MEDIA, on_media))
     app.add_handler(MessageHandler(incoming & filters.COMMAND, unknown_command))
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_error_handler(on_error)
+    jobs = app.job_queue
+    jobs.run_repeating(purge_old_text, interval=86400, first=60, name="retention")
+    if settings.watch_content:
+        jobs.run_repeating(watch_content, interval=2, first=2, name="watch-content")
     if settings.health_file is not None:
-        app.job_queue.run_repeating(heartbeat, interval=30, first=0.1, name="heartbeat")
+        jobs.run_repeating(heartbeat, interval=30, first=0.1, name="heartbeat")
     return app

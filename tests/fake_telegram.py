@@ -48,6 +48,7 @@ class Call:
     method: str
     params: dict[str, Any]
     url: str
+    message_id: int | None = None  # of the message the call created or edited
 
     @property
     def text(self) -> str:
@@ -183,6 +184,8 @@ class FakeBotAPI(BaseRequest):
         if message_id is None:
             self._next_message += 1
             message_id = self._next_message
+        if self.keep_calls:
+            self.calls[-1].message_id = message_id
         chat_id = params.get("chat_id", 1)
         return {
             "message_id": message_id,

@@ -4,35 +4,52 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from bot.engine import Engine
+from bot.live import LiveContent
+from bot.runner import open_store
 from bot.settings import Settings
-from bot.storage import MemoryStore, Store
-from bot.telegram_app import EngineRef, build_application
+from bot.telegram_app import build_application
 from tests.fake_telegram import FakeBotAPI
 
 TOKEN = "123456789:AAH" + "x" * 32
-SETTINGS = Settings(token=TOKEN, pace_chat_per_second=0, pace_total_per_second=0)
+SETTINGS = Settings(
+    token=TOKEN,
+    pace_chat_per_second=0,
+    pace_total_per_second=0,
+    hash_secret="test-secret-of-32-characters-abc",
+    watch_content=False,
+)
 
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    engine: Engine, store: Store | None = None, fake: FakeBotAPI | None = None, **settings
-) -> AsyncIterator[tuple[FakeBotAPI, Store, object]]:
+    engine: Engine,
+    fake: FakeBotAPI | None = None,
+    live: LiveContent | None = None,
+    database: Path | None = None,
+    **settings,
+) -> AsyncIterator[tuple[FakeBotAPI, object, object]]:
+    """Yields (fake Bot API, the SQLite store, the Application)."""
     fake = fake or FakeBotAPI()
-    store = store if store is not None else MemoryStore()
-    app = build_application(
-        dataclasses.replace(SETTINGS, **settings), EngineRef(engine), store, request=fake
-    )
-    async with app:
-        await app.post_init(app)  # as run_polling() does after initialising
-        await app.start()
-        await app.updater.start_polling(poll_interval=0, timeout=0)
-        try:
-            yield fake, store, app
-        finally:
-            if app.updater.running:
-                await app.updater.stop()
-            if app.running:
-                await app.stop()
+    with tempfile.TemporaryDirectory() as folder:
+        settings = dataclasses.replace(
+            SETTINGS, database=database or Path(folder) / "bot.sqlite3", **settings
+        )
+        store = open_store(settings, engine.content)
+        app = build_application(settings, live or LiveContent(engine), store, request=fake)
+        async with app:
+            await app.post_init(app)  # as run_polling() does after initialising
+            await app.start()
+            await app.updater.start_polling(poll_interval=0, timeout=0)
+            try:
+                yield fake, store, app
+            finally:
+                if app.updater.running:
+                    await app.updater.stop()
+                if app.running:
+                    await app.stop()
+                await app.post_shutdown(app)  # as run_polling() does before shutting down

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+
+import pytest
 
 from bot import messages
 from tests.fake_telegram import BOT_ID, BOT_USERNAME, FakeBotAPI, callback, message
@@ -80,16 +83,22 @@ async def test_unanswerable_question_gets_101_and_999_without_buttons(engine):
         (reply,) = await ask(fake, message(ALICE, "how do I renew my library books online"))
         assert "<b>101</b>" in reply.text and "<b>999</b>" in reply.text
         assert reply.buttons == []
-        assert store.unanswered()
+        (question,) = await store.questions(days=1)
+        assert question.text == "how do I renew my library books online"
 
 
 async def test_feedback_is_acknowledged_recorded_and_cannot_be_given_twice(engine):
     async with running_bot(engine) as (fake, store, _):
-        fake.push(callback(ALICE, "f:0", message_id=1234))
+        (answer,) = await ask(fake, message(ALICE, "beacon number"))
+        fake.push(callback(ALICE, "f:0", message_id=answer.message_id))
         await fake.wait_for(lambda: fake.sent("editMessageReplyMarkup"))
         (ack,) = fake.sent("answerCallbackQuery")
         assert ack.params["text"] == messages.FEEDBACK_THANKS
-        assert store.feedback == {(ALICE, 1234): False}
+        (edit,) = fake.sent("editMessageReplyMarkup")
+        assert edit.buttons == []  # the buttons are gone: no second vote
+        assert await store.outcomes(days=1) == [
+            (pytest.approx(time.time(), abs=60), "answer", "victim_support_beacon", 0)
+        ]
 
 
 async def test_danger_gets_999_first_then_the_topic(engine):
@@ -121,7 +130,9 @@ async def test_stickers_photos_voice_locations_and_contacts_get_a_polite_text_on
         for fields in media:
             (reply,) = await ask(fake, message(ALICE, **fields))
             assert "only read text" in reply.text
-        assert "07700900123" not in str(store.messages)
+        await store.flush()
+        stored = b"".join(p.read_bytes() for p in store.path.parent.glob("bot.sqlite3*"))
+        assert b"07700900123" not in stored
 
 
 async def test_a_photo_caption_is_read_as_the_question(engine):
@@ -300,10 +311,11 @@ async def test_privacy_and_forget(engine):
         (reply,) = await ask(fake, message(ALICE, "/privacy"))
         assert "90 days" in reply.text and "/forget" in reply.text
         await ask(fake, message(ALICE, "what is the weather on mars"))
-        assert store.messages
+        await ask(fake, message(BOB, "what is the weather on mars"))
+        assert len(await store.questions(days=1)) == 2
         (reply,) = await ask(fake, message(ALICE, "/forget"))
-        assert reply.text.startswith("Done")
-        assert not [m for m in store.messages if m[0] == ALICE]
+        assert reply.text == messages.FORGOTTEN.format(count=1)
+        assert len(await store.questions(days=1)) == 1  # Bob's stays
 
 
 async def test_unknown_commands_get_a_pointer_to_topics(engine):

@@ -1,0 +1,178 @@
+"""Admins (Telegram) and staff (command line): reports, reload, review."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import logging
+
+from bot import messages
+from bot.cli import main
+from bot.content import load_content
+from bot.database import SqliteStore
+from bot.engine import Engine, Kind, Reply
+from bot.live import LiveContent
+from bot.redact import Redactor
+from tests.fake_telegram import message
+from tests.telegram_harness import running_bot
+from tests.test_telegram import ask
+
+ADMIN, RESIDENT = 900, 901
+
+
+async def test_admin_commands_are_refused_to_non_admins_like_unknown_commands(engine, caplog):
+    caplog.set_level(logging.WARNING)
+    async with running_bot(engine, admin_ids=frozenset({ADMIN})) as (fake, _, _):
+        for command in ("/stats", "/unanswered", "/why beacon", "/reload"):
+            (reply,) = await ask(fake, message(RESIDENT, command))
+            assert reply.text == messages.UNKNOWN_COMMAND
+        assert caplog.text.count("refused: user is not in ADMIN_IDS") == 4
+
+
+async def test_only_admins_get_the_admin_command_menu(engine):
+    async with running_bot(engine, admin_ids=frozenset({ADMIN})) as (fake, _, _):
+        scoped = [c for c in fake.sent("setMyCommands") if "scope" in c.params]
+        (menu,) = scoped
+        assert menu.params["scope"] == {"type": "chat", "chat_id": ADMIN}
+        assert "stats" in [c["command"] for c in menu.params["commands"]]
+        (default,) = [c for c in fake.sent("setMyCommands") if "scope" not in c.params]
+        assert "stats" not in [c["command"] for c in default.params["commands"]]
+
+
+async def test_unanswered_groups_similar_questions_most_frequent_first(engine):
+    async with running_bot(engine, admin_ids=frozenset({ADMIN})) as (fake, _, _):
+        for text in (
+            "when is my bin collection",
+            "when is the bin collection day",
+            "bin collection when",
+            "how do I renew a fishing licence",
+        ):
+            await ask(fake, message(RESIDENT, text))
+        (report,) = await ask(fake, message(ADMIN, "/unanswered 7"))
+        lines = report.text.splitlines()
+        assert lines[0] == "Unanswered questions, last 7 days (2 groups):"
+        assert lines[1].startswith('3× "bin collection when"')
+        assert "closest:" in lines[1]
+        assert lines[2].startswith('1× "how do I renew a fishing licence"')
+
+
+async def test_stats_show_shares_top_topics_feedback_and_hours(engine):
+    async with running_bot(engine, admin_ids=frozenset({ADMIN})) as (fake, _, _):
+        for text in ("beacon number", "beacon phone", "he is hitting me", "when is bin day"):
+            await ask(fake, message(RESIDENT, text))
+        (report,) = await ask(fake, message(ADMIN, "/stats"))
+        assert "Messages in the last 7 days: 4" in report.text
+        assert "answer 50% · suggest 0% · fallback 25% · emergency 25%" in report.text
+        assert "victim_support_beacon: 2" in report.text
+        assert "Busiest hours (UTC)" in report.text
+
+
+async def test_why_shows_scores_the_nearest_example_and_the_deciding_threshold(engine):
+    async with running_bot(engine, admin_ids=frozenset({ADMIN})) as (fake, _, _):
+        (report,) = await ask(fake, message(ADMIN, "/why beacon numbr"))
+        assert "Outcome: answer → victim_support_beacon" in report.text
+        assert "Decided by: top score" in report.text
+        assert 'nearest example: "beacon contact number"' in report.text
+        assert len([ln for ln in report.text.splitlines() if ln.count(": ") and "." in ln]) >= 3
+
+
+async def test_reload_with_a_syntax_error_keeps_the_old_answers_and_reports_the_line(
+    content_dir, engine
+):
+    live = LiveContent(engine, content_dir.intents, content_dir.knowledge)
+    async with running_bot(engine, live=live, admin_ids=frozenset({ADMIN})) as (fake, _, _):
+        beacon = content_dir.intents / "victim_support_beacon.yaml"
+        beacon.write_text(beacon.read_text().replace("keywords:", "keywords\n  oops: [", 1))
+        (report,) = await ask(fake, message(ADMIN, "/reload"))
+        assert report.text.startswith("Content NOT reloaded: 1 error(s)")
+        assert "intents/victim_support_beacon.yaml:5: YAML syntax error" in report.text
+        (reply,) = await ask(fake, message(RESIDENT, "beacon number"))
+        assert "0300 011 55 55" in reply.text
+
+
+async def test_changed_files_go_live_without_a_restart_and_admins_are_told(content_dir):
+    content, _ = load_content(content_dir.intents, content_dir.knowledge)
+    engine = Engine(content)
+    live = LiveContent(engine, content_dir.intents, content_dir.knowledge)
+    async with running_bot(engine, live=live, admin_ids=frozenset({ADMIN}), watch_content=True) as (
+        fake,
+        _,
+        _,
+    ):
+        thanks = content_dir.intents / "thanks.yaml"
+        thanks.write_text(thanks.read_text().replace("You're welcome.", "Glad to help!"))
+        await fake.wait_for(lambda: fake.sent(chat_id=ADMIN), timeout=15)
+        assert fake.sent(chat_id=ADMIN)[0].text.startswith("Content reloaded:")
+        (reply,) = await ask(fake, message(RESIDENT, "thank you very much"))
+        assert reply.text.startswith("Glad to help!")
+
+
+def _database_with(tmp_path, texts: list[str]) -> SqliteStore:
+    """A question log holding these unanswered questions, as the bot would have logged them."""
+    store = SqliteStore(tmp_path / "bot.sqlite3", "k" * 32, Redactor())
+
+    async def fill() -> None:
+        await store.open()
+        for n, text in enumerate(texts):
+            await store.log_message(n, Reply(text, Kind.FALLBACK, None, -1.0), n)
+        await store.close()
+
+    asyncio.run(fill())
+    return store
+
+
+def test_review_lists_exports_adds_and_ignores(tmp_path, content_dir, capsys):
+    store = _database_with(
+        tmp_path, ["cheers mate you are a legend", "cheers you are a legend", "parking fines"]
+    )
+    db = ["--database", str(store.path)]
+    dirs = ["--intents", str(content_dir.intents), "--knowledge", str(content_dir.knowledge)]
+    assert main(["review", *db, "--csv", str(tmp_path / "out.csv")]) == 0
+    out = capsys.readouterr().out
+    assert '2× "cheers you are a legend" [#2]' in out
+    rows = list(csv.DictReader((tmp_path / "out.csv").open()))
+    assert [r["count"] for r in rows] == ["2", "1"]
+
+    thanks = content_dir.intents / "thanks.yaml"
+    thanks.write_text("# Staff comment: keep these friendly\n" + thanks.read_text())
+    assert main(["review", "add", "2", "thanks", *db, *dirs]) == 0
+    text = thanks.read_text()
+    assert text.startswith("# Staff comment: keep these friendly\n")
+    assert text.endswith("  - ty\n  - cheers you are a legend\n")
+    assert main(["validate", *dirs]) == 0
+
+    assert main(["review", "ignore", "3", *db]) == 0
+    capsys.readouterr()
+    assert main(["review", *db]) == 0
+    out = capsys.readouterr().out
+    assert "parking fines" not in out and "cheers you are a legend" not in out
+    assert '1× "cheers mate you are a legend"' in out
+
+
+def test_review_add_refuses_an_unknown_intent_and_leaves_files_alone(tmp_path, content_dir, capsys):
+    store = _database_with(tmp_path, ["some question"])
+    before = {p.name: p.read_text() for p in content_dir.intents.iterdir()}
+    code = main(
+        [
+            "review",
+            "add",
+            "1",
+            "no_such_intent",
+            "--database",
+            str(store.path),
+            "--intents",
+            str(content_dir.intents),
+            "--knowledge",
+            str(content_dir.knowledge),
+        ]
+    )
+    assert code == 1
+    assert "no intent 'no_such_intent'" in capsys.readouterr().err
+    assert before == {p.name: p.read_text() for p in content_dir.intents.iterdir()}
+
+
+def test_stats_command_prints_the_same_figures(tmp_path, capsys):
+    store = _database_with(tmp_path, ["a", "b"])
+    assert main(["stats", "--database", str(store.path)]) == 0
+    out = capsys.readouterr().out
+    assert "Messages in the last 30 days: 2" in out and "fallback 100%" in out
