@@ -1,6 +1,7 @@
 """Messages per second through the real Application, its polling loop and the fake Bot API.
 
-Many simulated users send questions at a steady offered rate; the figures are messages
+Many simulated users send questions at a steady offered rate, logged to a real SQLite
+file in a temporary folder; the figures are messages
 answered per second, time from an update being offered to its reply being sent (median
 and 99th percentile), and the process's peak memory. Outgoing pacing is off (it would
 measure Telegram's limits, not the bot):
@@ -16,6 +17,7 @@ import json
 import resource
 import statistics
 import sys
+import tempfile
 import time
 from collections import defaultdict, deque
 from pathlib import Path
@@ -64,11 +66,14 @@ class TimedFake(FakeBotAPI):
 
 async def run(messages: int, users: int, rate: float) -> dict:
     fake = TimedFake()
-    settings = Settings(token="123456789:AAH" + "x" * 32, flood_messages=10**6)
+    folder = tempfile.mkdtemp()
+    settings = Settings(token="123456789:AAH" + "x" * 32, flood_messages=10**6,
+                        database=Path(folder) / "bench.sqlite3", watch_content=False)
     app = create_application(settings, request=fake, pacing=False)
     if app is None:
         raise SystemExit("the content has errors: run python -m bot validate")
     async with app:
+        await app.post_init(app)  # as run_polling() does: opens the question log
         await app.start()
         await app.updater.start_polling(poll_interval=0, timeout=0)
         batch = max(1, int(rate / 100))  # offer in 10 ms steps
@@ -81,6 +86,7 @@ async def run(messages: int, users: int, rate: float) -> dict:
         await fake.wait_for(lambda: len(fake.latencies) >= messages, timeout=120)
         await app.updater.stop()
         await app.stop()
+        await app.post_shutdown(app)
     elapsed = fake.last_reply - started
     latencies = sorted(fake.latencies)
     return {
