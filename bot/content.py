@@ -141,25 +141,21 @@ def _cross_check(
 def _check_dates(
     intents: dict[str, Intent], facts: dict[str, Fact], today: dt.date, problems: list[Problem]
 ) -> None:
-    for fact in facts.values():
-        if fact.checked and today - fact.checked > STALE_AFTER:
+    dated = [
+        (f"fact '{f.id}'", f.checked, f.path, f.line, "check it against its source")
+        for f in facts.values()
+    ]
+    dated += [
+        (f"answer '{i.id}'", i.checked, i.path, i.line, "review it") for i in intents.values()
+    ]
+    for what, checked, path, line, action in dated:
+        if checked and today - checked > STALE_AFTER:
             problems.append(
                 Problem(
-                    fact.path,
-                    fact.line,
-                    f"fact '{fact.id}' was last checked on {fact.checked}, over a year ago; "
-                    "check it against its source and update 'checked:'",
-                    Severity.WARNING,
-                )
-            )
-    for intent in intents.values():
-        if intent.checked and today - intent.checked > STALE_AFTER:
-            problems.append(
-                Problem(
-                    intent.path,
-                    intent.line,
-                    f"answer '{intent.id}' was last checked on {intent.checked}, over a year ago; "
-                    "review it and update 'checked:'",
+                    path,
+                    line,
+                    f"{what} was last checked on {checked}, over a year ago; "
+                    f"{action} and update 'checked:'",
                     Severity.WARNING,
                 )
             )
