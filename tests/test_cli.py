@@ -1,0 +1,51 @@
+"""The staff command line: ask (one message, JSON, or one JSON line per input line), eval."""
+
+import io
+import json
+
+from bot.cli import main
+
+
+def test_ask_prints_the_reply_as_plain_text(capsys):
+    assert main(["ask", "beacon", "numbr"]) == 0
+    out = capsys.readouterr().out
+    assert "0300 011 55 55" in out and "<b>" not in out
+
+
+def test_ask_json_has_the_documented_fields(capsys):
+    assert main(["ask", "--json", "how do I report fly tipping"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"text", "kind", "intent", "confidence", "suggestions", "reply"}
+    assert result["kind"] == "answer" and result["intent"] == "fly_tipping_report"
+
+
+def test_ask_without_text_answers_each_input_line_as_json(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("beacon number\nwhat is the weather\n\n"))
+    assert main(["ask"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["kind"] for r in rows] == ["answer", "fallback", "fallback"]
+
+
+def test_eval_json_reports_the_figures(tmp_path, capsys):
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(
+        '{"text": "beacon number", "expect": "victim_support_beacon"}\n'
+        '{"text": "he is hitting me", "expect": "emergency"}\n'
+        '{"text": "what is the weather", "expect": "none"}\n'
+        '{"text": "how do I report fly tipping", "expect": "report_crime|fly_tipping_report"}\n'
+        '{"text": "beacon number", "expect": "custody"}\n'
+    )
+    assert main(["eval", str(cases), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["accuracy"] == 0.8
+    assert figures["emergency_recall"] == 1.0 and figures["out_of_scope_recall"] == 1.0
+    assert figures["confusions"] == [
+        {"expected": "custody", "got": "victim_support_beacon", "count": 1}
+    ]
+
+
+def test_a_broken_cases_file_is_reported_with_its_line(tmp_path, capsys):
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text('{"text": "ok", "expect": "none"}\nnot json\n')
+    assert main(["eval", str(cases)]) == 2
+    assert f"{cases}:2: not a" in capsys.readouterr().err
