@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         default=DATA / "val.jsonl",
         help="labelled file the figures are measured on",
     )
-    parser.add_argument("--max-in-scope-loss", type=float, default=0.01)
+    parser.add_argument("--max-in-scope-loss", type=float, default=0.005)
     parser.add_argument("--json", action="store_true", help="print the figures as one object")
     args = parser.parse_args(argv)
 

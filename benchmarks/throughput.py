@@ -67,8 +67,12 @@ class TimedFake(FakeBotAPI):
 async def run(messages: int, users: int, rate: float) -> dict:
     fake = TimedFake()
     folder = tempfile.mkdtemp()
-    settings = Settings(token="123456789:AAH" + "x" * 32, flood_messages=10**6,
-                        database=Path(folder) / "bench.sqlite3", watch_content=False)
+    settings = Settings(
+        token="123456789:AAH" + "x" * 32,
+        flood_messages=10**6,
+        database=Path(folder) / "bench.sqlite3",
+        watch_content=False,
+    )
     app = create_application(settings, request=fake, pacing=False)
     if app is None:
         raise SystemExit("the content has errors: run python -m bot validate")

@@ -263,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-in-scope-loss",
         type=float,
-        default=0.01,
+        default=0.005,
         help="in-scope accuracy the threshold may cost (default: %(default)s)",
     )
     _add_content_options(p)

@@ -131,7 +131,7 @@ def format_report(figures: dict) -> str:
 
 
 def calibrate_answer_threshold(
-    scored: list[tuple[Case, str, float]], max_in_scope_loss: float = 0.01
+    scored: list[tuple[Case, str, float]], max_in_scope_loss: float = 0.005
 ) -> dict:
     """Pick the answer threshold that rejects the most out-of-scope questions while losing
     at most ``max_in_scope_loss`` in-scope accuracy against answering everything.

@@ -90,6 +90,9 @@ class FloodGuard:
     def check(self, user_id: int, now: float | None = None) -> str:
         """'ok', 'warn' (first message over the limit) or 'drop'."""
         now = time.monotonic() if now is None else now
+        if len(self._seen) > 50_000:  # forget users who have been quiet for a window
+            self._seen = {u: w for u, w in self._seen.items() if w and now - w[-1] <= self.seconds}
+            self._warned &= set(self._seen)
         window = self._seen.setdefault(user_id, deque())
         while window and now - window[0] > self.seconds:
             window.popleft()
