@@ -28,13 +28,9 @@ def _add_content_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _seeds() -> Path:
-    return Path(os.environ.get("SEEDS_DIR", DEFAULT_SEEDS))
-
-
 def load_engine(args: argparse.Namespace) -> Engine:
     """The engine for the content named on the command line; exit 2 when it is broken."""
-    content, problems = load_content(args.intents, args.knowledge, _seeds())
+    content, problems = load_content(args.intents, args.knowledge, DEFAULT_SEEDS)
     if content is None:
         for problem in problems:
             print(problem, file=sys.stderr)
@@ -44,7 +40,7 @@ def load_engine(args: argparse.Namespace) -> Engine:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    _, problems = load_content(args.intents, args.knowledge, _seeds())
+    _, problems = load_content(args.intents, args.knowledge, DEFAULT_SEEDS)
     for problem in problems:
         print(problem)
     errors = sum(p.severity is Severity.ERROR for p in problems)

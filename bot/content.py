@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,9 +17,11 @@ from bot.problems import Problem, Severity, has_errors
 from bot.yamlnodes import line_of
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_INTENTS = PROJECT_ROOT / "intents"
-DEFAULT_KNOWLEDGE = PROJECT_ROOT / "knowledge"
-DEFAULT_SEEDS = PROJECT_ROOT.parent / "shared" / "seeds"
+# The settings' folders, so the command line finds the content where the bot does
+# (in the Docker image the package is installed away from the content).
+DEFAULT_INTENTS = Path(os.environ.get("INTENTS_DIR") or PROJECT_ROOT / "intents")
+DEFAULT_KNOWLEDGE = Path(os.environ.get("KNOWLEDGE_DIR") or PROJECT_ROOT / "knowledge")
+DEFAULT_SEEDS = Path(os.environ.get("SEEDS_DIR") or PROJECT_ROOT.parent / "shared" / "seeds")
 STALE_AFTER = dt.timedelta(days=365)
 
 

@@ -8,7 +8,7 @@ Free of Telegram and storage, so the console, the CLI and the bot share one path
 from __future__ import annotations
 
 import html
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
@@ -60,15 +60,6 @@ class Reply:
             "confidence": round(self.confidence, 4),
             "suggestions": list(self.suggestions),
             "reply": self.reply,
-        }
-
-    def explain(self) -> dict:
-        return {
-            **self.as_json(),
-            "follow_up": self.follow_up,
-            "danger_signal": self.danger_signal,
-            "decided_by": self.decided_by,
-            "ranked": [asdict(c) for c in self.ranked],
         }
 
 
@@ -237,9 +228,6 @@ class Engine:
             reply=self.rendered[intent.id],
             decided_by="chosen by the resident",
         )
-
-    def intent(self, intent_id: str) -> Intent | None:
-        return self.intents.get(intent_id)
 
     # -- outcomes
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
@@ -74,7 +74,6 @@ class Fact:
     checked: dt.date | None
     path: str
     line: int
-    field_lines: dict[str, int] = field(default_factory=dict)
 
 
 def load_knowledge(folder: Path, seeds: Path | None) -> tuple[dict[str, Fact], list[Problem]]:
@@ -139,7 +138,6 @@ def _read_fact(doc, fact_id, key_node, node, seed_names) -> Fact | None:
     else:
         checked = doc.date(fields["checked"][1], "checked")
     values: dict[str, FactValue] = {}
-    field_lines: dict[str, int] = {}
     for key, (k_node, v_node) in fields.items():
         if key in _META_KEYS:
             continue
@@ -157,7 +155,6 @@ def _read_fact(doc, fact_id, key_node, node, seed_names) -> Fact | None:
         elif kind is Kind.WEB and (" " in value or "." not in value):
             doc.error(v_node, f"{fact_id}.{key} '{value}' does not look like a web address")
         values[key] = FactValue(kind, value)
-        field_lines[key] = line_of(v_node)
     if not values:
         doc.error(key_node, f"fact '{fact_id}' has no value (phone:, email:, web:, address: ...)")
     return Fact(
@@ -168,5 +165,4 @@ def _read_fact(doc, fact_id, key_node, node, seed_names) -> Fact | None:
         checked,
         doc.name,
         line_of(key_node),
-        field_lines,
     )

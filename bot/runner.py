@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import sys
 from collections.abc import Mapping
 
 from telegram import Update
-from telegram.error import InvalidToken
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 from telegram.request import BaseRequest
 
@@ -37,6 +38,7 @@ def webhook_options(settings: Settings) -> dict:
         "webhook_url": settings.webhook_url.rstrip("/") + "/telegram",
         "secret_token": settings.webhook_secret,
         "allowed_updates": ALLOWED_UPDATES,
+        "bootstrap_retries": -1,
     }
 
 
@@ -77,6 +79,23 @@ def open_store(settings: Settings, content: Content) -> SqliteStore:
     return SqliteStore(settings.database, secret, Redactor(public))
 
 
+async def wait_for_telegram(app: Application, api_url: str, first_wait: float = 2.0) -> None:
+    """Before starting: while Telegram cannot be reached, say so in the log and retry,
+    instead of a traceback or a silent wait. A rejected token is not retried."""
+    wait = first_wait
+    while True:
+        try:
+            await app.bot.initialize()  # asks Telegram who the bot is (getMe)
+            break
+        except InvalidToken:
+            raise
+        except NetworkError as exc:
+            log.warning("cannot reach Telegram at %s (%s); retrying in %.0f s", api_url, exc, wait)
+        await asyncio.sleep(wait)
+        wait = min(wait * 2, 60.0)
+    await app.bot.shutdown()  # the application initialises it again on its own loop
+
+
 def run_bot(env: Mapping[str, str] | None = None, request: BaseRequest | None = None) -> int:
     """Run until stopped (SIGINT/SIGTERM); ``request`` replaces the network in tests."""
     settings, problems = load_settings(read_environment(env))
@@ -90,22 +109,15 @@ def run_bot(env: Mapping[str, str] | None = None, request: BaseRequest | None = 
     app = create_application(settings, request=request)
     if app is None:
         return 2
-    updates = [Update.MESSAGE, Update.CALLBACK_QUERY]
-    if settings.webhook:
-        log.info("starting the webhook server on port %s", settings.webhook_port)
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path="telegram",
-            webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
-            secret_token=settings.webhook_secret,
-            allowed_updates=updates,
-        )
-    else:
-        log.info("starting long polling")
-        try:
-            app.run_polling(allowed_updates=ALLOWED_UPDATES)
-        except InvalidToken as exc:
-            log.error("Telegram rejected the bot token (%s); check TELEGRAM_BOT_TOKEN", exc)
-            return 2
+    try:
+        asyncio.run(wait_for_telegram(app, settings.api_url))
+        if settings.webhook:
+            log.info("starting the webhook server on port %s", settings.webhook_port)
+            app.run_webhook(**webhook_options(settings))
+        else:
+            log.info("starting long polling")
+            app.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1)
+    except InvalidToken as exc:
+        log.error("Telegram rejected the bot token (%s); check TELEGRAM_BOT_TOKEN", exc)
+        return 2
     return 0

@@ -81,6 +81,7 @@ async def test_webhook_mode_checks_the_secret_token_and_answers(engine):
         await app.updater.stop()  # switch from polling to the webhook server
         options = webhook_options(settings)
         options.pop("allowed_updates")
+        options.pop("bootstrap_retries")
         await app.updater.start_webhook(**options)
         (hook,) = fake.sent("setWebhook")
         assert hook.params["url"] == "https://bot.example.org/telegram"
@@ -111,3 +112,21 @@ async def test_the_health_file_is_touched_while_the_bot_runs(engine, tmp_path):
     health = tmp_path / "alive"
     async with running_bot(engine, health_file=health) as (fake, _, _):
         await fake.wait_for(health.exists)
+
+
+async def test_an_unreachable_telegram_at_start_is_logged_and_retried(engine, caplog):
+    from bot.runner import wait_for_telegram
+    from bot.settings import Settings
+    from bot.telegram_app import build_application
+
+    fake = FakeBotAPI()
+    fake.fail_next("getMe", 502, "Bad Gateway")
+    fake.fail_next("getMe", 502, "Bad Gateway")
+    app = build_application(Settings(token=TOKEN), None, None, request=fake)
+    await wait_for_telegram(app, "https://api.telegram.org", first_wait=0.01)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert (
+        warnings
+        == ["cannot reach Telegram at https://api.telegram.org (Bad Gateway); retrying in 0 s"] * 2
+    )
+    assert [c.method for c in fake.calls] == ["getMe:502", "getMe:502", "getMe"]

@@ -1,0 +1,151 @@
+"""Answer templates: ``{fact.field}`` references expanded into Telegram HTML, and checks.
+
+The checks make sure a staff-written answer renders in Telegram (only its HTML subset,
+escaped ``&`` and ``<``) and that every phone number, email address and link in it is a
+recorded fact, so nothing unsourced reaches a resident.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+from bot.knowledge import Fact, Kind, digits, link_key
+
+REFERENCE = re.compile(r"\{([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\}")
+TOPICS_PLACEHOLDER = "{topics}"
+ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "s", "a", "code"}
+TELEGRAM_LIMIT = 4096
+PHONE_SCREEN_CHARS = 1200
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\."
+    r"(?:uk|org|com|net|gov)\b(?:/[^\s<>\"']*)?",
+    re.I,
+)
+_LONG_NUMBER = re.compile(r"(?<![\w£$.,/])\d[\d \-]{5,}\d(?![\w%])")
+_SHORT_NUMBER = re.compile(r"\b(?:call|dial|ring|phone|text|press|on)\s+(\d{2,4})\b", re.I)
+_HREF = re.compile(r"""href\s*=\s*["']([^"']*)["']""", re.I)
+_ENTITY = re.compile(r"&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);")
+
+
+def render(template: str, facts: dict[str, Fact], topics_html: str = "") -> str:
+    """Expand references; unknown ones are left as written (validation reports them)."""
+
+    def expand(match: re.Match[str]) -> str:
+        fact = facts.get(match.group(1))
+        value = fact.values.get(match.group(2)) if fact else None
+        return value.html() if value else match.group(0)
+
+    return REFERENCE.sub(expand, template).replace(TOPICS_PLACEHOLDER, topics_html).strip()
+
+
+class _TagChecker(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.errors: list[tuple[int, str]] = []
+        self.open: list[tuple[str, int]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        line = self.getpos()[0]
+        if tag not in ALLOWED_TAGS:
+            self.errors.append(
+                (
+                    line,
+                    f"tag <{tag}> is not shown by Telegram; use only "
+                    '<b>, <i>, <u>, <s>, <code> and <a href="...">',
+                )
+            )
+            return
+        if tag == "a" and not dict(attrs).get("href"):
+            self.errors.append((line, '<a> needs an address: <a href="https://...">text</a>'))
+        self.open.append((tag, line))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in ALLOWED_TAGS:
+            return
+        if not self.open or self.open[-1][0] != tag:
+            self.errors.append((self.getpos()[0], f"</{tag}> closes a tag that is not open"))
+            return
+        self.open.pop()
+
+
+def check(template: str, facts: dict[str, Fact]) -> list[tuple[int, str]]:
+    """Problems as (line within the template, 0-based; message)."""
+    out: list[tuple[int, str]] = []
+    lines = template.split("\n")
+    for number, text in enumerate(lines):
+        for match in REFERENCE.finditer(text):
+            fact_id, field_name = match.groups()
+            fact = facts.get(fact_id)
+            if fact is None:
+                out.append(
+                    (
+                        number,
+                        f"{{{fact_id}.{field_name}}} refers to a fact '{fact_id}' "
+                        "that does not exist; add it under knowledge/ or fix the name",
+                    )
+                )
+            elif field_name not in fact.values:
+                known = ", ".join(sorted(fact.values))
+                out.append(
+                    (number, f"fact '{fact_id}' has no field '{field_name}' (it has: {known})")
+                )
+        literal = REFERENCE.sub(" ", text)
+        out.extend((number, msg) for msg in _unsourced(literal, facts))
+        out.extend((number, msg) for msg in _bad_characters(literal))
+    checker = _TagChecker()
+    checker.feed(REFERENCE.sub(" ", template))
+    checker.close()
+    out.extend((line - 1, msg) for line, msg in checker.errors)
+    out.extend((line - 1, f"<{tag}> is never closed; add </{tag}>") for tag, line in checker.open)
+    return out
+
+
+def _bad_characters(text: str) -> list[str]:
+    bare = re.sub(r"</?[a-zA-Z][^<>]*>", "", text)
+    out = []
+    if "<" in bare or ">" in bare:
+        out.append("a bare '<' or '>' makes Telegram reject the message; write &lt; or &gt;")
+    if "&" in _ENTITY.sub("", bare):
+        out.append("a bare '&' makes Telegram reject the message; write 'and' or &amp;")
+    return out
+
+
+def _unsourced(text: str, facts: dict[str, Fact]) -> list[str]:
+    phones, emails, links = set(), set(), set()
+    for fact in facts.values():
+        for value in fact.values.values():
+            if value.kind is Kind.PHONE:
+                phones.add(digits(value.value))
+            elif value.kind is Kind.EMAIL:
+                emails.add(value.value.lower())
+            elif value.kind is Kind.WEB:
+                links.add(link_key(value.value))
+    out = []
+    hrefs = _HREF.findall(text)
+    text_without_tags = re.sub(r"<[^<>]*>", " ", text)
+    for email in _EMAIL.findall(text_without_tags):
+        if email.lower() not in emails:
+            out.append(
+                f"email address '{email}' is not a recorded fact; add it under "
+                "knowledge/ with its source and refer to it as {fact.email}"
+            )
+    for url in [*hrefs, *_URL.findall(_EMAIL.sub(" ", text_without_tags))]:
+        url = url.rstrip(".,;:!?)")
+        if url.lower().startswith("mailto:"):
+            continue
+        if link_key(url) not in links:
+            out.append(
+                f"link '{url}' is not a recorded fact; add it under knowledge/ "
+                "with its source and refer to it as {fact.web}"
+            )
+    numbers = _LONG_NUMBER.findall(text_without_tags) + _SHORT_NUMBER.findall(text_without_tags)
+    for number in numbers:
+        if digits(number) not in phones:
+            out.append(
+                f"phone number '{number.strip()}' is not a recorded fact; add it under "
+                "knowledge/ with its source and refer to it as {fact.phone}"
+            )
+    return out

@@ -1,0 +1,294 @@
+"""Command line: ``python -m bot [chat|run|ask|eval|validate|calibrate] ...``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from bot.content import DEFAULT_INTENTS, DEFAULT_KNOWLEDGE, DEFAULT_SEEDS, load_content
+from bot.engine import Engine
+from bot.problems import Severity
+
+
+def _add_content_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--intents",
+        type=Path,
+        default=DEFAULT_INTENTS,
+        help="folder of intent YAML files (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--knowledge",
+        type=Path,
+        default=DEFAULT_KNOWLEDGE,
+        help="folder of fact YAML files (default: %(default)s)",
+    )
+
+
+def load_engine(args: argparse.Namespace) -> Engine:
+    """The engine for the content named on the command line; exit 2 when it is broken."""
+    content, problems = load_content(args.intents, args.knowledge, DEFAULT_SEEDS)
+    if content is None:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print("The content has errors; fix them (see 'python -m bot validate').", file=sys.stderr)
+        raise SystemExit(2)
+    return Engine(content)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    _, problems = load_content(args.intents, args.knowledge, DEFAULT_SEEDS)
+    for problem in problems:
+        print(problem)
+    errors = sum(p.severity is Severity.ERROR for p in problems)
+    warnings = len(problems) - errors
+    print(f"{errors} error(s), {warnings} warning(s)" if problems else "Content OK: no problems.")
+    return 1 if errors else 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    engine = load_engine(args)
+    messages = [" ".join(args.text)] if args.text else (line.rstrip("\n") for line in sys.stdin)
+    for message in messages:
+        reply = engine.respond(message)
+        if args.json or not args.text:
+            print(json.dumps(reply.as_json(), ensure_ascii=False), flush=not args.text)
+        else:
+            from bot.console import to_terminal
+
+            print(to_terminal(reply, engine))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluation import evaluate, format_report, read_cases
+
+    engine = load_engine(args)
+    figures = evaluate(read_cases(args.cases), engine.respond)
+    if args.json:
+        print(json.dumps({k: v for k, v in figures.items() if k != "errors"}))
+    else:
+        print(format_report(figures))
+        if args.errors:
+            for error in figures["errors"]:
+                print(f"  {error['expected']:<28} got {error['got']:<28} {error['text']}")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from bot.evaluation import calibrate_answer_threshold, read_cases
+
+    engine = load_engine(args)
+    scored = [(case, *engine.top_label(case.text)) for case in read_cases(args.cases)]
+    result = calibrate_answer_threshold(scored, args.max_in_scope_loss)
+    print(json.dumps(result, indent=2))
+    print(
+        f"Set 'thresholds: answer: {result['answer_threshold']}' in "
+        f"{args.intents / '_matching.yaml'} to use it."
+    )
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.console import chat
+
+    return chat(load_engine(args))
+
+
+def _database(args: argparse.Namespace) -> Path:
+    from bot.settings import Settings
+
+    return args.database or Path(os.environ.get("DATABASE_PATH", Settings.database))
+
+
+async def _with_store(args: argparse.Namespace, work):
+    from bot.database import SqliteStore
+    from bot.redact import Redactor
+
+    path = _database(args)
+    if not path.exists():
+        raise OSError(f"no database at {path} (set DATABASE_PATH or pass --database)")
+    store = SqliteStore(path, secret="read-only use: no user ids are hashed", redactor=Redactor())
+    await store.open()
+    try:
+        return await work(store)
+    finally:
+        await store.close()
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.reports import unanswered_report
+
+    if args.action == "add":
+        return _review_add(args)
+    if args.action == "ignore":
+        question_id = _question_id(args)
+
+        async def ignore(store):
+            return await store.mark_reviewed(question_id)
+
+        if not asyncio.run(_with_store(args, ignore)):
+            print(f"no question #{question_id}", file=sys.stderr)
+            return 1
+        print(f"Question #{question_id} is hidden from the review list.")
+        return 0
+
+    async def report(store):
+        return await unanswered_report(store, args.days, limit=args.limit)
+
+    text, groups = asyncio.run(_with_store(args, report))
+    print(text)
+    if args.csv:
+        import csv
+
+        with args.csv.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(
+                [
+                    "count",
+                    "example_id",
+                    "example",
+                    "closest_intent",
+                    "closest_score",
+                    "question_ids",
+                ]
+            )
+            for g in groups:
+                closest = g.closest.most_common(1)[0][0] if g.closest else ""
+                writer.writerow(
+                    [
+                        g.count,
+                        g.example.id,
+                        g.example.text,
+                        closest,
+                        g.best_score,
+                        " ".join(map(str, g.ids)),
+                    ]
+                )
+        print(f"Wrote {len(groups)} groups to {args.csv}")
+    return 0
+
+
+def _question_id(args: argparse.Namespace) -> int:
+    if not args.ids or not args.ids[0].lstrip("#").isdigit():
+        raise ValueError("give the question's number, as shown by 'python -m bot review'")
+    return int(args.ids[0].lstrip("#"))
+
+
+def _review_add(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.review import ReviewError, append_example
+
+    if len(args.ids) != 2:
+        raise ValueError("usage: python -m bot review add QUESTION_ID INTENT_ID")
+    question_id, intent_id = _question_id(args), args.ids[1]
+
+    async def fetch(store):
+        return await store.question(question_id)
+
+    question = asyncio.run(_with_store(args, fetch))
+    if question is None:
+        print(f"no question #{question_id} with text (it may be past retention)", file=sys.stderr)
+        return 1
+    try:
+        append_example(args.intents, args.knowledge, intent_id, question.text)
+    except ReviewError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+
+    async def done(store):
+        return await store.mark_reviewed(question_id)
+
+    asyncio.run(_with_store(args, done))
+    print(f'Added "{question.text}" to {intent_id}; the running bot picks it up by itself.')
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.reports import stats_report
+
+    async def report(store):
+        return await stats_report(store, args.days)
+
+    print(asyncio.run(_with_store(args, report)))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if not os.environ.get("TELEGRAM_BOT_TOKEN"):
+        print("TELEGRAM_BOT_TOKEN is not set: starting a chat in the terminal instead.\n")
+        return cmd_chat(args)
+    from bot.runner import run_bot
+
+    return run_bot()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    p = sub.add_parser("run", help="run the Telegram bot (a terminal chat without a token)")
+    _add_content_options(p)
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("chat", help="talk to the bot in the terminal")
+    _add_content_options(p)
+    p.set_defaults(func=cmd_chat)
+    p = sub.add_parser("ask", help="print the reply to one message (or one per stdin line)")
+    p.add_argument("text", nargs="*", help="the message; none: read lines from standard input")
+    p.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    _add_content_options(p)
+    p.set_defaults(func=cmd_ask)
+    p = sub.add_parser("eval", help="accuracy on labelled cases (JSON lines: text, expect)")
+    p.add_argument("cases", type=Path)
+    p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    p.add_argument("--errors", action="store_true", help="list every case that went wrong")
+    _add_content_options(p)
+    p.set_defaults(func=cmd_eval)
+    p = sub.add_parser("validate", help="check all content; one line per problem")
+    _add_content_options(p)
+    p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("calibrate", help="propose the answer threshold from labelled cases")
+    p.add_argument("cases", type=Path)
+    p.add_argument(
+        "--max-in-scope-loss",
+        type=float,
+        default=0.005,
+        help="in-scope accuracy the threshold may cost (default: %(default)s)",
+    )
+    _add_content_options(p)
+    p.set_defaults(func=cmd_calibrate)
+    p = sub.add_parser("review", help="unanswered questions; 'add ID INTENT' or 'ignore ID'")
+    p.add_argument("action", nargs="?", choices=["add", "ignore"], help="omit to list")
+    p.add_argument("ids", nargs="*", help="QUESTION_ID [INTENT_ID]")
+    p.add_argument("--days", type=int, default=30, help="how far back (default: %(default)s)")
+    p.add_argument("--limit", type=int, default=50, help="groups to list (default: %(default)s)")
+    p.add_argument("--csv", type=Path, help="also write the groups to this CSV file")
+    p.add_argument("--database", type=Path, help="SQLite file (default: DATABASE_PATH)")
+    _add_content_options(p)
+    p.set_defaults(func=cmd_review)
+    p = sub.add_parser("stats", help="usage figures from the question log")
+    p.add_argument("--days", type=int, default=30, help="how far back (default: %(default)s)")
+    p.add_argument("--database", type=Path, help="SQLite file (default: DATABASE_PATH)")
+    p.set_defaults(func=cmd_stats)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["run", *(argv if argv is not None else sys.argv[1:])])
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

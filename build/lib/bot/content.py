@@ -1,0 +1,164 @@
+"""Load and validate all staff content: intents, facts, matching settings, danger signals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot import answers
+from bot.danger import DangerCheck, load_danger
+from bot.intents import Intent, IntentSource, Outcome, answer_line, read_intent_file
+from bot.knowledge import Fact, load_knowledge
+from bot.matching_config import MatchingConfig, load_matching
+from bot.normalise import clean
+from bot.problems import Problem, Severity, has_errors
+from bot.yamlnodes import line_of
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The settings' folders, so the command line finds the content where the bot does
+# (in the Docker image the package is installed away from the content).
+DEFAULT_INTENTS = Path(os.environ.get("INTENTS_DIR") or PROJECT_ROOT / "intents")
+DEFAULT_KNOWLEDGE = Path(os.environ.get("KNOWLEDGE_DIR") or PROJECT_ROOT / "knowledge")
+DEFAULT_SEEDS = Path(os.environ.get("SEEDS_DIR") or PROJECT_ROOT.parent / "shared" / "seeds")
+STALE_AFTER = dt.timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class Content:
+    intents: dict[str, Intent]
+    facts: dict[str, Fact]
+    matching: MatchingConfig
+    danger: DangerCheck
+
+
+def load_content(
+    intents_dir: Path = DEFAULT_INTENTS,
+    knowledge_dir: Path = DEFAULT_KNOWLEDGE,
+    seeds_dir: Path | None = DEFAULT_SEEDS,
+    today: dt.date | None = None,
+) -> tuple[Content | None, list[Problem]]:
+    """All content, or None when any error was found; problems sorted by file and line."""
+    today = today or dt.date.today()
+    facts, problems = load_knowledge(knowledge_dir, seeds_dir)
+    matching, matching_problems = load_matching(intents_dir)
+    danger, danger_problems = load_danger(intents_dir)
+    problems += matching_problems + danger_problems
+    sources: list[IntentSource] = []
+    if not intents_dir.is_dir():
+        problems.append(
+            Problem(str(intents_dir), 1, "intents folder not found; pass --intents DIR")
+        )
+    else:
+        for path in sorted(intents_dir.glob("*.y*ml")):
+            if path.name.startswith("_"):
+                continue
+            source, file_problems = read_intent_file(path)
+            problems += file_problems
+            if source is not None:
+                sources.append(source)
+    intents = _cross_check(sources, facts, problems)
+    _check_dates(intents, facts, today, problems)
+    if intents_dir.is_dir() and not intents:
+        problems.append(Problem(str(intents_dir), 1, "no intents found; add intent files (*.yaml)"))
+    for outcome in (Outcome.EMERGENCY, Outcome.FALLBACK):
+        if intents and not any(i.outcome is outcome for i in intents.values()):
+            problems.append(
+                Problem(
+                    str(intents_dir),
+                    1,
+                    f"no intent has 'outcome: {outcome.value}'; one is needed for that reply",
+                )
+            )
+    problems.sort()
+    if has_errors(problems):
+        return None, problems
+    return Content(intents, facts, matching, danger), problems
+
+
+def _cross_check(
+    sources: list[IntentSource], facts: dict[str, Fact], problems: list[Problem]
+) -> dict[str, Intent]:
+    intents: dict[str, Intent] = {}
+    example_owner: dict[str, tuple[str, str, int]] = {}
+    for source in sources:
+        intent, doc = source.intent, source.doc
+        if intent.id in intents:
+            first = intents[intent.id]
+            doc.error(
+                intent.line,
+                f"intent id '{intent.id}' is already used by {first.path}:"
+                f"{first.line}; give this intent another id",
+            )
+            problems += doc.problems[-1:]
+            continue
+        for index, message in answers.check(intent.answer, facts):
+            problems.append(Problem(doc.name, answer_line(source.answer_node, index), message))
+        rendered = answers.render(intent.answer, facts, topics_html="x" * 400)
+        if len(rendered) > answers.TELEGRAM_LIMIT:
+            problems.append(
+                Problem(
+                    doc.name,
+                    intent.answer_line,
+                    "the answer is longer than Telegram's 4096 characters",
+                )
+            )
+        elif len(rendered) > answers.PHONE_SCREEN_CHARS:
+            problems.append(
+                Problem(
+                    doc.name,
+                    intent.answer_line,
+                    f"the answer is {len(rendered)} characters, long for a phone "
+                    "screen; lead with what to do and cut the rest",
+                    Severity.WARNING,
+                )
+            )
+        for text, node in source.example_nodes:
+            key = clean(text)
+            owner = example_owner.get(key)
+            if owner and owner[0] != intent.id:
+                problems.append(
+                    Problem(
+                        doc.name,
+                        line_of(node),
+                        f"example '{text}' is also an example of '{owner[0]}' "
+                        f"({owner[1]}:{owner[2]}); keep it under one intent only",
+                    )
+                )
+            elif owner:
+                problems.append(
+                    Problem(
+                        doc.name,
+                        line_of(node),
+                        f"example '{text}' is listed twice",
+                        Severity.WARNING,
+                    )
+                )
+            else:
+                example_owner[key] = (intent.id, doc.name, line_of(node))
+        intents[intent.id] = intent
+    return intents
+
+
+def _check_dates(
+    intents: dict[str, Intent], facts: dict[str, Fact], today: dt.date, problems: list[Problem]
+) -> None:
+    dated = [
+        (f"fact '{f.id}'", f.checked, f.path, f.line, "check it against its source")
+        for f in facts.values()
+    ]
+    dated += [
+        (f"answer '{i.id}'", i.checked, i.path, i.line, "review it") for i in intents.values()
+    ]
+    for what, checked, path, line, action in dated:
+        if checked and today - checked > STALE_AFTER:
+            problems.append(
+                Problem(
+                    path,
+                    line,
+                    f"{what} was last checked on {checked}, over a year ago; "
+                    f"{action} and update 'checked:'",
+                    Severity.WARNING,
+                )
+            )

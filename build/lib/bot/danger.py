@@ -1,0 +1,57 @@
+"""Danger signals, checked before any matching so someone at risk hears "call 999" first.
+
+Staff keep the phrases in ``intents/_danger.yaml``. A phrase is a few words; ``a/b``
+accepts either word and a lone ``*`` stands for up to three words, so ``is hitting/kicking * me/my``
+covers "he is hitting me" and "she is kicking my mum". ``not_if`` phrases mark a past
+event or a general question ("last week", "how do I report"), which silences ordinary
+signals; ``urgent`` phrases ("right now") fire even then.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.normalise import compile_phrase
+from bot.problems import Problem
+from bot.yamlnodes import YamlFile
+
+DANGER_FILE = "_danger.yaml"
+
+
+@dataclass(frozen=True)
+class DangerCheck:
+    signals: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    urgent: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    not_if: tuple[tuple[str, re.Pattern[str]], ...] = field(default=())
+
+    def match(self, text: str) -> str | None:
+        """The phrase that marks ``text`` (cleaned words) as danger now, or None."""
+        for phrase, pattern in self.urgent:
+            if pattern.search(text):
+                return phrase
+        if any(pattern.search(text) for _, pattern in self.not_if):
+            return None
+        for phrase, pattern in self.signals:
+            if pattern.search(text):
+                return phrase
+        return None
+
+
+def load_danger(folder: Path) -> tuple[DangerCheck, list[Problem]]:
+    path = folder / DANGER_FILE
+    if not path.exists():
+        return DangerCheck(), []
+    doc = YamlFile(path)
+    if doc.root is None:
+        return DangerCheck(), doc.problems
+    fields = doc.mapping(doc.root, "the danger signals file") or {}
+    doc.unknown_keys(fields, {"signals", "urgent", "not_if"}, "the danger signals file")
+    lists = {}
+    for key in ("signals", "urgent", "not_if"):
+        items = doc.text_list(fields[key][1], key) if key in fields else []
+        lists[key] = tuple((phrase, compile_phrase(phrase)) for phrase, _ in items)
+    if not lists["signals"] and not lists["urgent"]:
+        doc.error(1, "no danger signals; list phrases under 'signals:'")
+    return DangerCheck(**lists), doc.problems

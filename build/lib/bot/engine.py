@@ -1,0 +1,289 @@
+"""The answering engine: a resident's message in, one outcome and its reply out.
+
+Order of work: normalise; check danger signals (999 first, before any matching); score
+every intent; then answer, suggest or fall back by the thresholds in the settings.
+Free of Telegram and storage, so the console, the CLI and the bot share one path.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from bot import answers
+from bot.classifier import LinearModel
+from bot.content import Content
+from bot.intents import Intent, Outcome
+from bot.normalise import Normaliser, clean, compile_phrase
+
+GENERIC_FALLBACK = "Sorry, I don't have an answer to that."
+SUGGESTION_LIMIT = 3
+
+
+class Kind(StrEnum):
+    ANSWER = "answer"
+    SUGGEST = "suggest"
+    FALLBACK = "fallback"
+    EMERGENCY = "emergency"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    intent: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An outcome; ``reply`` is Telegram HTML. ``suggestions`` are intent ids."""
+
+    text: str
+    kind: Kind
+    intent: str | None
+    confidence: float
+    suggestions: tuple[str, ...] = ()
+    reply: str = ""
+    follow_up: str | None = None  # after an emergency, the topic that also matched
+    danger_signal: str | None = None  # the phrase that triggered the emergency reply
+    ranked: tuple[Candidate, ...] = field(default=(), repr=False)
+    decided_by: str = ""  # which threshold or rule decided the outcome
+
+    def as_json(self) -> dict:
+        return {
+            "text": self.text,
+            "kind": self.kind.value,
+            "intent": self.intent,
+            "confidence": round(self.confidence, 4),
+            "suggestions": list(self.suggestions),
+            "reply": self.reply,
+        }
+
+
+class Engine:
+    """Built once per content version; ``respond`` is pure and safe to call concurrently."""
+
+    def __init__(self, content: Content) -> None:
+        self.content = content
+        self.intents = content.intents
+        cfg = content.matching
+        self.thresholds = cfg.thresholds
+        vocabulary = {word for text in self._all_phrases(content) for word in clean(text).split()}
+        self.normalise = Normaliser(cfg.replacements, vocabulary)
+        self._ids = list(self.intents)
+        texts, labels = [], []
+        self._examples: dict[str, list[tuple[str, str]]] = {}
+        for intent in self.intents.values():
+            for text in (*intent.examples, *intent.keywords):
+                texts.append(self.normalise(text))
+                labels.append(intent.id)
+                self._examples.setdefault(intent.id, []).append((texts[-1], text))
+        self.model = LinearModel(self._ids, cfg.regularisation).fit(texts, labels)
+        self._keywords = [
+            (self._ids.index(intent.id), compile_phrase(self.normalise(keyword)))
+            for intent in self.intents.values()
+            for keyword in intent.keywords
+        ]
+        self._keyword_boost = cfg.keyword_boost
+        self._answerable = np.array(
+            [self.intents[i].outcome is Outcome.ANSWER for i in self._ids], dtype=bool
+        )
+        self.topics = [i for i in self.intents.values() if i.menu]
+        topics_html = "\n".join(f"• {html.escape(i.title)}" for i in self.topics)
+        self.rendered = {
+            i.id: answers.render(i.answer, content.facts, topics_html) + _checked_note(i)
+            for i in self.intents.values()
+        }
+        self._fallback_html = next(
+            (self.rendered[i.id] for i in self.intents.values() if i.outcome is Outcome.FALLBACK),
+            GENERIC_FALLBACK,
+        )
+        self._emergency_id = next(
+            (i.id for i in self.intents.values() if i.outcome is Outcome.EMERGENCY), None
+        )
+
+    # -- public API
+
+    def score(self, words: str) -> np.ndarray:
+        """Every intent's score for normalised ``words``, keyword boosts included."""
+        scores = self.model.scores(words)
+        for index, pattern in self._keywords:
+            if pattern.search(words):
+                scores[index] += self._keyword_boost
+        return scores
+
+    def respond(self, text: str) -> Reply:
+        words = self.normalise(text)
+        if not words:
+            return Reply(
+                text,
+                Kind.FALLBACK,
+                None,
+                0.0,
+                reply=self._fallback_html,
+                decided_by="no words to match",
+            )
+        scores = self.score(words)
+        order = np.argsort(-scores)[: SUGGESTION_LIMIT + 2]
+        ranked = tuple(Candidate(self._ids[i], float(scores[i])) for i in order)
+        top = ranked[0]
+        signal = self.danger_signal(text, words)
+        th = self.thresholds
+        if signal or (top.intent == self._emergency_id and top.score >= th.answer):
+            return self._emergency(text, scores, ranked, signal)
+        if top.score < th.suggest:
+            return self._fallback(text, ranked, f"top score {top.score:.3f} < suggest {th.suggest}")
+        if self.intents[top.intent].outcome is Outcome.FALLBACK:
+            return self._fallback(text, ranked, f"'{top.intent}' is an out-of-scope intent")
+        close = [
+            c
+            for c in ranked
+            if self._is_answerable(c.intent)
+            and c.score >= th.suggest
+            and top.score - c.score <= th.margin
+        ]
+        if top.score >= th.answer and len(close) == 1:
+            return Reply(
+                text,
+                Kind.ANSWER,
+                top.intent,
+                top.score,
+                reply=self.rendered[top.intent],
+                ranked=ranked,
+                decided_by=f"top score {top.score:.3f} >= answer "
+                f"{th.answer}, runner-up more than {th.margin} behind",
+            )
+        why = (
+            f"runner-up within margin {th.margin}"
+            if top.score >= th.answer
+            else f"top score {top.score:.3f} between suggest {th.suggest} and answer {th.answer}"
+        )
+        return self._suggest(text, close[:SUGGESTION_LIMIT] or [top], ranked, why)
+
+    def top_label(self, text: str) -> tuple[str, float]:
+        """The best label before thresholds, for calibration: an intent id, ``emergency``
+        (a danger signal or the emergency intent) or ``none`` (an out-of-scope intent)."""
+        words = self.normalise(text)
+        if not words:
+            return "none", float("-inf")
+        if self.danger_signal(text, words):
+            return "emergency", float("inf")
+        scores = self.score(words)
+        best = int(np.argmax(scores))
+        intent = self.intents[self._ids[best]]
+        if intent.outcome is Outcome.FALLBACK:
+            return "none", float("-inf")
+        label = "emergency" if intent.outcome is Outcome.EMERGENCY else intent.id
+        return label, float(scores[best])
+
+    def danger_signal(self, text: str, words: str) -> str | None:
+        """Checked on the resident's own words as well as the corrected ones, so a
+        correction can never hide a danger signal."""
+        return self.content.danger.match(clean(text)) or self.content.danger.match(words)
+
+    @staticmethod
+    def _all_phrases(content: Content) -> list[str]:
+        phrases = [t for i in content.intents.values() for t in (*i.examples, *i.keywords)]
+        danger = content.danger
+        for phrase, _ in (*danger.signals, *danger.urgent, *danger.not_if):
+            phrases.append(phrase.replace("/", " ").replace("*", " "))
+        return phrases
+
+    def explain(self, text: str) -> str:
+        """Why a message gets its outcome: for admins tuning examples and thresholds."""
+        reply = self.respond(text)
+        words = self.normalise(text)
+        th = self.thresholds
+        lines = [
+            f'Read as: "{words}"',
+            f"Outcome: {reply.kind.value}" + (f" → {reply.intent}" if reply.intent else ""),
+            f"Decided by: {reply.decided_by}",
+        ]
+        for candidate in reply.ranked[:3]:
+            examples = self._examples.get(candidate.intent, [])
+            best = process.extractOne(words, [e[0] for e in examples], scorer=fuzz.token_set_ratio)
+            example = f' — nearest example: "{examples[best[2]][1]}"' if best else ""
+            lines.append(f"{candidate.intent}: {candidate.score:.3f}{example}")
+        lines.append(f"Thresholds: answer {th.answer}, suggest {th.suggest}, margin {th.margin}")
+        return "\n".join(lines)
+
+    def answer_for(self, intent_id: str) -> Reply | None:
+        """The reply for a topic chosen from a menu or a suggestion button."""
+        intent = self.intents.get(intent_id)
+        if intent is None:
+            return None
+        kind = {
+            Outcome.ANSWER: Kind.ANSWER,
+            Outcome.EMERGENCY: Kind.EMERGENCY,
+            Outcome.FALLBACK: Kind.FALLBACK,
+        }[intent.outcome]
+        return Reply(
+            intent.title,
+            kind,
+            intent.id,
+            1.0,
+            reply=self.rendered[intent.id],
+            decided_by="chosen by the resident",
+        )
+
+    # -- outcomes
+
+    def _is_answerable(self, intent_id: str) -> bool:
+        return self.intents[intent_id].outcome is Outcome.ANSWER
+
+    def _fallback(self, text: str, ranked: tuple[Candidate, ...], why: str) -> Reply:
+        top = ranked[0]
+        return Reply(
+            text,
+            Kind.FALLBACK,
+            None,
+            top.score,
+            reply=self._fallback_html,
+            ranked=ranked,
+            decided_by=why,
+        )
+
+    def _suggest(self, text, close, ranked, why) -> Reply:
+        titles = "\n".join(f"• {html.escape(self.intents[c.intent].title)}" for c in close)
+        body = f"I'm not sure I understood. Did you mean:\n{titles}"
+        return Reply(
+            text,
+            Kind.SUGGEST,
+            None,
+            ranked[0].score,
+            suggestions=tuple(c.intent for c in close),
+            reply=body,
+            ranked=ranked,
+            decided_by=why,
+        )
+
+    def _emergency(self, text, scores: np.ndarray, ranked, signal: str | None) -> Reply:
+        masked = np.where(self._answerable, scores, -np.inf)
+        best = int(np.argmax(masked)) if self._answerable.any() else -1
+        follow_up = None
+        if best >= 0 and masked[best] >= self.thresholds.suggest:
+            follow_up = self._ids[best]
+        parts = [self.rendered[self._emergency_id]] if self._emergency_id else []
+        if follow_up:
+            parts.append(self.rendered[follow_up])
+        why = f"danger signal '{signal}'" if signal else "emergency intent matched"
+        return Reply(
+            text,
+            Kind.EMERGENCY,
+            self._emergency_id,
+            ranked[0].score,
+            reply="\n\n".join(parts),
+            follow_up=follow_up,
+            danger_signal=signal,
+            ranked=ranked,
+            decided_by=why,
+        )
+
+
+def _checked_note(intent: Intent) -> str:
+    if not (intent.dated and intent.checked):
+        return ""
+    return f"\n<i>Last checked {intent.checked.day} {intent.checked:%B %Y}.</i>"

@@ -1,0 +1,123 @@
+"""Intents: one YAML file per topic in ``intents/`` with examples and an answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from yaml.nodes import Node, ScalarNode
+
+from bot.problems import Problem
+from bot.yamlnodes import YamlFile, line_of
+
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_KEYS = {"id", "title", "answer", "examples", "keywords", "checked", "dated", "outcome", "menu"}
+MIN_EXAMPLES = 10
+
+
+class Outcome(StrEnum):
+    """What happens when an intent wins the match."""
+
+    ANSWER = "answer"
+    EMERGENCY = "emergency"  # the danger reply: 999 first
+    FALLBACK = "fallback"  # a known out-of-scope question: the "no answer" reply
+
+
+@dataclass(frozen=True)
+class Intent:
+    id: str
+    title: str
+    answer: str
+    examples: tuple[str, ...]
+    keywords: tuple[str, ...] = ()
+    outcome: Outcome = Outcome.ANSWER
+    menu: bool = True
+    checked: dt.date | None = None
+    dated: bool = False  # the answer shows its 'checked' date: it holds dated facts
+    path: str = ""
+    line: int = 1
+    answer_line: int = 1
+    examples_end_line: int = 0  # last line of the examples list, for tools that append
+
+
+@dataclass
+class IntentSource:
+    """An intent as read, with the nodes validation needs to point at lines."""
+
+    intent: Intent
+    doc: YamlFile
+    answer_node: Node
+    example_nodes: list[tuple[str, Node]]
+
+
+def answer_line(node: Node, index: int) -> int:
+    """File line of line ``index`` of an answer: block scalars start below the '|'."""
+    block = isinstance(node, ScalarNode) and node.style in ("|", ">")
+    return line_of(node) + index + (1 if block else 0)
+
+
+def read_intent_file(path: Path) -> tuple[IntentSource | None, list[Problem]]:
+    doc = YamlFile(path)
+    if doc.root is None:
+        if not doc.problems:
+            doc.error(1, "the file is empty; an intent needs id, title, answer and examples")
+        return None, doc.problems
+    fields = doc.mapping(doc.root, "an intent file")
+    if fields is None:
+        return None, doc.problems
+    doc.unknown_keys(fields, _KEYS, "an intent")
+    for required in ("id", "title", "answer", "examples"):
+        if required not in fields:
+            doc.error(1, f"missing '{required}:'; every intent needs id, title, answer, examples")
+
+    def text_of(key: str) -> str | None:
+        return doc.text(fields[key][1], key) if key in fields else None
+
+    intent_id = text_of("id")
+    if intent_id is not None and not _ID.match(intent_id):
+        doc.error(fields["id"][1], f"id '{intent_id}' must be lower case letters, digits and _")
+        intent_id = None
+    title, answer = text_of("title"), text_of("answer")
+    examples = doc.text_list(fields["examples"][1], "examples") if "examples" in fields else []
+    if "examples" in fields and len(examples) < MIN_EXAMPLES:
+        doc.warning(
+            fields["examples"][0],
+            f"only {len(examples)} examples; give at least {MIN_EXAMPLES} varied phrasings "
+            "(questions, statements, slang, typos) so residents' wording matches",
+        )
+    keywords = doc.text_list(fields["keywords"][1], "keywords") if "keywords" in fields else []
+    outcome = Outcome.ANSWER
+    if "outcome" in fields:
+        raw = doc.text(fields["outcome"][1], "outcome")
+        try:
+            outcome = Outcome(raw)
+        except ValueError:
+            choices = ", ".join(o.value for o in Outcome)
+            doc.error(fields["outcome"][1], f"outcome '{raw}' must be one of: {choices}")
+    menu = doc.flag(fields["menu"][1], "menu") if "menu" in fields else True
+    dated = doc.flag(fields["dated"][1], "dated") if "dated" in fields else False
+    if dated and "checked" not in fields:
+        doc.error(fields["dated"][0], "'dated: true' needs a 'checked:' date to show")
+    checked = doc.date(fields["checked"][1], "checked") if "checked" in fields else None
+    if None in (intent_id, title, answer) or not examples:
+        return None, doc.problems
+    examples_node = fields["examples"][1]
+    intent = Intent(
+        id=intent_id,
+        title=title,
+        answer=answer,
+        examples=tuple(text for text, _ in examples),
+        keywords=tuple(text for text, _ in keywords),
+        outcome=outcome,
+        menu=bool(menu) and outcome is Outcome.ANSWER,
+        checked=checked,
+        dated=bool(dated),
+        path=doc.name,
+        line=line_of(fields["id"][1]),
+        answer_line=answer_line(fields["answer"][1], 0),
+        examples_end_line=examples_node.end_mark.line + (1 if examples_node.end_mark.column else 0),
+    )
+    return IntentSource(intent, doc, fields["answer"][1], examples), doc.problems

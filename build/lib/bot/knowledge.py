@@ -1,0 +1,168 @@
+"""Facts (services, contacts, figures) that answers refer to as ``{fact.field}``.
+
+Each fact is recorded once with the source document it came from and the date it was
+last checked, so a number changes in one place and can be traced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from bot.problems import Problem
+from bot.yamlnodes import YamlFile, line_of
+
+PUBLIC_SOURCE = "public"
+"""Sources starting with this word are public facts listed in the content brief (999...)."""
+
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_META_KEYS = {"name", "source", "checked", "note"}
+
+
+class Kind(StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    WEB = "web"
+    TEXT = "text"
+
+
+def kind_of(field_name: str) -> Kind:
+    for kind in (Kind.PHONE, Kind.EMAIL, Kind.WEB):
+        if field_name == kind.value or field_name.endswith("_" + kind.value):
+            return kind
+    return Kind.TEXT
+
+
+def digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def link_key(url: str) -> str:
+    """Comparable form of a web address: no scheme, no www., no trailing slash, lower host."""
+    url = re.sub(r"^(https?://)?(www\.)?", "", url.strip(), flags=re.I).rstrip("/.")
+    host, _, rest = url.partition("/")
+    return host.lower() + ("/" + rest if rest else "")
+
+
+@dataclass(frozen=True)
+class FactValue:
+    kind: Kind
+    value: str
+
+    def html(self) -> str:
+        """How the value appears in an answer (Telegram HTML)."""
+        if self.kind is Kind.PHONE:
+            # Bold plain text: readable and copyable; Telegram offers to call it on tap.
+            return f"<b>{html.escape(self.value)}</b>"
+        if self.kind is Kind.WEB:
+            href = self.value if "://" in self.value else "https://" + self.value
+            label = re.sub(r"^https?://", "", self.value).rstrip("/")
+            return f'<a href="{html.escape(href, quote=True)}">{html.escape(label)}</a>'
+        return html.escape(self.value)
+
+
+@dataclass(frozen=True)
+class Fact:
+    id: str
+    name: str
+    values: dict[str, FactValue]
+    sources: tuple[str, ...]
+    checked: dt.date | None
+    path: str
+    line: int
+
+
+def load_knowledge(folder: Path, seeds: Path | None) -> tuple[dict[str, Fact], list[Problem]]:
+    """Every fact in ``folder/*.yaml``; ``seeds`` (when it exists) is checked for sources."""
+    facts: dict[str, Fact] = {}
+    problems: list[Problem] = []
+    if not folder.is_dir():
+        return facts, [Problem(str(folder), 1, "knowledge folder not found; pass --knowledge DIR")]
+    seed_names = {p.name for p in seeds.iterdir()} if seeds and seeds.is_dir() else None
+    for path in sorted(folder.glob("*.y*ml")):
+        doc = YamlFile(path)
+        if doc.root is not None:
+            entries = doc.mapping(doc.root, "a knowledge file")
+            for fact_id, (key_node, value_node) in (entries or {}).items():
+                if fact_id in facts:
+                    other = facts[fact_id]
+                    doc.error(
+                        key_node,
+                        f"fact '{fact_id}' is already defined at {other.path}:{other.line}; "
+                        "give one of them another name",
+                    )
+                    continue
+                fact = _read_fact(doc, fact_id, key_node, value_node, seed_names)
+                if fact is not None:
+                    facts[fact_id] = fact
+        elif not doc.problems:
+            doc.warning(1, "the file is empty")
+        problems.extend(doc.problems)
+    return facts, problems
+
+
+def _read_fact(doc, fact_id, key_node, node, seed_names) -> Fact | None:
+    if not _ID.match(fact_id):
+        doc.error(key_node, f"fact id '{fact_id}' must be lower case letters, digits and _")
+        return None
+    fields = doc.mapping(node, f"fact '{fact_id}'")
+    if fields is None:
+        return None
+    name = doc.text(fields["name"][1], "name") if "name" in fields else None
+    if "name" not in fields:
+        doc.error(key_node, f"fact '{fact_id}' has no 'name:'; say what service this is")
+    sources: list[str] = []
+    if "source" not in fields:
+        doc.error(
+            key_node,
+            f"fact '{fact_id}' has no 'source:'; name the document it comes from "
+            f"(a file in the seeds folder) or '{PUBLIC_SOURCE}: ...'",
+        )
+    else:
+        for source, source_node in doc.text_list(fields["source"][1], "source"):
+            public = source.lower().startswith(PUBLIC_SOURCE)
+            if not public and seed_names is not None and source not in seed_names:
+                doc.error(
+                    source_node,
+                    f"source '{source}' is not a document in the seeds folder; "
+                    f"use its file name, or '{PUBLIC_SOURCE}: ...' for a public fact",
+                )
+            sources.append(source)
+    checked = None
+    if "checked" not in fields:
+        doc.error(key_node, f"fact '{fact_id}' has no 'checked:' date (YYYY-MM-DD)")
+    else:
+        checked = doc.date(fields["checked"][1], "checked")
+    values: dict[str, FactValue] = {}
+    for key, (k_node, v_node) in fields.items():
+        if key in _META_KEYS:
+            continue
+        if not _ID.match(key):
+            doc.error(k_node, f"field '{key}' must be lower case letters, digits and _")
+            continue
+        value = doc.text(v_node, f"{fact_id}.{key}")
+        if value is None:
+            continue
+        kind = kind_of(key)
+        if kind is Kind.PHONE and len(digits(value)) < 2:
+            doc.error(v_node, f"{fact_id}.{key} '{value}' does not look like a phone number")
+        elif kind is Kind.EMAIL and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", value, re.I):
+            doc.error(v_node, f"{fact_id}.{key} '{value}' does not look like an email address")
+        elif kind is Kind.WEB and (" " in value or "." not in value):
+            doc.error(v_node, f"{fact_id}.{key} '{value}' does not look like a web address")
+        values[key] = FactValue(kind, value)
+    if not values:
+        doc.error(key_node, f"fact '{fact_id}' has no value (phone:, email:, web:, address: ...)")
+    return Fact(
+        fact_id,
+        name or fact_id,
+        values,
+        tuple(sources),
+        checked,
+        doc.name,
+        line_of(key_node),
+    )

@@ -1,0 +1,98 @@
+"""Live content: the engine in use, swapped whole when staff change intents/ or knowledge/.
+
+Broken content never goes live: a reload that finds errors keeps the previous engine and
+reports each problem as ``file:line: message``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.content import load_content
+from bot.engine import Engine
+from bot.problems import Problem, Severity
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    ok: bool
+    problems: list[Problem]
+    summary: str
+
+
+def snapshot(folders: tuple[Path, ...]) -> frozenset[tuple[str, int, int]]:
+    files = []
+    for folder in folders:
+        for path in folder.glob("*.y*ml"):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            files.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return frozenset(files)
+
+
+class LiveContent:
+    def __init__(
+        self, engine: Engine, intents: Path | None = None, knowledge: Path | None = None
+    ) -> None:
+        self.engine = engine
+        self._folders = tuple(p for p in (intents, knowledge) if p is not None)
+        self._intents, self._knowledge = intents, knowledge
+        self._seen = snapshot(self._folders)
+        self._candidate: frozenset | None = None
+        self._lock = asyncio.Lock()
+
+    def changed_and_settled(self) -> bool:
+        """True once files differ from the live version and have stayed the same for one
+        check, so a file still being saved is not loaded half-written."""
+        if not self._folders:
+            return False
+        now = snapshot(self._folders)
+        if now == self._seen:
+            self._candidate = None
+            return False
+        if now != self._candidate:
+            self._candidate = now
+            return False
+        return True
+
+    async def reload(self) -> ReloadResult:
+        if self._intents is None or self._knowledge is None:
+            return ReloadResult(False, [], "this bot was started without content folders")
+        async with self._lock:
+            seen = snapshot(self._folders)
+            content, problems = await asyncio.to_thread(
+                load_content, self._intents, self._knowledge
+            )
+            self._seen, self._candidate = seen, None
+            for problem in problems:
+                level = logging.ERROR if problem.severity is Severity.ERROR else logging.WARNING
+                log.log(level, "content: %s", problem)
+            if content is None:
+                errors = [p for p in problems if p.severity is Severity.ERROR]
+                log.error(
+                    "content change not applied (%d errors); still serving the previous answers",
+                    len(errors),
+                )
+                return ReloadResult(
+                    False,
+                    errors,
+                    f"Content NOT reloaded: {len(errors)} "
+                    "error(s); the bot keeps the previous answers.",
+                )
+            self.engine = await asyncio.to_thread(Engine, content)
+            warnings = len(problems)
+            summary = (
+                f"Content reloaded: {len(content.intents)} topics, "
+                f"{len(content.facts)} facts"
+                + (f", {warnings} warning(s)" if warnings else "")
+                + "."
+            )
+            log.info(summary)
+            return ReloadResult(True, problems, summary)

@@ -1,0 +1,71 @@
+"""Matching settings staff can tune without code: ``intents/_matching.yaml``.
+
+Scores are the linear model's decision values (about -1.5 to 1.5; higher is surer).
+``python -m bot calibrate CASES.jsonl`` proposes the answer threshold from labelled cases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.problems import Problem
+from bot.yamlnodes import YamlFile
+
+MATCHING_FILE = "_matching.yaml"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    answer: float = -0.3  # top score at or above this: answer
+    suggest: float = -0.6  # top score at or above this (below answer): suggest
+    margin: float = 0.1  # a runner-up within this of the top is offered too
+
+
+@dataclass(frozen=True)
+class MatchingConfig:
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    regularisation: float = 1.0  # the SVM's C: higher fits the examples more tightly
+    keyword_boost: float = 0.5  # added to an intent's score when one of its keywords appears
+    replacements: dict[str, str] = field(default_factory=dict)  # misspellings and synonyms
+
+
+def load_matching(folder: Path) -> tuple[MatchingConfig, list[Problem]]:
+    path = folder / MATCHING_FILE
+    if not path.exists():
+        return MatchingConfig(), []
+    doc = YamlFile(path)
+    if doc.root is None:
+        return MatchingConfig(), doc.problems
+    fields = doc.mapping(doc.root, "the matching settings") or {}
+    doc.unknown_keys(
+        fields,
+        {"thresholds", "regularisation", "keyword_boost", "replacements"},
+        "the matching settings",
+    )
+    defaults = Thresholds()
+    values = {}
+    if "thresholds" in fields:
+        th = doc.mapping(fields["thresholds"][1], "thresholds") or {}
+        doc.unknown_keys(th, {"answer", "suggest", "margin"}, "thresholds")
+        for key, (_, node) in th.items():
+            number = doc.number(node, f"thresholds.{key}")
+            if number is not None:
+                values[key] = number
+    thresholds = Thresholds(**{**defaults.__dict__, **values})
+    if thresholds.suggest > thresholds.answer and "thresholds" in fields:
+        doc.error(fields["thresholds"][1], "thresholds.suggest must not be above thresholds.answer")
+    numbers = {}
+    for key in ("regularisation", "keyword_boost"):
+        if key in fields:
+            number = doc.number(fields[key][1], key)
+            if number is not None:
+                numbers[key] = number
+    replacements: dict[str, str] = {}
+    if "replacements" in fields:
+        mapping = doc.mapping(fields["replacements"][1], "replacements") or {}
+        for word, (_, node) in mapping.items():
+            value = doc.text(node, f"replacement for '{word}'")
+            if value:
+                replacements[word] = value
+    return MatchingConfig(thresholds, replacements=replacements, **numbers), doc.problems

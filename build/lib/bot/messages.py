@@ -1,0 +1,43 @@
+"""Fixed texts of the Telegram bot (Telegram HTML). Answers to questions live in intents/."""
+
+WELCOME = (
+    "👋 <b>Hello!</b> I'm an automated assistant for community safety and policing in "
+    "Hertfordshire, from the Office of the Police and Crime Commissioner.\n\n"
+    "Ask me in your own words – for example <i>how do I report fly-tipping?</i> or "
+    "<i>Beacon phone number</i> – or pick a topic below.\n\n"
+    "I'm not watched live and can't take reports.\n"
+    "🚨 <b>In an emergency, call 999.</b>"
+)
+TOPICS = "Pick a topic, or type your question:"
+ONLY_TEXT = (
+    "Sorry, I can only read text messages. Please type your question.\n"
+    "🚨 In an emergency, call <b>999</b>."
+)
+SLOW_DOWN = (
+    "You're sending messages very quickly – please slow down and I'll answer again in a moment."
+)
+EXPIRED = "This menu has expired. Please type your question or send /topics."
+NONE_OF_THESE = (
+    "Sorry I couldn't help with that. Try asking in other words, or send /topics.\n"
+    "• Not an emergency: call <b>101</b>.\n"
+    "• Danger right now: call <b>999</b>."
+)
+FEEDBACK_THANKS = "Thanks for your feedback!"
+UNKNOWN_COMMAND = "Sorry, I don't know that command. Send /topics to see what I can help with."
+ERROR = (
+    "Sorry, something went wrong on our side (reference {ref}). Please try again.\n"
+    "🚨 In an emergency, call <b>999</b>."
+)
+PRIVACY = (
+    "<b>Your privacy</b>\n"
+    "• I don't keep your name, username or phone number. Your Telegram id is stored only as "
+    "a one-way code, so records can't be traced back to you by reading them.\n"
+    "• For each message I keep the time, which topic it matched and how sure I was. The words "
+    "you typed are kept only when I could not answer, so staff can improve my answers; phone "
+    "numbers, emails, postcodes, vehicle registrations and similar details are removed first.\n"
+    "• 👍/👎 feedback is kept with the answer it rates.\n"
+    "• Question text is deleted after {days} days.\n"
+    "• Send /forget to delete everything kept about you, at any time."
+)
+FORGOTTEN = "Done: I deleted everything kept about you ({count} records)."
+FORGET_FAILED = "Sorry, I couldn't delete your records just now. Please try again in a few minutes."

@@ -1,0 +1,68 @@
+"""Remove personal data from question text before it is stored.
+
+Covers UK phone numbers, email addresses, postcodes, National Insurance numbers, vehicle
+registrations, sort codes and long digit runs (cards, accounts). Public service numbers
+(999, 101, and any number recorded in knowledge/) are kept: they say what was asked about.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_NI = re.compile(r"\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]?\b", re.I)
+_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b", re.I)
+_REGISTRATION = re.compile(
+    r"\b(?:[A-Z]{2}\d{2} ?[A-Z]{3}"  # current: AB12 CDE
+    r"|[A-Z]\d{1,3} ?[A-Z]{3}"  # prefix: A123 BCD
+    r"|[A-Z]{3} ?\d{1,3} ?[A-Z])\b",  # suffix: ABC 123D
+    re.I,
+)
+# +44 or 0, then 9-10 more digits with optional spaces, dashes, dots or brackets
+_PHONE = re.compile(r"(?<![\w+])(?:\+44\s?(?:\(0\))?\s?|\(?0)\d[\d\s().-]{7,14}\d(?!\w)")
+_SORT_CODE = re.compile(r"\b\d{2}[-\s]\d{2}[-\s]\d{2}\b")
+_LONG_DIGITS = re.compile(r"(?<!\w)\d(?:[\s-]?\d){7,}(?!\w)")
+
+MAX_STORED_CHARS = 500
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+class Redactor:
+    def __init__(self, keep_numbers: Iterable[str] = ()) -> None:
+        self._keep = {_digits(n) for n in keep_numbers if _digits(n)}
+
+    def __call__(self, text: str) -> str:
+        text = text[: MAX_STORED_CHARS * 2]
+        text = _EMAIL.sub("[email]", text)
+        text = _PHONE.sub(self._phone, text)
+        text = _NI.sub(self._unless_kept("[NI number]"), text)
+        text = _POSTCODE.sub("[postcode]", text)
+        text = _REGISTRATION.sub(self._registration, text)
+        text = _SORT_CODE.sub("[number]", text)
+        text = _LONG_DIGITS.sub(self._unless_kept("[number]"), text)
+        return text[:MAX_STORED_CHARS]
+
+    def _phone(self, match: re.Match[str]) -> str:
+        digits = _digits(match.group(0))
+        national = "0" + digits[2:] if digits.startswith("44") else digits
+        if national in self._keep or digits in self._keep:
+            return match.group(0)
+        return "[phone]"
+
+    def _unless_kept(self, label: str):
+        def replace(match: re.Match[str]) -> str:
+            return match.group(0) if _digits(match.group(0)) in self._keep else label
+
+        return replace
+
+    @staticmethod
+    def _registration(match: re.Match[str]) -> str:
+        token = match.group(0)
+        # A registration mixes letters and digits; plain words such as "ABC" never match,
+        # but "20mph" style words must not either.
+        has_digit = any(c.isdigit() for c in token)
+        return "[vehicle]" if has_digit and not token.lower().endswith("mph") else token

@@ -1,0 +1,99 @@
+"""Admin reports built from the question log: unanswered groups and usage figures.
+
+Plain text, shared by the Telegram admin commands and the staff command line.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from bot.database import Question, SqliteStore, utc_hour
+from bot.normalise import clean
+
+SIMILAR = 75  # rapidfuzz token_set_ratio at which two questions count as the same
+
+
+@dataclass
+class Group:
+    example: Question  # the most recent question of the group
+    ids: list[int] = field(default_factory=list)
+    closest: Counter[str] = field(default_factory=Counter)
+    best_score: float | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
+
+
+def group_questions(questions: list[Question]) -> list[Group]:
+    """Similar questions together (greedy, newest first), most frequent group first."""
+    groups: list[Group] = []
+    keys: list[str] = []
+    for question in questions:
+        key = clean(question.text)
+        match = process.extractOne(key, keys, scorer=fuzz.token_set_ratio, score_cutoff=SIMILAR)
+        if match is None:
+            groups.append(Group(question))
+            keys.append(key)
+            group = groups[-1]
+        else:
+            group = groups[match[2]]
+        group.ids.append(question.id)
+        if question.closest_intent:
+            group.closest[question.closest_intent] += 1
+        if question.closest_score is not None:
+            group.best_score = max(
+                group.best_score or question.closest_score, question.closest_score
+            )
+    return sorted(groups, key=lambda g: (-g.count, -g.example.id))
+
+
+async def unanswered_report(store: SqliteStore, days: int, limit: int = 20) -> tuple[str, list]:
+    groups = group_questions(await store.questions(days))
+    if not groups:
+        return f"No unanswered questions in the last {days} days.", []
+    lines = [f"Unanswered questions, last {days} days ({len(groups)} groups):"]
+    for group in groups[:limit]:
+        closest = group.closest.most_common(1)[0][0] if group.closest else "-"
+        score = f"{group.best_score:.2f}" if group.best_score is not None else "-"
+        lines.append(
+            f'{group.count}× "{group.example.text}" [#{group.example.id}]'
+            f" → closest: {closest} ({score})"
+        )
+    if len(groups) > limit:
+        lines.append(f"… and {len(groups) - limit} more groups (python -m bot review --csv)")
+    return "\n".join(lines), groups
+
+
+async def stats_report(store: SqliteStore, days: int) -> str:
+    rows = await store.outcomes(days)
+    if not rows:
+        return f"No messages in the last {days} days."
+    total = len(rows)
+    kinds = Counter(kind for _, kind, _, _ in rows)
+    intents = Counter(intent for _, kind, intent, _ in rows if intent and kind == "answer")
+    hours = Counter(utc_hour(at) for at, _, _, _ in rows)
+    helpful: dict[str, list[int]] = {}
+    for _, _, intent, vote in rows:
+        if intent and vote is not None:
+            helpful.setdefault(intent, []).append(vote)
+    lines = [f"Messages in the last {days} days: {total}"]
+    lines.append(
+        " · ".join(
+            f"{k} {kinds[k] / total:.0%}" for k in ("answer", "suggest", "fallback", "emergency")
+        )
+    )
+    lines.append("Top topics:")
+    lines += [f"  {intent}: {count}" for intent, count in intents.most_common(10)]
+    if helpful:
+        lines.append("Feedback (👍 share):")
+        for intent, votes in sorted(helpful.items(), key=lambda kv: -len(kv[1])):
+            lines.append(f"  {intent}: {sum(votes)}/{len(votes)} helpful")
+    lines.append(
+        "Busiest hours (UTC): "
+        + ", ".join(f"{hour:02d}:00 ({count})" for hour, count in hours.most_common(3))
+    )
+    return "\n".join(lines)

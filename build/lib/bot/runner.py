@@ -1,0 +1,111 @@
+"""Start the Telegram bot: check settings, load content, then poll or serve a webhook."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import sys
+from collections.abc import Mapping
+
+from telegram import Update
+from telegram.error import InvalidToken
+from telegram.ext import Application
+from telegram.request import BaseRequest
+
+from bot.content import Content, load_content
+from bot.database import SqliteStore, load_or_create_secret
+from bot.engine import Engine
+from bot.knowledge import Kind as FactKind
+from bot.live import LiveContent
+from bot.redact import Redactor
+from bot.settings import Settings, configure_logging, load_settings, read_environment
+from bot.telegram_app import build_application
+
+log = logging.getLogger(__name__)
+
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+
+
+def webhook_options(settings: Settings) -> dict:
+    """PTB's webhook server behind HTTPS: Telegram calls WEBHOOK_URL/telegram with the secret
+    token, and PTB refuses (403) any call without it."""
+    return {
+        "listen": settings.webhook_listen,
+        "port": settings.webhook_port,
+        "url_path": "telegram",
+        "webhook_url": settings.webhook_url.rstrip("/") + "/telegram",
+        "secret_token": settings.webhook_secret,
+        "allowed_updates": ALLOWED_UPDATES,
+    }
+
+
+def create_application(
+    settings: Settings, *, request: BaseRequest | None = None, pacing: bool = True
+) -> Application | None:
+    """Everything the bot needs, built once at start-up; None when the content is broken."""
+    content, content_problems = load_content(settings.intents, settings.knowledge)
+    for problem in content_problems:
+        log.warning("content: %s", problem)
+    if content is None:
+        log.error("the content has errors; fix them (python -m bot validate) and start again")
+        return None
+    live = LiveContent(Engine(content), settings.intents, settings.knowledge)
+    app = build_application(
+        settings, live, open_store(settings, content), request=request, pacing=pacing
+    )
+    # The engine's tables live for the whole run: keep them out of the garbage collector's
+    # full scans, which otherwise stall the event loop now and then.
+    gc.collect()
+    gc.freeze()
+    return app
+
+
+def open_store(settings: Settings, content: Content) -> SqliteStore:
+    """The question log; public service numbers are kept when question text is redacted."""
+    secret = settings.hash_secret or load_or_create_secret(settings.database.parent / "hash-secret")
+    public = [
+        "101",
+        "999",
+        *(
+            v.value
+            for f in content.facts.values()
+            for v in f.values.values()
+            if v.kind is FactKind.PHONE
+        ),
+    ]
+    return SqliteStore(settings.database, secret, Redactor(public))
+
+
+def run_bot(env: Mapping[str, str] | None = None, request: BaseRequest | None = None) -> int:
+    """Run until stopped (SIGINT/SIGTERM); ``request`` replaces the network in tests."""
+    settings, problems = load_settings(read_environment(env))
+    if not settings.token:
+        problems.insert(0, "TELEGRAM_BOT_TOKEN is not set; get one from @BotFather")
+    if problems:
+        for problem in problems:
+            print(f"setting error: {problem}", file=sys.stderr)
+        return 2
+    configure_logging(settings)
+    app = create_application(settings, request=request)
+    if app is None:
+        return 2
+    updates = [Update.MESSAGE, Update.CALLBACK_QUERY]
+    if settings.webhook:
+        log.info("starting the webhook server on port %s", settings.webhook_port)
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path="telegram",
+            webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
+            secret_token=settings.webhook_secret,
+            allowed_updates=updates,
+        )
+    else:
+        log.info("starting long polling")
+        try:
+            app.run_polling(allowed_updates=ALLOWED_UPDATES)
+        except InvalidToken as exc:
+            log.error("Telegram rejected the bot token (%s); check TELEGRAM_BOT_TOKEN", exc)
+            return 2
+    return 0

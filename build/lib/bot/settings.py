@@ -1,0 +1,182 @@
+"""Settings from environment variables (and an optional ``.env`` file), checked at start-up.
+
+Every problem is one line naming the variable; the bot refuses to start until all are fixed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from bot.content import DEFAULT_INTENTS, DEFAULT_KNOWLEDGE, PROJECT_ROOT
+
+_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{8,256}$")
+DEFAULT_API_URL = "https://api.telegram.org"
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str = ""
+    admin_ids: frozenset[int] = frozenset()
+    database: Path = PROJECT_ROOT / "data" / "bot.sqlite3"
+    intents: Path = DEFAULT_INTENTS
+    knowledge: Path = DEFAULT_KNOWLEDGE
+    log_level: str = "INFO"
+    api_url: str = DEFAULT_API_URL
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    retention_days: int = 90
+    hash_secret: str = ""  # keys the hash of Telegram ids; generated beside the database if unset
+    flood_messages: int = 12  # more than this many messages ...
+    flood_seconds: float = 10.0  # ... within this many seconds from one user: "please slow down"
+    pace_chat_per_second: float = 1.0  # steady replies per second to one chat (bursts of 3)
+    pace_total_per_second: float = 30.0  # replies per second over all chats
+    watch_content: bool = True  # reload intents/ and knowledge/ when their files change
+    health_file: Path | None = None  # touched every 30 s while the bot runs (Docker health check)
+
+    @property
+    def webhook(self) -> bool:
+        return bool(self.webhook_url)
+
+
+def read_environment(env: Mapping[str, str] | None = None, dotenv: Path | None = None) -> dict:
+    """The process environment over the values of ``.env`` (the environment wins)."""
+    dotenv = dotenv if dotenv is not None else Path(".env")
+    values = {}
+    if dotenv.is_file():
+        values = {k: v for k, v in dotenv_values(dotenv).items() if v is not None}
+    values.update(os.environ if env is None else env)
+    return values
+
+
+def load_settings(env: Mapping[str, str]) -> tuple[Settings, list[str]]:
+    """Settings and one line per problem (empty when all is well)."""
+    problems: list[str] = []
+    values: dict = {}
+
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if token and not _TOKEN.match(token):
+        problems.append(
+            "TELEGRAM_BOT_TOKEN does not look like a bot token (digits:letters); "
+            "copy it again from @BotFather"
+        )
+    values["token"] = token
+
+    admins: set[int] = set()
+    for item in filter(None, (p.strip() for p in env.get("ADMIN_IDS", "").split(","))):
+        if item.lstrip("-").isdigit():
+            admins.add(int(item))
+        else:
+            problems.append(
+                f"ADMIN_IDS: '{item}' is not a numeric Telegram user id "
+                "(use comma-separated numbers, e.g. 12345,67890)"
+            )
+    values["admin_ids"] = frozenset(admins)
+
+    for key, name in (("intents", "INTENTS_DIR"), ("knowledge", "KNOWLEDGE_DIR")):
+        if env.get(name):
+            values[key] = Path(env[name])
+        folder = values.get(key, getattr(Settings, key))
+        if not Path(folder).is_dir():
+            problems.append(f"{name}: folder '{folder}' does not exist")
+
+    if env.get("DATABASE_PATH"):
+        values["database"] = Path(env["DATABASE_PATH"])
+    database = Path(values.get("database", Settings.database))
+    if database.exists() and database.is_dir():
+        problems.append(f"DATABASE_PATH: '{database}' is a folder; give a file path")
+
+    level = env.get("LOG_LEVEL", "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        problems.append(f"LOG_LEVEL: '{level}' is not one of DEBUG, INFO, WARNING, ERROR")
+    values["log_level"] = level
+
+    api_url = env.get("TELEGRAM_API_URL", DEFAULT_API_URL).rstrip("/")
+    if not re.match(r"^https?://[^\s/]+", api_url):
+        problems.append(f"TELEGRAM_API_URL: '{api_url}' is not an http(s) address")
+    values["api_url"] = api_url
+
+    webhook_url = env.get("WEBHOOK_URL", "").strip()
+    if webhook_url:
+        if not webhook_url.startswith("https://"):
+            problems.append("WEBHOOK_URL must start with https:// (Telegram only calls HTTPS)")
+        secret = env.get("WEBHOOK_SECRET", "")
+        if not _SECRET.match(secret):
+            problems.append(
+                "WEBHOOK_SECRET must be set with WEBHOOK_URL: 8-256 characters "
+                "of A-Z, a-z, 0-9, _ and -"
+            )
+        values["webhook_url"], values["webhook_secret"] = webhook_url, secret
+        values["webhook_listen"] = env.get("WEBHOOK_LISTEN", "0.0.0.0")
+
+    def number(name: str, key: str, kind: type, low: float) -> None:
+        if name not in env:
+            return
+        try:
+            value = kind(env[name])
+            if value < low:
+                raise ValueError
+            values[key] = value
+        except ValueError:
+            problems.append(f"{name}: '{env[name]}' must be a number of at least {low}")
+
+    number("WEBHOOK_PORT", "webhook_port", int, 1)
+    number("RETENTION_DAYS", "retention_days", int, 1)
+    number("FLOOD_MESSAGES", "flood_messages", int, 1)
+    number("FLOOD_SECONDS", "flood_seconds", float, 0.1)
+    number("PACE_CHAT_PER_SECOND", "pace_chat_per_second", float, 0)
+    number("PACE_TOTAL_PER_SECOND", "pace_total_per_second", float, 0)
+
+    secret = env.get("HASH_SECRET", "")
+    if secret and len(secret) < 16:
+        problems.append("HASH_SECRET must be at least 16 characters (or unset: one is generated)")
+    values["hash_secret"] = secret
+    values["watch_content"] = env.get("WATCH_CONTENT", "1").lower() not in ("0", "false", "no")
+    if env.get("HEALTH_FILE"):
+        values["health_file"] = Path(env["HEALTH_FILE"])
+    return Settings(**values), problems
+
+
+def install_redaction(secrets: list[str]) -> None:
+    """Replace secrets (the bot token) in every log record as it is created, so no handler,
+    exception text or library logger (httpx, PTB's InvalidToken) can print them."""
+    secrets = [s for s in secrets if s]
+    if not secrets:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def redact(text: str) -> str:
+        for secret in secrets:
+            text = text.replace(secret, "[token]")
+        return text
+
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            message = str(record.msg)
+        record.msg, record.args = redact(message), None
+        if record.exc_info:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(settings.log_level)
+    install_redaction([settings.token, settings.hash_secret])
+    # httpx logs every request URL at INFO, and the URL holds the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
