@@ -168,6 +168,8 @@ class SqliteStore:
         return conn
 
     async def _open_file(self) -> aiosqlite.Connection:
+        if self.path.is_dir():  # checked here: a failed connect leaves aiosqlite's thread behind
+            raise sqlite3.OperationalError(f"{self.path} is a folder; it must be a file")
         conn = await aiosqlite.connect(self.path)
         try:
             await conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
