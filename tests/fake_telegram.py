@@ -98,7 +98,7 @@ class FakeBotAPI(BaseRequest):
     def __init__(self, keep_calls: bool = True) -> None:
         self.keep_calls = keep_calls  # off for benchmarks: memory should measure the bot
         self.calls: list[Call] = []
-        self.faults: dict[str, deque[tuple[int, dict]]] = defaultdict(deque)
+        self.faults: dict[str, deque[tuple[int, dict] | Exception]] = defaultdict(deque)
         self._updates: list[dict] = []
         self._next_update = 1
         self._next_message = 1000
@@ -132,6 +132,10 @@ class FakeBotAPI(BaseRequest):
         if name != "getUpdates" and self.keep_calls:
             self.calls.append(Call(name, params, url))
         self._changed.set()
+        if self.faults[name] and isinstance(self.faults[name][0], Exception):
+            if name != "getUpdates" and self.keep_calls:
+                self.calls[-1].method = f"{name}:raised"
+            raise self.faults[name].popleft()
         if self.faults[name]:
             status, body = self.faults[name].popleft()
             if name != "getUpdates" and self.keep_calls:
@@ -226,6 +230,10 @@ class FakeBotAPI(BaseRequest):
         while count != len(self.calls):
             count = len(self.calls)
             await asyncio.sleep(quiet)
+
+    def raise_next(self, method: str, error: Exception) -> None:
+        """The next call of ``method`` fails in transport (a timeout, a dropped connection)."""
+        self.faults[method].append(error)
 
     def fail_next(self, method: str, status: int, description: str, **extra: Any) -> None:
         body = {"ok": False, "error_code": status, "description": description}

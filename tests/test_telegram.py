@@ -7,6 +7,7 @@ import logging
 import time
 
 import pytest
+from telegram.error import TimedOut
 
 from bot import messages
 from tests.fake_telegram import BOT_ID, BOT_USERNAME, FakeBotAPI, callback, message
@@ -264,6 +265,16 @@ async def test_a_user_who_blocked_the_bot_is_logged_quietly(engine, caplog):
         await fake.settle()
         assert "blocked the bot" in caplog.text
         assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+        (reply,) = await ask(fake, message(BOB, "beacon number"))
+        assert "0300" in reply.text
+
+
+async def test_a_send_that_times_out_is_logged_and_the_bot_keeps_serving(engine, caplog):
+    async with running_bot(engine) as (fake, _, _):
+        fake.raise_next("sendMessage", TimedOut("Timed out"))
+        fake.push(message(ALICE, "beacon number"))
+        await fake.wait_for(lambda: "timed out on a reply" in caplog.text)
+        assert fake.sent(chat_id=ALICE) == []  # no apology: the reply may have arrived
         (reply,) = await ask(fake, message(BOB, "beacon number"))
         assert "0300" in reply.text
 
