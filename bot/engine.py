@@ -132,36 +132,38 @@ class Engine:
         top = ranked[0]
         signal = self.danger_signal(text, words)
         th = self.thresholds
-        if signal or (top.intent == self._emergency_id and top.score >= th.answer):
+        if signal or (top.intent == self._emergency_id and top.score >= th.emergency):
             return self._emergency(text, scores, ranked, signal)
-        if top.score < th.suggest:
-            return self._fallback(text, ranked, f"top score {top.score:.3f} < suggest {th.suggest}")
-        if self.intents[top.intent].outcome is Outcome.FALLBACK:
+        if self.intents[top.intent].outcome is Outcome.FALLBACK and top.score >= th.suggest:
             return self._fallback(text, ranked, f"'{top.intent}' is an out-of-scope intent")
+        # From here on only topics with an answer compete (the emergency topic, below its
+        # own threshold, steps aside rather than being offered as an ordinary answer).
+        answerable = [c for c in ranked if self._is_answerable(c.intent)]
+        best = answerable[0] if answerable else top
+        if not answerable or best.score < th.suggest:
+            return self._fallback(
+                text, ranked, f"top score {best.score:.3f} < suggest {th.suggest}"
+            )
         close = [
-            c
-            for c in ranked
-            if self._is_answerable(c.intent)
-            and c.score >= th.suggest
-            and top.score - c.score <= th.margin
+            c for c in answerable if c.score >= th.suggest and best.score - c.score <= th.margin
         ]
-        if top.score >= th.answer and len(close) == 1:
+        if best.score >= th.answer and len(close) == 1:
+            why = f"score {best.score:.3f} >= answer {th.answer}, runner-up over {th.margin} behind"
             return Reply(
                 text,
                 Kind.ANSWER,
-                top.intent,
-                top.score,
-                reply=self.rendered[top.intent],
+                best.intent,
+                best.score,
+                reply=self.rendered[best.intent],
                 ranked=ranked,
-                decided_by=f"top score {top.score:.3f} >= answer "
-                f"{th.answer}, runner-up more than {th.margin} behind",
+                decided_by=why,
             )
         why = (
             f"runner-up within margin {th.margin}"
-            if top.score >= th.answer
-            else f"top score {top.score:.3f} between suggest {th.suggest} and answer {th.answer}"
+            if best.score >= th.answer
+            else f"score {best.score:.3f} between suggest {th.suggest} and answer {th.answer}"
         )
-        return self._suggest(text, close[:SUGGESTION_LIMIT] or [top], ranked, why)
+        return self._suggest(text, close[:SUGGESTION_LIMIT], ranked, why)
 
     def top_label(self, text: str) -> tuple[str, float]:
         """The best label before thresholds, for calibration: an intent id, ``emergency``

@@ -20,6 +20,7 @@ class Thresholds:
     answer: float = -0.3  # top score at or above this: answer
     suggest: float = -0.6  # top score at or above this (below answer): suggest
     margin: float = 0.1  # a runner-up within this of the top is offered too
+    emergency: float = 0.0  # the emergency topic matched by the model (not a danger signal)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def load_matching(folder: Path) -> tuple[MatchingConfig, list[Problem]]:
     values = {}
     if "thresholds" in fields:
         th = doc.mapping(fields["thresholds"][1], "thresholds") or {}
-        doc.unknown_keys(th, {"answer", "suggest", "margin"}, "thresholds")
+        doc.unknown_keys(th, {"answer", "suggest", "margin", "emergency"}, "thresholds")
         for key, (_, node) in th.items():
             number = doc.number(node, f"thresholds.{key}")
             if number is not None:

@@ -469,8 +469,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.info("a user has blocked the bot; reply not delivered")
         return
     if isinstance(error, TimedOut):  # the reply may well have arrived: no apology, no resend
-        log.warning("Telegram timed out on a reply (update %s); it may not have arrived",
-                    update.update_id if isinstance(update, Update) else None)
+        log.warning(
+            "Telegram timed out on a reply (update %s); it may not have arrived",
+            update.update_id if isinstance(update, Update) else None,
+        )
         return
     ref = secrets.token_hex(4)
     update_id = update.update_id if isinstance(update, Update) else None

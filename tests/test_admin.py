@@ -71,7 +71,7 @@ async def test_why_shows_scores_the_nearest_example_and_the_deciding_threshold(e
     async with running_bot(engine, admin_ids=frozenset({ADMIN})) as (fake, _, _):
         (report,) = await ask(fake, message(ADMIN, "/why beacon numbr"))
         assert "Outcome: answer → victim_support_beacon" in report.text
-        assert "Decided by: top score" in report.text
+        assert "Decided by: score " in report.text and ">= answer -0.3" in report.text
         assert 'nearest example: "beacon contact number"' in report.text
         assert len([ln for ln in report.text.splitlines() if ln.count(": ") and "." in ln]) >= 3
 

@@ -136,3 +136,18 @@ def test_help_lists_the_topics(engine):
     assert reply.intent == "help"
     assert "Report a hate crime" in reply.reply or "Hate crime" in reply.reply
     assert "Contact the Police and Crime Commissioner" in reply.reply
+
+
+def test_the_emergency_and_out_of_scope_topics_are_never_plain_answers_or_suggestions(engine):
+    texts = [
+        "someone is sending me threatening messages online",
+        "my neighbour's tree is overhanging my garden",
+        "i need a plumber",
+        "is it going to snow",
+        "threats",
+        "danger",
+    ]
+    for text in texts:
+        reply = engine.respond(text)
+        shown = [*reply.suggestions, *([reply.intent] if reply.kind is Kind.ANSWER else [])]
+        assert all(engine.intents[i].outcome.value == "answer" for i in shown), (text, reply)
