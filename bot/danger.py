@@ -9,11 +9,10 @@ signals; ``urgent`` phrases ("right now") fire even then.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.normalise import compile_phrase
+from bot.normalise import PhraseSet
 from bot.problems import Problem
 from bot.yamlnodes import YamlFile
 
@@ -22,21 +21,21 @@ DANGER_FILE = "_danger.yaml"
 
 @dataclass(frozen=True)
 class DangerCheck:
-    signals: tuple[tuple[str, re.Pattern[str]], ...] = ()
-    urgent: tuple[tuple[str, re.Pattern[str]], ...] = ()
-    not_if: tuple[tuple[str, re.Pattern[str]], ...] = field(default=())
+    signals: PhraseSet = field(default_factory=lambda: PhraseSet(()))
+    urgent: PhraseSet = field(default_factory=lambda: PhraseSet(()))
+    not_if: PhraseSet = field(default_factory=lambda: PhraseSet(()))
 
     def match(self, text: str) -> str | None:
         """The phrase that marks ``text`` (cleaned words) as danger now, or None."""
-        for phrase, pattern in self.urgent:
-            if pattern.search(text):
-                return phrase
-        if any(pattern.search(text) for _, pattern in self.not_if):
+        urgent = self.urgent.first(text)
+        if urgent:
+            return urgent
+        if self.not_if.matching(text):
             return None
-        for phrase, pattern in self.signals:
-            if pattern.search(text):
-                return phrase
-        return None
+        return self.signals.first(text)
+
+    def phrases(self) -> list[str]:
+        return [*self.signals.phrases, *self.urgent.phrases, *self.not_if.phrases]
 
 
 def load_danger(folder: Path) -> tuple[DangerCheck, list[Problem]]:
@@ -51,7 +50,7 @@ def load_danger(folder: Path) -> tuple[DangerCheck, list[Problem]]:
     lists = {}
     for key in ("signals", "urgent", "not_if"):
         items = doc.text_list(fields[key][1], key) if key in fields else []
-        lists[key] = tuple((phrase, compile_phrase(phrase)) for phrase, _ in items)
-    if not lists["signals"] and not lists["urgent"]:
+        lists[key] = PhraseSet(phrase for phrase, _ in items)
+    if not lists["signals"].phrases and not lists["urgent"].phrases:
         doc.error(1, "no danger signals; list phrases under 'signals:'")
     return DangerCheck(**lists), doc.problems

@@ -272,26 +272,27 @@ class SqliteStore:
             delay = 0.5
 
     async def _write(self, batch: list[tuple]) -> None:
+        """One transaction; messages go in one executemany (one trip to the database
+        thread), so a busy bot does not wake the event loop once per record."""
         conn = await self._connect()
+        messages = [item[1:] for item in batch if item[0] == "message"]
+        feedback = [item[1:] for item in batch if item[0] == "feedback"]
         try:
-            for item in batch:
-                if item[0] == "message":
-                    await conn.execute(
-                        "INSERT INTO messages (at, user_key, kind, intent, confidence, text,"
-                        " suggestions, reply_ref, closest_intent, closest_score)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        item[1:],
-                    )
-                else:
-                    _, key, ref, helpful, at = item
-                    await conn.execute(
-                        "INSERT INTO feedback (message_id, user_key, helpful, at)"
-                        " SELECT id, ?, ?, ? FROM messages WHERE user_key = ? AND reply_ref = ?"
-                        " ORDER BY id DESC LIMIT 1"
-                        " ON CONFLICT (message_id, user_key)"
-                        " DO UPDATE SET helpful = excluded.helpful",
-                        (key, helpful, at, key, ref),
-                    )
+            if messages:
+                await conn.executemany(
+                    "INSERT INTO messages (at, user_key, kind, intent, confidence, text,"
+                    " suggestions, reply_ref, closest_intent, closest_score)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    messages,
+                )
+            if feedback:  # after the messages of the batch: a vote can follow its answer
+                await conn.executemany(
+                    "INSERT INTO feedback (message_id, user_key, helpful, at)"
+                    " SELECT id, ?1, ?2, ?3 FROM messages WHERE user_key = ?1 AND reply_ref = ?4"
+                    " ORDER BY id DESC LIMIT 1"
+                    " ON CONFLICT (message_id, user_key) DO UPDATE SET helpful = excluded.helpful",
+                    [(key, helpful, at, ref) for key, ref, helpful, at in feedback],
+                )
             await conn.commit()
         except BaseException:
             with contextlib.suppress(sqlite3.Error, ValueError):

@@ -18,7 +18,7 @@ from bot import answers
 from bot.classifier import LinearModel
 from bot.content import Content
 from bot.intents import Intent, Outcome
-from bot.normalise import Normaliser, clean, compile_phrase
+from bot.normalise import Normaliser, PhraseSet, clean
 
 GENERIC_FALLBACK = "Sorry, I don't have an answer to that."
 SUGGESTION_LIMIT = 3
@@ -82,11 +82,13 @@ class Engine:
                 labels.append(intent.id)
                 self._examples.setdefault(intent.id, []).append((texts[-1], text))
         self.model = LinearModel(self._ids, cfg.regularisation).fit(texts, labels)
-        self._keywords = [
-            (self._ids.index(intent.id), compile_phrase(self.normalise(keyword)))
+        keyword_owners = [
+            (self._ids.index(intent.id), self.normalise(keyword))
             for intent in self.intents.values()
             for keyword in intent.keywords
         ]
+        self._keyword_owner = [owner for owner, _ in keyword_owners]
+        self._keywords = PhraseSet(phrase for _, phrase in keyword_owners)
         self._keyword_boost = cfg.keyword_boost
         self._answerable = np.array(
             [self.intents[i].outcome is Outcome.ANSWER for i in self._ids], dtype=bool
@@ -110,9 +112,8 @@ class Engine:
     def score(self, words: str) -> np.ndarray:
         """Every intent's score for normalised ``words``, keyword boosts included."""
         scores = self.model.scores(words)
-        for index, pattern in self._keywords:
-            if pattern.search(words):
-                scores[index] += self._keyword_boost
+        for found in self._keywords.matching(words):
+            scores[self._keyword_owner[found]] += self._keyword_boost
         return scores
 
     def respond(self, text: str) -> Reply:
@@ -189,8 +190,7 @@ class Engine:
     @staticmethod
     def _all_phrases(content: Content) -> list[str]:
         phrases = [t for i in content.intents.values() for t in (*i.examples, *i.keywords)]
-        danger = content.danger
-        for phrase, _ in (*danger.signals, *danger.urgent, *danger.not_if):
+        for phrase in content.danger.phrases():
             phrases.append(phrase.replace("/", " ").replace("*", " "))
         return phrases
 

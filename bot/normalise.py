@@ -32,7 +32,8 @@ def _is_invisible(ch: str) -> bool:
 def clean(text: str) -> str:
     """Unicode and punctuation clean-up; the result is lower case words separated by one space."""
     text = unicodedata.normalize("NFKC", text[:MAX_INPUT_CHARS])
-    text = "".join(" " if _is_invisible(ch) else ch for ch in text)
+    if not text.isprintable():  # rare: only then look at each character
+        text = "".join(" " if _is_invisible(ch) else ch for ch in text)
     text = text.casefold().translate(_APOSTROPHES)
     text = _WORD_APOSTROPHE.sub("", text)
     text = _NON_WORD.sub(" ", text)
@@ -111,3 +112,34 @@ def compile_phrase(phrase: str) -> re.Pattern[str]:
         if options:
             parts.append("(?:" + "|".join(re.escape(o) for o in options) + ") ")
     return re.compile(r"(?:^| )" + "".join(parts).removesuffix(" ") + r"(?= |$)")
+
+
+class PhraseSet:
+    """Staff phrases matched against cleaned words. Only phrases whose first word is in the
+    message are tried, so hundreds of phrases cost a handful of searches per message."""
+
+    def __init__(self, phrases: Iterable[str]) -> None:
+        self.phrases = list(phrases)
+        self._patterns = [compile_phrase(p) for p in self.phrases]
+        self._by_word: dict[str, list[int]] = {}
+        self._anywhere: list[int] = []  # phrases that start with "*"
+        for index, phrase in enumerate(self.phrases):
+            tokens = phrase.split()
+            if not tokens or tokens[0] == "*":
+                self._anywhere.append(index)
+                continue
+            for option in tokens[0].split("/"):
+                words = clean(option).split()
+                if words:
+                    self._by_word.setdefault(words[0], []).append(index)
+
+    def matching(self, text: str) -> list[int]:
+        """Indices (in the order given) of the phrases found in ``text``."""
+        candidates = set(self._anywhere)
+        for word in set(text.split()):
+            candidates.update(self._by_word.get(word, ()))
+        return [i for i in sorted(candidates) if self._patterns[i].search(text)]
+
+    def first(self, text: str) -> str | None:
+        found = self.matching(text)
+        return self.phrases[found[0]] if found else None
