@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 TEXT_KINDS = (Kind.FALLBACK.value, Kind.SUGGEST.value)
 MAX_PENDING = 10_000
 BATCH = 500
+LINGER = 0.05  # seconds the writer waits for more records before a transaction
 
 # Each entry brings the schema from the version before it to its own number.
 MIGRATIONS: dict[int, list[str]] = {
@@ -245,6 +246,9 @@ class SqliteStore:
                 self._idle.set()
                 self._wake.clear()
                 await self._wake.wait()
+                # Let a busy bot's records gather: tens of transactions a second, not one
+                # per message, and far fewer trips to the database thread.
+                await asyncio.sleep(LINGER)
             batch = [self._pending[i] for i in range(min(BATCH, len(self._pending)))]
             try:
                 await self._write(batch)
