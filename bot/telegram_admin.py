@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import BotCommand, Update
+from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
@@ -16,6 +17,8 @@ from bot.telegram_residents import unknown_command
 
 log = logging.getLogger(__name__)
 
+ADMIN_PRIVATE_ONLY = "Admin commands work only in a private chat with me."
+
 ADMIN_COMMANDS = [
     BotCommand("unanswered", "Admin: questions I could not answer [days]"),
     BotCommand("stats", "Admin: usage figures [days]"),
@@ -25,13 +28,18 @@ ADMIN_COMMANDS = [
 
 
 def admin_only(handler):
-    """Admin commands answer only ids in ADMIN_IDS; anyone else sees an unknown command."""
+    """Admin commands answer only ids in ADMIN_IDS, and only in a private chat (reports quote
+    residents' questions); anyone else sees an unknown command."""
 
     async def wrapper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        command = (update.message.text or "").split()[0][:32] if update.message else "?"
         if update.effective_user.id not in services(context).settings.admin_ids:
-            command = (update.message.text or "").split()[0][:32] if update.message else "?"
             log.warning("admin command %s refused: user is not in ADMIN_IDS", command)
             await unknown_command(update, context)
+            return
+        if update.effective_chat.type != ChatType.PRIVATE:
+            log.warning("admin command %s refused outside a private chat", command)
+            await update.message.reply_text(ADMIN_PRIVATE_ONLY, do_quote=False)
             return
         await handler(update, context)
 

@@ -29,6 +29,17 @@ async def test_admin_commands_are_refused_to_non_admins_like_unknown_commands(en
         assert caplog.text.count("refused: user is not in ADMIN_IDS") == 4
 
 
+async def test_admin_reports_are_never_posted_in_a_group(engine):
+    from bot.telegram_admin import ADMIN_PRIVATE_ONLY
+
+    async with running_bot(engine, admin_ids=frozenset({ADMIN})) as (fake, _, _):
+        await ask(fake, message(RESIDENT, "when is the bin collection"))
+        group = {"chat_type": "supergroup", "chat_id": -77}
+        (reply,) = await ask(fake, message(ADMIN, "/unanswered", **group))
+        assert reply.text == ADMIN_PRIVATE_ONLY
+        assert "bin collection" not in reply.text
+
+
 async def test_only_admins_get_the_admin_command_menu(engine):
     async with running_bot(engine, admin_ids=frozenset({ADMIN})) as (fake, _, _):
         scoped = [c for c in fake.sent("setMyCommands") if "scope" in c.params]
