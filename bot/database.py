@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import hashlib
 import hmac
 import logging
@@ -382,7 +381,3 @@ class SqliteStore:
             " WHERE f.message_id = m.id) FROM messages m WHERE m.at >= ?",
             (since,),
         )
-
-
-def utc_hour(timestamp: int) -> int:
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).hour

@@ -5,14 +5,17 @@ Plain text, shared by the Telegram admin commands and the staff command line.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz, process
 
-from bot.database import Question, SqliteStore, utc_hour
+from bot.database import Question, SqliteStore
 from bot.normalise import clean
 
+LOCAL_TIME = ZoneInfo("Europe/London")  # residents' (and staff's) clock, summer time included
 SIMILAR = 75  # rapidfuzz token_set_ratio at which two questions count as the same
 
 
@@ -75,7 +78,7 @@ async def stats_report(store: SqliteStore, days: int) -> str:
     total = len(rows)
     kinds = Counter(kind for _, kind, _, _ in rows)
     intents = Counter(intent for _, kind, intent, _ in rows if intent and kind == "answer")
-    hours = Counter(utc_hour(at) for at, _, _, _ in rows)
+    hours = Counter(dt.datetime.fromtimestamp(at, LOCAL_TIME).hour for at, _, _, _ in rows)
     helpful: dict[str, list[int]] = {}
     for _, _, intent, vote in rows:
         if intent and vote is not None:
@@ -93,7 +96,7 @@ async def stats_report(store: SqliteStore, days: int) -> str:
         for intent, votes in sorted(helpful.items(), key=lambda kv: -len(kv[1])):
             lines.append(f"  {intent}: {sum(votes)}/{len(votes)} helpful")
     lines.append(
-        "Busiest hours (UTC): "
+        "Busiest hours (UK time): "
         + ", ".join(f"{hour:02d}:00 ({count})" for hour, count in hours.most_common(3))
     )
     return "\n".join(lines)

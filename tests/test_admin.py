@@ -75,7 +75,7 @@ async def test_stats_show_shares_top_topics_feedback_and_hours(engine):
         assert "Messages in the last 7 days: 4" in report.text
         assert "answer 50% · suggest 0% · fallback 25% · emergency 25%" in report.text
         assert "victim_support_beacon: 2" in report.text
-        assert "Busiest hours (UTC)" in report.text
+        assert "Busiest hours (UK time)" in report.text
 
 
 async def test_why_shows_scores_the_nearest_example_and_the_deciding_threshold(engine):
