@@ -10,6 +10,9 @@ DANGER_NOW = [
     "there's a fight going on outside right now",
     "my friend is bleeding badly after being stabbed",
     "I'm being chased by a group of lads",
+    "I've been assaulted and I'm bleeding",
+    "a man is following me home",
+    "my friend has collapsed outside the club",
 ]
 NOT_DANGER = [
     "my bike was stolen last week",
@@ -19,6 +22,8 @@ NOT_DANGER = [
     "I was attacked two years ago and still feel scared",
     "how do I report someone being threatened online",
     "advice if you are being followed",
+    "what should I do if someone is following me",
+    "I was stabbed last year and I'm still struggling",
 ]
 
 
