@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from bot.knowledge import Fact, Kind, digits, link_key
+from bot.knowledge import Fact, Kind, digits, link_key, recorded
 
 REFERENCE = re.compile(r"\{([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\}")
 TOPICS_PLACEHOLDER = "{topics}"
@@ -74,6 +74,11 @@ class _TagChecker(HTMLParser):
 def check(template: str, facts: dict[str, Fact]) -> list[tuple[int, str]]:
     """Problems as (line within the template, 0-based; message)."""
     out: list[tuple[int, str]] = []
+    recorded_values = (
+        {digits(v) for v in recorded(facts, Kind.PHONE)},
+        {v.lower() for v in recorded(facts, Kind.EMAIL)},
+        {link_key(v) for v in recorded(facts, Kind.WEB)},
+    )
     lines = template.split("\n")
     for number, text in enumerate(lines):
         for match in REFERENCE.finditer(text):
@@ -93,7 +98,7 @@ def check(template: str, facts: dict[str, Fact]) -> list[tuple[int, str]]:
                     (number, f"fact '{fact_id}' has no field '{field_name}' (it has: {known})")
                 )
         literal = REFERENCE.sub(" ", text)
-        out.extend((number, msg) for msg in _unsourced(literal, facts))
+        out.extend((number, msg) for msg in _unsourced(literal, *recorded_values))
         out.extend((number, msg) for msg in _bad_characters(literal))
     checker = _TagChecker()
     checker.feed(REFERENCE.sub(" ", template))
@@ -113,16 +118,7 @@ def _bad_characters(text: str) -> list[str]:
     return out
 
 
-def _unsourced(text: str, facts: dict[str, Fact]) -> list[str]:
-    phones, emails, links = set(), set(), set()
-    for fact in facts.values():
-        for value in fact.values.values():
-            if value.kind is Kind.PHONE:
-                phones.add(digits(value.value))
-            elif value.kind is Kind.EMAIL:
-                emails.add(value.value.lower())
-            elif value.kind is Kind.WEB:
-                links.add(link_key(value.value))
+def _unsourced(text: str, phones: set[str], emails: set[str], links: set[str]) -> list[str]:
     out = []
     hrefs = _HREF.findall(text)
     text_without_tags = re.sub(r"<[^<>]*>", " ", text)

@@ -86,12 +86,14 @@ def _cross_check(
         intent, doc = source.intent, source.doc
         if intent.id in intents:
             first = intents[intent.id]
-            doc.error(
-                intent.line,
-                f"intent id '{intent.id}' is already used by {first.path}:"
-                f"{first.line}; give this intent another id",
+            problems.append(
+                Problem(
+                    doc.name,
+                    intent.line,
+                    f"intent id '{intent.id}' is already used by {first.path}:{first.line}; "
+                    "give this intent another id",
+                )
             )
-            problems += doc.problems[-1:]
             continue
         for index, message in answers.check(intent.answer, facts):
             problems.append(Problem(doc.name, answer_line(source.answer_node, index), message))

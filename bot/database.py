@@ -66,6 +66,9 @@ MIGRATIONS: dict[int, list[str]] = {
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
+QUESTION_COLUMNS = "id, at, kind, text, closest_intent, closest_score"  # fields of Question
+
+
 class StoreUnavailable(Exception):
     """The database cannot be read just now (admin reports say so)."""
 
@@ -353,7 +356,7 @@ class SqliteStore:
         """Unanswered and suggested questions with text, newest first, not yet reviewed."""
         since = int(time.time()) - days * 86400
         rows = await self._read(
-            "SELECT id, at, kind, text, closest_intent, closest_score FROM messages"
+            f"SELECT {QUESTION_COLUMNS} FROM messages"
             " WHERE at >= ? AND text IS NOT NULL AND reviewed = 0 AND kind IN (?, ?)"
             " ORDER BY id DESC",
             (since, *TEXT_KINDS),
@@ -362,8 +365,7 @@ class SqliteStore:
 
     async def question(self, question_id: int) -> Question | None:
         rows = await self._read(
-            "SELECT id, at, kind, text, closest_intent, closest_score FROM messages"
-            " WHERE id = ? AND text IS NOT NULL",
+            f"SELECT {QUESTION_COLUMNS} FROM messages WHERE id = ? AND text IS NOT NULL",
             (question_id,),
         )
         return Question(*rows[0]) if rows else None

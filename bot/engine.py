@@ -117,7 +117,8 @@ class Engine:
         return scores
 
     def respond(self, text: str) -> Reply:
-        words = self.normalise(text)
+        cleaned = clean(text)
+        words = self.normalise.canonical(cleaned)
         if not words:
             return Reply(
                 text,
@@ -131,7 +132,7 @@ class Engine:
         order = np.argsort(-scores)[: SUGGESTION_LIMIT + 2]
         ranked = tuple(Candidate(self._ids[i], float(scores[i])) for i in order)
         top = ranked[0]
-        signal = self.danger_signal(text, words)
+        signal = self.danger_signal(cleaned, words)
         th = self.thresholds
         if signal or (top.intent == self._emergency_id and top.score >= th.emergency):
             return self._emergency(text, scores, ranked, signal)
@@ -169,10 +170,11 @@ class Engine:
     def top_label(self, text: str) -> tuple[str, float]:
         """The best label before thresholds, for calibration: an intent id, ``emergency``
         (a danger signal or the emergency intent) or ``none`` (an out-of-scope intent)."""
-        words = self.normalise(text)
+        cleaned = clean(text)
+        words = self.normalise.canonical(cleaned)
         if not words:
             return "none", float("-inf")
-        if self.danger_signal(text, words):
+        if self.danger_signal(cleaned, words):
             return "emergency", float("inf")
         scores = self.score(words)
         best = int(np.argmax(scores))
@@ -182,10 +184,10 @@ class Engine:
         label = "emergency" if intent.outcome is Outcome.EMERGENCY else intent.id
         return label, float(scores[best])
 
-    def danger_signal(self, text: str, words: str) -> str | None:
-        """Checked on the resident's own words as well as the corrected ones, so a
-        correction can never hide a danger signal."""
-        return self.content.danger.match(clean(text)) or self.content.danger.match(words)
+    def danger_signal(self, cleaned: str, words: str) -> str | None:
+        """Checked on the resident's own (cleaned) words as well as the corrected ones, so
+        a correction can never hide a danger signal."""
+        return self.content.danger.match(cleaned) or self.content.danger.match(words)
 
     @staticmethod
     def _all_phrases(content: Content) -> list[str]:

@@ -65,6 +65,11 @@ class FactValue:
         return html.escape(self.value)
 
 
+def recorded(facts: dict[str, Fact], kind: Kind) -> list[str]:
+    """Every recorded value of one kind (all phone numbers, say), as written."""
+    return [v.value for f in facts.values() for v in f.values.values() if v.kind is kind]
+
+
 @dataclass(frozen=True)
 class Fact:
     id: str

@@ -20,8 +20,7 @@ MAX_INPUT_CHARS = 1000
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _WORD_APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)")
-_NON_WORD = re.compile(r"[^\w]+")
-_UNDERSCORE = re.compile(r"_+")
+_NON_WORD = re.compile(r"[\W_]+")
 
 
 def _is_invisible(ch: str) -> bool:
@@ -36,9 +35,7 @@ def clean(text: str) -> str:
         text = "".join(" " if _is_invisible(ch) else ch for ch in text)
     text = text.casefold().translate(_APOSTROPHES)
     text = _WORD_APOSTROPHE.sub("", text)
-    text = _NON_WORD.sub(" ", text)
-    text = _UNDERSCORE.sub(" ", text)
-    return " ".join(text.split())
+    return " ".join(_NON_WORD.sub(" ", text).split())
 
 
 class Normaliser:
@@ -69,19 +66,16 @@ class Normaliser:
             self._by_initial.setdefault(known[0], []).append(known)
         self._cache: dict[str, str] = {}
 
-    def words(self, text: str) -> list[str]:
-        """Cleaned, corrected words of ``text``."""
-        cleaned = clean(text)
+    def __call__(self, text: str) -> str:
+        return self.canonical(clean(text))
+
+    def canonical(self, cleaned: str) -> str:
+        """Replacements and corrections applied to text already passed through ``clean``."""
         if self._phrase_re is not None:
             cleaned = self._phrase_re.sub(lambda m: self._replacements[m.group(1)], cleaned)
-        out: list[str] = []
-        for word in cleaned.split():
-            fixed = self._replacements.get(word) or self._correct(word)
-            out.extend(fixed.split())
-        return out
-
-    def __call__(self, text: str) -> str:
-        return " ".join(self.words(text))
+        return " ".join(
+            self._replacements.get(word) or self._correct(word) for word in cleaned.split()
+        )
 
     def _correct(self, word: str) -> str:
         if not self._known or word in self._known or len(word) < 5 or not word.isalpha():

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from bot.knowledge import digits
+
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _NI = re.compile(r"\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]?\b", re.I)
 _POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b", re.I)
@@ -27,13 +29,9 @@ _LONG_DIGITS = re.compile(r"(?<!\w)\d(?:[\s-]?\d){7,}(?!\w)")
 MAX_STORED_CHARS = 500
 
 
-def _digits(text: str) -> str:
-    return re.sub(r"\D", "", text)
-
-
 class Redactor:
     def __init__(self, keep_numbers: Iterable[str] = ()) -> None:
-        self._keep = {_digits(n) for n in keep_numbers if _digits(n)}
+        self._keep = {digits(n) for n in keep_numbers if digits(n)}
 
     def __call__(self, text: str) -> str:
         text = text[: MAX_STORED_CHARS * 2]
@@ -47,15 +45,15 @@ class Redactor:
         return text[:MAX_STORED_CHARS]
 
     def _phone(self, match: re.Match[str]) -> str:
-        digits = _digits(match.group(0))
-        national = "0" + digits[2:] if digits.startswith("44") else digits
-        if national in self._keep or digits in self._keep:
+        number = digits(match.group(0))
+        national = "0" + number[2:] if number.startswith("44") else number
+        if national in self._keep or number in self._keep:
             return match.group(0)
         return "[phone]"
 
     def _unless_kept(self, label: str):
         def replace(match: re.Match[str]) -> str:
-            return match.group(0) if _digits(match.group(0)) in self._keep else label
+            return match.group(0) if digits(match.group(0)) in self._keep else label
 
         return replace
 

@@ -17,6 +17,7 @@ from bot.content import Content, load_content
 from bot.database import SqliteStore, load_or_create_secret
 from bot.engine import Engine
 from bot.knowledge import Kind as FactKind
+from bot.knowledge import recorded
 from bot.live import LiveContent
 from bot.redact import Redactor
 from bot.settings import Settings, configure_logging, load_settings, read_environment
@@ -66,16 +67,7 @@ def create_application(
 def open_store(settings: Settings, content: Content) -> SqliteStore:
     """The question log; public service numbers are kept when question text is redacted."""
     secret = settings.hash_secret or load_or_create_secret(settings.database.parent / "hash-secret")
-    public = [
-        "101",
-        "999",
-        *(
-            v.value
-            for f in content.facts.values()
-            for v in f.values.values()
-            if v.kind is FactKind.PHONE
-        ),
-    ]
+    public = ["101", "999", *recorded(content.facts, FactKind.PHONE)]
     return SqliteStore(settings.database, secret, Redactor(public))
 
 
