@@ -18,12 +18,12 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from bot.content import Content
-from bot.danger import DangerCheck
-from bot.engine import Engine
-from bot.evaluation import calibrate_answer_threshold, evaluate, read_cases
-from bot.intents import Intent
-from bot.matching_config import MatchingConfig, Thresholds
+from bot.content.danger import DangerCheck
+from bot.content.intents import Intent
+from bot.content.loading import Content
+from bot.content.matching_settings import MatchingConfig, Thresholds
+from bot.matching.engine import Engine
+from bot.matching.evaluation import calibrate_answer_threshold, evaluate, read_cases
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "clinc150"
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.runner import create_application
 from bot.settings import Settings
+from bot.telegram.runner import create_application
 from tests.fake_telegram import FakeBotAPI, message
 
 QUESTIONS = [

@@ -8,9 +8,9 @@ import os
 import sys
 from pathlib import Path
 
-from bot.content import DEFAULT_INTENTS, DEFAULT_KNOWLEDGE, DEFAULT_SEEDS, load_content
-from bot.engine import Engine
-from bot.problems import Severity
+from bot.content.loading import DEFAULT_INTENTS, DEFAULT_KNOWLEDGE, DEFAULT_SEEDS, load_content
+from bot.content.problems import Severity
+from bot.matching.engine import Engine
 
 
 def _add_content_options(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +64,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import evaluate, format_report, read_cases
+    from bot.matching.evaluation import evaluate, format_report, read_cases
 
     engine = load_engine(args)
     figures = evaluate(read_cases(args.cases), engine.respond)
@@ -79,7 +79,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from bot.evaluation import calibrate_answer_threshold, read_cases
+    from bot.matching.evaluation import calibrate_answer_threshold, read_cases
 
     engine = load_engine(args)
     scored = [(case, *engine.top_label(case.text)) for case in read_cases(args.cases)]
@@ -105,8 +105,8 @@ def _database(args: argparse.Namespace) -> Path:
 
 
 async def _with_store(args: argparse.Namespace, work):
-    from bot.database import SqliteStore
-    from bot.redact import Redactor
+    from bot.storage.redact import Redactor
+    from bot.storage.sqlite import SqliteStore
 
     path = _database(args)
     if not path.exists():
@@ -122,7 +122,7 @@ async def _with_store(args: argparse.Namespace, work):
 def cmd_review(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot.reports import unanswered_report
+    from bot.storage.reports import unanswered_report
 
     if args.action == "add":
         return _review_add(args)
@@ -183,7 +183,7 @@ def _question_id(args: argparse.Namespace) -> int:
 def _review_add(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot.review import ReviewError, append_example
+    from bot.content.review import ReviewError, append_example
 
     if len(args.ids) != 2:
         raise ValueError("usage: python -m bot review add QUESTION_ID INTENT_ID")
@@ -213,7 +213,7 @@ def _review_add(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot.reports import stats_report
+    from bot.storage.reports import stats_report
 
     async def report(store):
         return await stats_report(store, args.days)
@@ -226,7 +226,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not os.environ.get("TELEGRAM_BOT_TOKEN"):
         print("TELEGRAM_BOT_TOKEN is not set: starting a chat in the terminal instead.\n")
         return cmd_chat(args)
-    from bot.runner import run_bot
+    from bot.telegram.runner import run_bot
 
     return run_bot()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from bot.engine import Engine, Kind, Reply
+from bot.matching.engine import Engine, Kind, Reply
 
 _LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
 _TAG = re.compile(r"</?[a-z][^>]*>")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from bot.content import DEFAULT_INTENTS, DEFAULT_KNOWLEDGE, PROJECT_ROOT
+from bot.content.loading import DEFAULT_INTENTS, DEFAULT_KNOWLEDGE, PROJECT_ROOT
 
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{8,256}$")

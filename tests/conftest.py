@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.content import DEFAULT_INTENTS, DEFAULT_KNOWLEDGE, load_content
-from bot.engine import Engine
+from bot.content.loading import DEFAULT_INTENTS, DEFAULT_KNOWLEDGE, load_content
+from bot.matching.engine import Engine
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

@@ -8,11 +8,11 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from bot.engine import Engine
-from bot.live import LiveContent
-from bot.runner import open_store
+from bot.matching.engine import Engine
+from bot.matching.live import LiveContent
 from bot.settings import Settings
-from bot.telegram_app import build_application
+from bot.telegram.app import build_application
+from bot.telegram.runner import open_store
 from tests.fake_telegram import FakeBotAPI
 
 TOKEN = "123456789:AAH" + "x" * 32

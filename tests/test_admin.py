@@ -6,13 +6,13 @@ import asyncio
 import csv
 import logging
 
-from bot import messages
 from bot.cli import main
-from bot.content import load_content
-from bot.database import SqliteStore
-from bot.engine import Engine, Kind, Reply
-from bot.live import LiveContent
-from bot.redact import Redactor
+from bot.content.loading import load_content
+from bot.matching.engine import Engine, Kind, Reply
+from bot.matching.live import LiveContent
+from bot.storage.redact import Redactor
+from bot.storage.sqlite import SqliteStore
+from bot.telegram import messages
 from tests.fake_telegram import message
 from tests.telegram_harness import running_bot
 from tests.test_telegram import ask
@@ -30,7 +30,7 @@ async def test_admin_commands_are_refused_to_non_admins_like_unknown_commands(en
 
 
 async def test_admin_reports_are_never_posted_in_a_group(engine):
-    from bot.telegram_admin import ADMIN_PRIVATE_ONLY
+    from bot.telegram.admin import ADMIN_PRIVATE_ONLY
 
     async with running_bot(engine, admin_ids=frozenset({ADMIN})) as (fake, _, _):
         await ask(fake, message(RESIDENT, "when is the bin collection"))

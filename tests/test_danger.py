@@ -1,6 +1,6 @@
 import pytest
 
-from bot.engine import Kind
+from bot.matching.engine import Kind
 
 DANGER_NOW = [
     "a man is breaking into my neighbours house",

@@ -10,9 +10,9 @@ import time
 import aiosqlite
 import pytest
 
-from bot.database import MIGRATIONS, SCHEMA_VERSION, SqliteStore, StoreUnavailable, migrate
-from bot.engine import Candidate, Kind, Reply
-from bot.redact import Redactor
+from bot.matching.engine import Candidate, Kind, Reply
+from bot.storage.redact import Redactor
+from bot.storage.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore, StoreUnavailable, migrate
 
 SERVICE_NUMBERS = ["101", "999", "0300 011 55 55", "01707 806100", "08000 121 700"]
 

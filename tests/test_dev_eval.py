@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bot.evaluation import evaluate, read_cases
+from bot.matching.evaluation import evaluate, read_cases
 from tests.conftest import SHARED
 
 DEV = SHARED / "eval" / "dev.jsonl"

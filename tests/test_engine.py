@@ -3,9 +3,9 @@ import re
 
 import pytest
 
-from bot.content import load_content
-from bot.engine import Kind
-from bot.evaluation import outcome_label
+from bot.content.loading import load_content
+from bot.matching.engine import Kind
+from bot.matching.evaluation import outcome_label
 
 BAD_INPUT = [
     "",

@@ -1,4 +1,5 @@
-from bot.normalise import Normaliser, clean, compile_phrase
+from bot.matching.normalise import Normaliser
+from bot.text import clean, compile_phrase
 
 
 def test_clean_folds_case_punctuation_and_apostrophes():

@@ -2,7 +2,7 @@
 
 import logging
 
-from bot.runner import run_bot
+from bot.telegram.runner import run_bot
 from tests.fake_telegram import FakeBotAPI
 from tests.telegram_harness import TOKEN
 
@@ -62,8 +62,8 @@ async def test_webhook_mode_checks_the_secret_token_and_answers(engine):
 
     import httpx
 
-    from bot.runner import webhook_options
     from bot.settings import Settings
+    from bot.telegram.runner import webhook_options
     from tests.fake_telegram import message
     from tests.telegram_harness import running_bot
 
@@ -115,9 +115,9 @@ async def test_the_health_file_is_touched_while_the_bot_runs(engine, tmp_path):
 
 
 async def test_an_unreachable_telegram_at_start_is_logged_and_retried(engine, caplog):
-    from bot.runner import wait_for_telegram
     from bot.settings import Settings
-    from bot.telegram_app import build_application
+    from bot.telegram.app import build_application
+    from bot.telegram.runner import wait_for_telegram
 
     fake = FakeBotAPI()
     fake.fail_next("getMe", 502, "Bad Gateway")

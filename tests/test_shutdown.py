@@ -12,7 +12,7 @@ SCRIPT = textwrap.dedent(
     """
     import asyncio, json, os, signal, sys
     from tests.fake_telegram import FakeBotAPI, message
-    from bot.runner import run_bot
+    from bot.telegram.runner import run_bot
 
     class SlowTelegram(FakeBotAPI):
         stopping = False

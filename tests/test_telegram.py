@@ -9,7 +9,7 @@ import time
 import pytest
 from telegram.error import TimedOut
 
-from bot import messages
+from bot.telegram import messages
 from tests.fake_telegram import BOT_ID, BOT_USERNAME, FakeBotAPI, callback, message
 from tests.telegram_harness import TOKEN, running_bot
 

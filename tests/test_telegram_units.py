@@ -1,6 +1,6 @@
 """Pieces of the Telegram adapter that are about limits rather than conversations."""
 
-from bot.telegram_common import FloodGuard, split_message
+from bot.telegram.sending import FloodGuard, split_message
 
 
 def test_long_replies_are_split_at_line_ends_within_telegrams_limit():

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.content import load_content
-from bot.problems import Problem
+from bot.content.loading import load_content
+from bot.content.problems import Problem
 
 
 class ReviewError(Exception):

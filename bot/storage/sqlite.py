@@ -23,8 +23,8 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.engine import Kind, Reply
-from bot.redact import Redactor
+from bot.matching.engine import Kind, Reply
+from bot.storage.redact import Redactor
 
 log = logging.getLogger(__name__)
 

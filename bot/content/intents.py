@@ -10,8 +10,8 @@ from pathlib import Path
 
 from yaml.nodes import Node, ScalarNode
 
-from bot.problems import Problem
-from bot.yamlnodes import YamlFile, line_of
+from bot.content.problems import Problem
+from bot.content.yamlnodes import YamlFile, line_of
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _KEYS = {"id", "title", "answer", "examples", "keywords", "checked", "dated", "outcome", "menu"}

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz, process
 
-from bot.database import Question, SqliteStore
-from bot.normalise import clean
+from bot.storage.sqlite import Question, SqliteStore
+from bot.text import clean
 
 LOCAL_TIME = ZoneInfo("Europe/London")  # residents' (and staff's) clock, summer time included
 SIMILAR = 75  # rapidfuzz token_set_ratio at which two questions count as the same

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from bot.problems import Problem
-from bot.yamlnodes import YamlFile, line_of
+from bot.content.problems import Problem
+from bot.content.yamlnodes import YamlFile, line_of
+from bot.text import digits
 
 PUBLIC_SOURCE = "public"
 """Sources starting with this word are public facts listed in the content brief (999...)."""
@@ -35,10 +36,6 @@ def kind_of(field_name: str) -> Kind:
         if field_name == kind.value or field_name.endswith("_" + kind.value):
             return kind
     return Kind.TEXT
-
-
-def digits(text: str) -> str:
-    return re.sub(r"\D", "", text)
 
 
 def link_key(url: str) -> str:

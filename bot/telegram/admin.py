@@ -9,11 +9,11 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.database import StoreUnavailable
-from bot.live import ReloadResult
-from bot.reports import stats_report, unanswered_report
-from bot.telegram_common import services, split_message
-from bot.telegram_residents import unknown_command
+from bot.matching.live import ReloadResult
+from bot.storage.reports import stats_report, unanswered_report
+from bot.storage.sqlite import StoreUnavailable
+from bot.telegram.residents import unknown_command
+from bot.telegram.sending import services, split_message
 
 log = logging.getLogger(__name__)
 

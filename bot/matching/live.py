@@ -11,9 +11,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.content import load_content
-from bot.engine import Engine
-from bot.problems import Problem, Severity
+from bot.content.loading import load_content
+from bot.content.problems import Problem, Severity
+from bot.matching.engine import Engine
 
 log = logging.getLogger(__name__)
 

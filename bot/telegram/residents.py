@@ -11,9 +11,9 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, ContextTypes, filters
 
-from bot import messages
-from bot.engine import Engine, Kind, Reply
-from bot.telegram_common import NO_PREVIEW, record, send_html, services, split_message
+from bot.matching.engine import Engine, Kind, Reply
+from bot.telegram import messages
+from bot.telegram.sending import NO_PREVIEW, record, send_html, services, split_message
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from telegram import LinkPreviewOptions, Message
 from telegram.constants import MessageLimit, ParseMode
 from telegram.ext import ContextTypes
 
-from bot.database import SqliteStore
-from bot.engine import Reply
-from bot.live import LiveContent
+from bot.matching.engine import Reply
+from bot.matching.live import LiveContent
 from bot.settings import Settings
+from bot.storage.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
 

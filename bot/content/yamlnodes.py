@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from bot.problems import Problem, Severity, display_path
+from bot.content.problems import Problem, Severity, display_path
 
 STR_TAG = "tag:yaml.org,2002:str"
 _TYPE_NAMES = {

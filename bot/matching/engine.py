@@ -14,11 +14,12 @@ from enum import StrEnum
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot import answers
-from bot.classifier import LinearModel
-from bot.content import Content
-from bot.intents import Intent, Outcome
-from bot.normalise import Normaliser, PhraseSet, clean
+from bot.content import answers
+from bot.content.intents import Intent, Outcome
+from bot.content.loading import Content
+from bot.matching.classifier import LinearModel
+from bot.matching.normalise import Normaliser
+from bot.text import PhraseSet, clean
 
 GENERIC_FALLBACK = "Sorry, I don't have an answer to that."
 SUGGESTION_LIMIT = 3

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from bot.knowledge import Fact, Kind, digits, link_key, recorded
+from bot.content.facts import Fact, Kind, link_key, recorded
+from bot.text import digits
 
 REFERENCE = re.compile(r"\{([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\}")
 TOPICS_PLACEHOLDER = "{topics}"

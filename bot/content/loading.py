@@ -7,16 +7,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import answers
-from bot.danger import DangerCheck, load_danger
-from bot.intents import Intent, IntentSource, Outcome, answer_line, read_intent_file
-from bot.knowledge import Fact, load_knowledge
-from bot.matching_config import MatchingConfig, load_matching
-from bot.normalise import clean
-from bot.problems import Problem, Severity, has_errors
-from bot.yamlnodes import line_of
+from bot.content import answers
+from bot.content.danger import DangerCheck, load_danger
+from bot.content.facts import Fact, load_knowledge
+from bot.content.intents import Intent, IntentSource, Outcome, answer_line, read_intent_file
+from bot.content.matching_settings import MatchingConfig, load_matching
+from bot.content.problems import Problem, Severity, has_errors
+from bot.content.yamlnodes import line_of
+from bot.text import clean
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # The settings' folders, so the command line finds the content where the bot does
 # (in the Docker image the package is installed away from the content).
 DEFAULT_INTENTS = Path(os.environ.get("INTENTS_DIR") or PROJECT_ROOT / "intents")

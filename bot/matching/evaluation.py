@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.engine import Kind, Reply
+from bot.matching.engine import Kind, Reply
 
 OUT_OF_SCOPE = "none"
 EMERGENCY = "emergency"

@@ -20,12 +20,11 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import messages
-from bot.database import SqliteStore
-from bot.live import LiveContent
-from bot.ratelimit import PacingRateLimiter
+from bot.matching.live import LiveContent
 from bot.settings import Settings
-from bot.telegram_admin import (
+from bot.storage.sqlite import SqliteStore
+from bot.telegram import messages
+from bot.telegram.admin import (
     ADMIN_COMMANDS,
     admin_reload,
     admin_stats,
@@ -34,8 +33,8 @@ from bot.telegram_admin import (
     purge_old_text,
     watch_content,
 )
-from bot.telegram_common import FloodGuard, Services, services
-from bot.telegram_residents import (
+from bot.telegram.ratelimit import PacingRateLimiter
+from bot.telegram.residents import (
     MEDIA,
     RESIDENT_COMMANDS,
     forget,
@@ -48,6 +47,7 @@ from bot.telegram_residents import (
     topics,
     unknown_command,
 )
+from bot.telegram.sending import FloodGuard, Services, services
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.problems import Problem
-from bot.yamlnodes import YamlFile
+from bot.content.problems import Problem
+from bot.content.yamlnodes import YamlFile
 
 MATCHING_FILE = "_matching.yaml"
 

@@ -13,15 +13,15 @@ from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 from telegram.request import BaseRequest
 
-from bot.content import Content, load_content
-from bot.database import SqliteStore, load_or_create_secret
-from bot.engine import Engine
-from bot.knowledge import Kind as FactKind
-from bot.knowledge import recorded
-from bot.live import LiveContent
-from bot.redact import Redactor
+from bot.content.facts import Kind as FactKind
+from bot.content.facts import recorded
+from bot.content.loading import Content, load_content
+from bot.matching.engine import Engine
+from bot.matching.live import LiveContent
 from bot.settings import Settings, configure_logging, load_settings, read_environment
-from bot.telegram_app import build_application
+from bot.storage.redact import Redactor
+from bot.storage.sqlite import SqliteStore, load_or_create_secret
+from bot.telegram.app import build_application
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.normalise import PhraseSet
-from bot.problems import Problem
-from bot.yamlnodes import YamlFile
+from bot.content.problems import Problem
+from bot.content.yamlnodes import YamlFile
+from bot.text import PhraseSet
 
 DANGER_FILE = "_danger.yaml"
 
