@@ -1,36 +1,46 @@
-"""Command line: ``python -m bot [chat|run|ask|eval|validate|calibrate] ...``."""
+"""Command line, the only entry point: ``python -m bot [run|chat|ask|eval|validate|...]``.
+
+The settings are read here once (environment, then ``.env``, then flags, each winning over
+the one before) and passed to the command; nothing else reads the environment.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
-import os
 import sys
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
-from bot.content.loading import DEFAULT_INTENTS, DEFAULT_KNOWLEDGE, DEFAULT_SEEDS, load_content
+from bot.content.loading import load_content
 from bot.content.problems import Severity
 from bot.matching.engine import Engine
+from bot.settings import Settings, load_settings, read_environment
+
+if TYPE_CHECKING:
+    from telegram.request import BaseRequest
+
+    from bot.storage.sqlite import SqliteStore
+
+T = TypeVar("T")
 
 
-def _add_content_options(parser: argparse.ArgumentParser) -> None:
+def _add_common_options(parser: argparse.ArgumentParser) -> None:
+    """The content and database options every command takes (they win over the settings)."""
     parser.add_argument(
-        "--intents",
-        type=Path,
-        default=DEFAULT_INTENTS,
-        help="folder of intent YAML files (default: %(default)s)",
+        "--intents", type=Path, help="folder of intent YAML files (default: INTENTS_DIR)"
     )
     parser.add_argument(
-        "--knowledge",
-        type=Path,
-        default=DEFAULT_KNOWLEDGE,
-        help="folder of fact YAML files (default: %(default)s)",
+        "--knowledge", type=Path, help="folder of fact YAML files (default: KNOWLEDGE_DIR)"
     )
+    parser.add_argument("--database", type=Path, help="SQLite file (default: DATABASE_PATH)")
 
 
-def load_engine(args: argparse.Namespace) -> Engine:
-    """The engine for the content named on the command line; exit 2 when it is broken."""
-    content, problems = load_content(args.intents, args.knowledge, DEFAULT_SEEDS)
+def load_engine(settings: Settings) -> Engine:
+    """The engine for the content in the settings' folders; exit 2 when it is broken."""
+    content, problems = load_content(settings.intents, settings.knowledge, settings.seeds)
     if content is None:
         for problem in problems:
             print(problem, file=sys.stderr)
@@ -39,8 +49,8 @@ def load_engine(args: argparse.Namespace) -> Engine:
     return Engine(content)
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
-    _, problems = load_content(args.intents, args.knowledge, DEFAULT_SEEDS)
+def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
+    _, problems = load_content(settings.intents, settings.knowledge, settings.seeds)
     for problem in problems:
         print(problem)
     errors = sum(p.severity is Severity.ERROR for p in problems)
@@ -49,8 +59,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def cmd_ask(args: argparse.Namespace) -> int:
-    engine = load_engine(args)
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    engine = load_engine(settings)
     messages = [" ".join(args.text)] if args.text else (line.rstrip("\n") for line in sys.stdin)
     for message in messages:
         reply = engine.respond(message)
@@ -63,10 +73,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from bot.matching.evaluation import evaluate, format_report, read_cases
 
-    engine = load_engine(args)
+    engine = load_engine(settings)
     figures = evaluate(read_cases(args.cases), engine.respond)
     if args.json:
         print(json.dumps({k: v for k, v in figures.items() if k != "errors"}))
@@ -78,37 +88,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_calibrate(args: argparse.Namespace) -> int:
+def cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
     from bot.matching.evaluation import calibrate_answer_threshold, read_cases
 
-    engine = load_engine(args)
+    engine = load_engine(settings)
     scored = [(case, *engine.top_label(case.text)) for case in read_cases(args.cases)]
     result = calibrate_answer_threshold(scored, args.max_in_scope_loss)
     print(json.dumps(result, indent=2))
     print(
         f"Set 'thresholds: answer: {result['answer_threshold']}' in "
-        f"{args.intents / '_matching.yaml'} to use it."
+        f"{settings.intents / '_matching.yaml'} to use it."
     )
     return 0
 
 
-def cmd_chat(args: argparse.Namespace) -> int:
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.console import chat
 
-    return chat(load_engine(args))
+    return chat(load_engine(settings))
 
 
-def _database(args: argparse.Namespace) -> Path:
-    from bot.settings import Settings
-
-    return args.database or Path(os.environ.get("DATABASE_PATH", Settings.database))
-
-
-async def _with_store(args: argparse.Namespace, work):
+async def _with_store(settings: Settings, work: Callable[[SqliteStore], Awaitable[T]]) -> T:
     from bot.storage.redact import Redactor
     from bot.storage.sqlite import SqliteStore
 
-    path = _database(args)
+    path = settings.database
     if not path.exists():
         raise OSError(f"no database at {path} (set DATABASE_PATH or pass --database)")
     store = SqliteStore(path, secret="read-only use: no user ids are hashed", redactor=Redactor())
@@ -119,29 +123,27 @@ async def _with_store(args: argparse.Namespace, work):
         await store.close()
 
 
-def cmd_review(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from bot.storage.reports import unanswered_report
+def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.storage.reports import Group, unanswered_report
 
     if args.action == "add":
-        return _review_add(args)
+        return _review_add(args, settings)
     if args.action == "ignore":
         question_id = _question_id(args)
 
-        async def ignore(store):
+        async def ignore(store: SqliteStore) -> bool:
             return await store.mark_reviewed(question_id)
 
-        if not asyncio.run(_with_store(args, ignore)):
+        if not asyncio.run(_with_store(settings, ignore)):
             print(f"no question #{question_id}", file=sys.stderr)
             return 1
         print(f"Question #{question_id} is hidden from the review list.")
         return 0
 
-    async def report(store):
+    async def report(store: SqliteStore) -> tuple[str, list[Group]]:
         return await unanswered_report(store, args.days, limit=args.limit)
 
-    text, groups = asyncio.run(_with_store(args, report))
+    text, groups = asyncio.run(_with_store(settings, report))
     print(text)
     if args.csv:
         import csv
@@ -180,79 +182,82 @@ def _question_id(args: argparse.Namespace) -> int:
     return int(args.ids[0].lstrip("#"))
 
 
-def _review_add(args: argparse.Namespace) -> int:
-    import asyncio
-
+def _review_add(args: argparse.Namespace, settings: Settings) -> int:
     from bot.content.review import ReviewError, append_example
+    from bot.storage.sqlite import Question
 
     if len(args.ids) != 2:
         raise ValueError("usage: python -m bot review add QUESTION_ID INTENT_ID")
     question_id, intent_id = _question_id(args), args.ids[1]
 
-    async def fetch(store):
+    async def fetch(store: SqliteStore) -> Question | None:
         return await store.question(question_id)
 
-    question = asyncio.run(_with_store(args, fetch))
+    question = asyncio.run(_with_store(settings, fetch))
     if question is None:
         print(f"no question #{question_id} with text (it may be past retention)", file=sys.stderr)
         return 1
     try:
-        append_example(args.intents, args.knowledge, intent_id, question.text)
+        append_example(
+            settings.intents, settings.knowledge, intent_id, question.text, settings.seeds
+        )
     except ReviewError as exc:
         print(exc, file=sys.stderr)
         return 1
 
-    async def done(store):
+    async def done(store: SqliteStore) -> bool:
         return await store.mark_reviewed(question_id)
 
-    asyncio.run(_with_store(args, done))
+    asyncio.run(_with_store(settings, done))
     print(f'Added "{question.text}" to {intent_id}; the running bot picks it up by itself.')
     return 0
 
 
-def cmd_stats(args: argparse.Namespace) -> int:
-    import asyncio
-
+def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     from bot.storage.reports import stats_report
 
-    async def report(store):
+    async def report(store: SqliteStore) -> str:
         return await stats_report(store, args.days)
 
-    print(asyncio.run(_with_store(args, report)))
+    print(asyncio.run(_with_store(settings, report)))
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    if not os.environ.get("TELEGRAM_BOT_TOKEN"):
+def cmd_run(
+    args: argparse.Namespace, settings: Settings, request: BaseRequest | None = None
+) -> int:
+    """The Telegram bot when there is a token (from the environment or ``.env``), else the
+    terminal chat. ``request`` replaces the network (tests)."""
+    if not settings.token:
         print("TELEGRAM_BOT_TOKEN is not set: starting a chat in the terminal instead.\n")
-        return cmd_chat(args)
+        return cmd_chat(args, settings)
     from bot.telegram.runner import run_bot
 
-    return run_bot()
+    return run_bot(settings, request=request)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command")
     p = sub.add_parser("run", help="run the Telegram bot (a terminal chat without a token)")
-    _add_content_options(p)
+    _add_common_options(p)
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("chat", help="talk to the bot in the terminal")
-    _add_content_options(p)
+    _add_common_options(p)
     p.set_defaults(func=cmd_chat)
     p = sub.add_parser("ask", help="print the reply to one message (or one per stdin line)")
     p.add_argument("text", nargs="*", help="the message; none: read lines from standard input")
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
-    _add_content_options(p)
+    _add_common_options(p)
     p.set_defaults(func=cmd_ask)
     p = sub.add_parser("eval", help="accuracy on labelled cases (JSON lines: text, expect)")
     p.add_argument("cases", type=Path)
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     p.add_argument("--errors", action="store_true", help="list every case that went wrong")
-    _add_content_options(p)
+    _add_common_options(p)
     p.set_defaults(func=cmd_eval)
     p = sub.add_parser("validate", help="check all content; one line per problem")
-    _add_content_options(p)
+    _add_common_options(p)
     p.set_defaults(func=cmd_validate)
     p = sub.add_parser("calibrate", help="propose the answer threshold from labelled cases")
     p.add_argument("cases", type=Path)
@@ -262,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.005,
         help="in-scope accuracy the threshold may cost (default: %(default)s)",
     )
-    _add_content_options(p)
+    _add_common_options(p)
     p.set_defaults(func=cmd_calibrate)
     p = sub.add_parser("review", help="unanswered questions; 'add ID INTENT' or 'ignore ID'")
     p.add_argument("action", nargs="?", choices=["add", "ignore"], help="omit to list")
@@ -270,23 +275,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=30, help="how far back (default: %(default)s)")
     p.add_argument("--limit", type=int, default=50, help="groups to list (default: %(default)s)")
     p.add_argument("--csv", type=Path, help="also write the groups to this CSV file")
-    p.add_argument("--database", type=Path, help="SQLite file (default: DATABASE_PATH)")
-    _add_content_options(p)
+    _add_common_options(p)
     p.set_defaults(func=cmd_review)
     p = sub.add_parser("stats", help="usage figures from the question log")
     p.add_argument("--days", type=int, default=30, help="how far back (default: %(default)s)")
-    p.add_argument("--database", type=Path, help="SQLite file (default: DATABASE_PATH)")
+    _add_common_options(p)
     p.set_defaults(func=cmd_stats)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    request: BaseRequest | None = None,
+) -> int:
+    """Run one command. ``env`` replaces the process environment (``.env`` in the working
+    directory is read either way) and ``request`` the network to Telegram (both for tests)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["run", *(argv if argv is not None else sys.argv[1:])])
+    flags = {"intents": args.intents, "knowledge": args.knowledge, "database": args.database}
+    settings, problems = load_settings(read_environment(env), flags)
+    if problems:
+        for problem in problems:
+            print(f"setting error: {problem}", file=sys.stderr)
+        return 2
     try:
-        return args.func(args)
+        if args.command == "run":
+            return cmd_run(args, settings, request)
+        result: int = args.func(args, settings)
+        return result
     except KeyboardInterrupt:
         return 130
     except (OSError, ValueError) as exc:

@@ -1,6 +1,8 @@
-"""Settings from environment variables (and an optional ``.env`` file), checked at start-up.
+"""Settings from environment variables, an optional ``.env`` file and command-line flags.
 
-Every problem is one line naming the variable; the bot refuses to start until all are fixed.
+Read once, by the command line's entry point, and passed to every command: the environment
+wins over ``.env``, and flags win over both. Nothing here runs at import time. Every problem
+is one line naming the variable; no command starts until all are fixed.
 """
 
 from __future__ import annotations
@@ -9,16 +11,24 @@ import logging
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from dotenv import dotenv_values
 
-from bot.content.loading import DEFAULT_INTENTS, DEFAULT_KNOWLEDGE, PROJECT_ROOT
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{8,256}$")
 DEFAULT_API_URL = "https://api.telegram.org"
+VARIABLES = (  # every environment variable (or .env line) the settings read
+    "TELEGRAM_BOT_TOKEN", "ADMIN_IDS", "DATABASE_PATH", "INTENTS_DIR", "KNOWLEDGE_DIR",
+    "SEEDS_DIR", "LOG_LEVEL", "RETENTION_DAYS", "HASH_SECRET", "WEBHOOK_URL",
+    "WEBHOOK_SECRET", "WEBHOOK_LISTEN", "WEBHOOK_PORT", "TELEGRAM_API_URL", "FLOOD_MESSAGES",
+    "FLOOD_SECONDS", "PACE_CHAT_PER_SECOND", "PACE_TOTAL_PER_SECOND", "WATCH_CONTENT",
+    "HEALTH_FILE",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -26,8 +36,10 @@ class Settings:
     token: str = ""
     admin_ids: frozenset[int] = frozenset()
     database: Path = PROJECT_ROOT / "data" / "bot.sqlite3"
-    intents: Path = DEFAULT_INTENTS
-    knowledge: Path = DEFAULT_KNOWLEDGE
+    intents: Path = PROJECT_ROOT / "intents"
+    knowledge: Path = PROJECT_ROOT / "knowledge"
+    # The source documents; when the folder exists, every fact's source must name one.
+    seeds: Path | None = PROJECT_ROOT.parent / "shared" / "seeds"
     log_level: str = "INFO"
     api_url: str = DEFAULT_API_URL
     webhook_url: str = ""
@@ -48,20 +60,27 @@ class Settings:
         return bool(self.webhook_url)
 
 
-def read_environment(env: Mapping[str, str] | None = None, dotenv: Path | None = None) -> dict:
-    """The process environment over the values of ``.env`` (the environment wins)."""
+def read_environment(
+    env: Mapping[str, str] | None = None, dotenv: Path | None = None
+) -> dict[str, str]:
+    """``env`` (the process environment when None) over the values of ``.env`` in the
+    working directory (the environment wins)."""
     dotenv = dotenv if dotenv is not None else Path(".env")
-    values = {}
+    values: dict[str, str] = {}
     if dotenv.is_file():
         values = {k: v for k, v in dotenv_values(dotenv).items() if v is not None}
     values.update(os.environ if env is None else env)
     return values
 
 
-def load_settings(env: Mapping[str, str]) -> tuple[Settings, list[str]]:
-    """Settings and one line per problem (empty when all is well)."""
+def load_settings(
+    env: Mapping[str, str], flags: Mapping[str, Any] | None = None
+) -> tuple[Settings, list[str]]:
+    """Settings and one line per problem (empty when all is well). ``flags`` are values from
+    the command line (``intents``, ``knowledge``, ``database``); given ones win over ``env``."""
     problems: list[str] = []
-    values: dict = {}
+    values: dict[str, Any] = {}
+    given = {key: value for key, value in (flags or {}).items() if value is not None}
 
     token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
     if token and not _TOKEN.match(token):
@@ -86,14 +105,18 @@ def load_settings(env: Mapping[str, str]) -> tuple[Settings, list[str]]:
         if env.get(name):
             values[key] = Path(env[name])
         folder = values.get(key, getattr(Settings, key))
-        if not Path(folder).is_dir():
+        # A folder named by a flag is checked by the content loader, whose message names it.
+        if key not in given and not Path(folder).is_dir():
             problems.append(f"{name}: folder '{folder}' does not exist")
+    if env.get("SEEDS_DIR"):
+        values["seeds"] = Path(env["SEEDS_DIR"])
 
     if env.get("DATABASE_PATH"):
         values["database"] = Path(env["DATABASE_PATH"])
-    database = Path(values.get("database", Settings.database))
-    if database.exists() and database.is_dir():
-        problems.append(f"DATABASE_PATH: '{database}' is a folder; give a file path")
+    database = Path(given.get("database", values.get("database", Settings.database)))
+    if database.is_dir():
+        name = "--database" if "database" in given else "DATABASE_PATH"
+        problems.append(f"{name}: '{database}' is a folder; give a file path")
 
     level = env.get("LOG_LEVEL", "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -118,7 +141,7 @@ def load_settings(env: Mapping[str, str]) -> tuple[Settings, list[str]]:
         values["webhook_url"], values["webhook_secret"] = webhook_url, secret
         values["webhook_listen"] = env.get("WEBHOOK_LISTEN", "0.0.0.0")
 
-    def number(name: str, key: str, kind: type, low: float) -> None:
+    def number(name: str, key: str, kind: type[int] | type[float], low: float) -> None:
         if name not in env:
             return
         try:
@@ -143,7 +166,8 @@ def load_settings(env: Mapping[str, str]) -> tuple[Settings, list[str]]:
     values["watch_content"] = env.get("WATCH_CONTENT", "1").lower() not in ("0", "false", "no")
     if env.get("HEALTH_FILE"):
         values["health_file"] = Path(env["HEALTH_FILE"])
-    return Settings(**values), problems
+    settings = Settings(**values)
+    return replace(settings, **{k: Path(v) for k, v in given.items()}), problems
 
 
 def install_redaction(secrets: list[str]) -> None:
@@ -159,7 +183,7 @@ def install_redaction(secrets: list[str]) -> None:
             text = text.replace(secret, "[token]")
         return text
 
-    def factory(*args, **kwargs) -> logging.LogRecord:
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
         try:
             message = record.getMessage()

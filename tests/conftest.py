@@ -6,15 +6,25 @@ from pathlib import Path
 
 import pytest
 
-from bot.content.loading import DEFAULT_INTENTS, DEFAULT_KNOWLEDGE, load_content
+from bot.content.loading import load_content
 from bot.matching.engine import Engine
+from bot.settings import VARIABLES, Settings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+DEFAULTS = Settings()  # the project's own content folders
+
+
+@pytest.fixture(autouse=True)
+def no_outside_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see neither the developer's environment nor a ``.env`` in the project."""
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture(scope="session")
 def engine() -> Engine:
-    content, problems = load_content()
+    content, problems = load_content(DEFAULTS.intents, DEFAULTS.knowledge, DEFAULTS.seeds)
     assert content is not None, "\n".join(map(str, problems))
     return Engine(content)
 
@@ -26,8 +36,8 @@ class ContentDir:
         self.root = root
         self.intents = root / "intents"
         self.knowledge = root / "knowledge"
-        shutil.copytree(DEFAULT_INTENTS, self.intents)
-        shutil.copytree(DEFAULT_KNOWLEDGE, self.knowledge)
+        shutil.copytree(DEFAULTS.intents, self.intents)
+        shutil.copytree(DEFAULTS.knowledge, self.knowledge)
 
     def write(self, relative: str, text: str) -> Path:
         path = self.root / relative

@@ -3,7 +3,6 @@ import re
 
 import pytest
 
-from bot.content.loading import load_content
 from bot.matching.engine import Kind
 from bot.matching.evaluation import outcome_label
 
@@ -89,8 +88,8 @@ def test_dated_answers_show_when_they_were_checked(engine):
     assert "£223" in reply.reply and "Last checked" in reply.reply
 
 
-def test_every_brief_topic_has_an_intent_with_ten_examples():
-    content, _ = load_content()
+def test_every_brief_topic_has_an_intent_with_ten_examples(engine):
+    content = engine.content
     brief_ids = {
         "emergency",
         "report_crime",

@@ -2,7 +2,7 @@
 
 import logging
 
-from bot.telegram.runner import run_bot
+from bot.cli import main
 from tests.fake_telegram import FakeBotAPI
 from tests.telegram_harness import TOKEN
 
@@ -17,7 +17,7 @@ def test_bad_settings_are_listed_one_per_line_and_stop_the_start(tmp_path, monke
         "INTENTS_DIR": str(tmp_path / "missing"),
         "RETENTION_DAYS": "-3",
     }
-    assert run_bot(env) == 2
+    assert main(["run"], env=env) == 2
     lines = capsys.readouterr().err.splitlines()
     assert lines == [
         "setting error: TELEGRAM_BOT_TOKEN does not look like a bot token (digits:letters); "
@@ -36,7 +36,7 @@ def test_bad_settings_are_listed_one_per_line_and_stop_the_start(tmp_path, monke
 def test_settings_come_from_a_dotenv_file_too(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text("ADMIN_IDS=oops\n")
-    assert run_bot({"TELEGRAM_BOT_TOKEN": TOKEN}) == 2
+    assert main(["run"], env={"TELEGRAM_BOT_TOKEN": TOKEN}) == 2
     assert "ADMIN_IDS: 'oops'" in capsys.readouterr().err
 
 
@@ -45,7 +45,8 @@ def test_the_token_never_appears_in_the_logs(tmp_path, monkeypatch, caplog):
     caplog.set_level(logging.DEBUG)
     fake = FakeBotAPI()
     fake.fail_next("getMe", 401, f"Unauthorized: bad token {TOKEN}")
-    assert run_bot({"TELEGRAM_BOT_TOKEN": TOKEN, "LOG_LEVEL": "DEBUG"}, request=fake) == 2
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "LOG_LEVEL": "DEBUG"}
+    assert main(["run"], env=env, request=fake) == 2
     logging.getLogger("httpx").info(
         "HTTP Request: POST https://api.telegram.org/bot%s/getMe", TOKEN
     )

@@ -1,6 +1,7 @@
 """SIGTERM to a running bot: updates it has already received are still answered."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,7 @@ SCRIPT = textwrap.dedent(
     """
     import asyncio, json, os, signal, sys
     from tests.fake_telegram import FakeBotAPI, message
-    from bot.telegram.runner import run_bot
+    from bot.cli import main
 
     class SlowTelegram(FakeBotAPI):
         stopping = False
@@ -28,7 +29,7 @@ SCRIPT = textwrap.dedent(
     fake.push(*[message(5000 + n, "beacon number") for n in range(20)])
     env = {"TELEGRAM_BOT_TOKEN": "123456789:AAH" + "x" * 32, "WATCH_CONTENT": "0",
            "DATABASE_PATH": sys.argv[1]}
-    code = run_bot(env, request=fake)
+    code = main(["run"], env=env, request=fake)
     print(json.dumps({"code": code, "replies": len(fake.sent())}))
     """
 )
@@ -37,7 +38,8 @@ SCRIPT = textwrap.dedent(
 def test_sigterm_answers_the_updates_already_received(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(tmp_path / "bot.sqlite3")],
-        cwd=ROOT,
+        cwd=tmp_path,  # no .env there
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=60,

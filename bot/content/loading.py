@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,12 +15,6 @@ from bot.content.problems import Problem, Severity, has_errors
 from bot.content.yamlnodes import line_of
 from bot.text import clean
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-# The settings' folders, so the command line finds the content where the bot does
-# (in the Docker image the package is installed away from the content).
-DEFAULT_INTENTS = Path(os.environ.get("INTENTS_DIR") or PROJECT_ROOT / "intents")
-DEFAULT_KNOWLEDGE = Path(os.environ.get("KNOWLEDGE_DIR") or PROJECT_ROOT / "knowledge")
-DEFAULT_SEEDS = Path(os.environ.get("SEEDS_DIR") or PROJECT_ROOT.parent / "shared" / "seeds")
 STALE_AFTER = dt.timedelta(days=365)
 
 
@@ -34,12 +27,13 @@ class Content:
 
 
 def load_content(
-    intents_dir: Path = DEFAULT_INTENTS,
-    knowledge_dir: Path = DEFAULT_KNOWLEDGE,
-    seeds_dir: Path | None = DEFAULT_SEEDS,
+    intents_dir: Path,
+    knowledge_dir: Path,
+    seeds_dir: Path | None = None,
     today: dt.date | None = None,
 ) -> tuple[Content | None, list[Problem]]:
-    """All content, or None when any error was found; problems sorted by file and line."""
+    """All content, or None when any error was found; problems sorted by file and line.
+    ``seeds_dir``, when it exists, holds the documents facts must name as their source."""
     today = today or dt.date.today()
     facts, problems = load_knowledge(knowledge_dir, seeds_dir)
     matching, matching_problems = load_matching(intents_dir)

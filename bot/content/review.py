@@ -26,10 +26,10 @@ def yaml_scalar(text: str) -> str:
 
 
 def append_example(
-    intents_dir: Path, knowledge_dir: Path, intent_id: str, text: str
+    intents_dir: Path, knowledge_dir: Path, intent_id: str, text: str, seeds_dir: Path | None = None
 ) -> list[Problem]:
     """Add ``text`` to the intent's examples; returns warnings, raises ReviewError."""
-    content, problems = load_content(intents_dir, knowledge_dir)
+    content, problems = load_content(intents_dir, knowledge_dir, seeds_dir)
     if content is None:
         raise ReviewError("the content has errors already; fix them first (python -m bot validate)")
     intent = content.intents.get(intent_id)
@@ -47,7 +47,7 @@ def append_example(
         lines[intent.examples_end_line - 1] = last + "\n"
     lines.insert(intent.examples_end_line, f"{indent}- {yaml_scalar(text)}\n")
     path.write_text("".join(lines), encoding="utf-8")
-    content, problems = load_content(intents_dir, knowledge_dir)
+    content, problems = load_content(intents_dir, knowledge_dir, seeds_dir)
     if content is None:
         path.write_text(original, encoding="utf-8")
         raise ReviewError(

@@ -39,11 +39,15 @@ def snapshot(folders: tuple[Path, ...]) -> frozenset[tuple[str, int, int]]:
 
 class LiveContent:
     def __init__(
-        self, engine: Engine, intents: Path | None = None, knowledge: Path | None = None
+        self,
+        engine: Engine,
+        intents: Path | None = None,
+        knowledge: Path | None = None,
+        seeds: Path | None = None,
     ) -> None:
         self.engine = engine
         self._folders = tuple(p for p in (intents, knowledge) if p is not None)
-        self._intents, self._knowledge = intents, knowledge
+        self._intents, self._knowledge, self._seeds = intents, knowledge, seeds
         self._seen = snapshot(self._folders)
         self._candidate: frozenset | None = None
         self._lock = asyncio.Lock()
@@ -68,7 +72,7 @@ class LiveContent:
         async with self._lock:
             seen = snapshot(self._folders)
             content, problems = await asyncio.to_thread(
-                load_content, self._intents, self._knowledge
+                load_content, self._intents, self._knowledge, self._seeds
             )
             self._seen, self._candidate = seen, None
             for problem in problems:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 
 from telegram import BotCommandScopeChat, Update
@@ -118,6 +119,10 @@ def build_application(
     pacing: bool = True,
 ) -> Application:
     """The bot, ready to start; ``request`` replaces the network (tests, benchmarks)."""
+    # Opt in to PTB's future behaviour (RetryAfter.retry_after as a timedelta, which the
+    # rate limiter handles) instead of a deprecation warning on every 429. PTB reads this
+    # variable when it builds each RetryAfter, so setting it here, before any request, is enough.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     limiter = PacingRateLimiter(
         settings.pace_chat_per_second if pacing else 0,
         settings.pace_total_per_second if pacing else 0,

@@ -91,7 +91,7 @@ class PacingRateLimiter(BaseRateLimiter[int]):
 
 
 def _seconds(error: RetryAfter) -> float:
-    retry_after = error.retry_after  # a timedelta with PTB_TIMEDELTA (set in bot/__init__)
+    retry_after = error.retry_after  # a timedelta with PTB_TIMEDELTA (set by build_application)
     if hasattr(retry_after, "total_seconds"):
         return retry_after.total_seconds()
     return float(retry_after)

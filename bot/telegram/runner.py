@@ -6,7 +6,7 @@ import asyncio
 import gc
 import logging
 import sys
-from collections.abc import Mapping
+from typing import Any
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
@@ -18,7 +18,7 @@ from bot.content.facts import recorded
 from bot.content.loading import Content, load_content
 from bot.matching.engine import Engine
 from bot.matching.live import LiveContent
-from bot.settings import Settings, configure_logging, load_settings, read_environment
+from bot.settings import Settings, configure_logging
 from bot.storage.redact import Redactor
 from bot.storage.sqlite import SqliteStore, load_or_create_secret
 from bot.telegram.app import build_application
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 
-def webhook_options(settings: Settings) -> dict:
+def webhook_options(settings: Settings) -> dict[str, Any]:
     """PTB's webhook server behind HTTPS: Telegram calls WEBHOOK_URL/telegram with the secret
     token, and PTB refuses (403) any call without it."""
     return {
@@ -47,13 +47,13 @@ def create_application(
     settings: Settings, *, request: BaseRequest | None = None, pacing: bool = True
 ) -> Application | None:
     """Everything the bot needs, built once at start-up; None when the content is broken."""
-    content, content_problems = load_content(settings.intents, settings.knowledge)
+    content, content_problems = load_content(settings.intents, settings.knowledge, settings.seeds)
     for problem in content_problems:
         log.warning("content: %s", problem)
     if content is None:
         log.error("the content has errors; fix them (python -m bot validate) and start again")
         return None
-    live = LiveContent(Engine(content), settings.intents, settings.knowledge)
+    live = LiveContent(Engine(content), settings.intents, settings.knowledge, settings.seeds)
     app = build_application(
         settings, live, open_store(settings, content), request=request, pacing=pacing
     )
@@ -88,14 +88,13 @@ async def wait_for_telegram(app: Application, api_url: str, first_wait: float = 
     await app.bot.shutdown()  # the application initialises it again on its own loop
 
 
-def run_bot(env: Mapping[str, str] | None = None, request: BaseRequest | None = None) -> int:
-    """Run until stopped (SIGINT/SIGTERM); ``request`` replaces the network in tests."""
-    settings, problems = load_settings(read_environment(env))
+def run_bot(settings: Settings, request: BaseRequest | None = None) -> int:
+    """Run until stopped (SIGINT/SIGTERM); ``request`` replaces the network in tests.
+    The settings were checked by the command line."""
     if not settings.token:
-        problems.insert(0, "TELEGRAM_BOT_TOKEN is not set; get one from @BotFather")
-    if problems:
-        for problem in problems:
-            print(f"setting error: {problem}", file=sys.stderr)
+        print(
+            "setting error: TELEGRAM_BOT_TOKEN is not set; get one from @BotFather", file=sys.stderr
+        )
         return 2
     configure_logging(settings)
     app = create_application(settings, request=request)
