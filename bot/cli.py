@@ -184,7 +184,7 @@ def _question_id(args: argparse.Namespace) -> int:
 
 def _review_add(args: argparse.Namespace, settings: Settings) -> int:
     from bot.content.review import ReviewError, append_example
-    from bot.storage.sqlite import Question
+    from bot.storage.store import Question
 
     if len(args.ids) != 2:
         raise ValueError("usage: python -m bot review add QUESTION_ID INTENT_ID")

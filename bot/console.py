@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 import re
 
-from bot.matching.engine import Engine, Kind, Reply
+from bot.matching.engine import Engine
+from bot.matching.reply import Reply, ReplyKind
 
 _LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
 _TAG = re.compile(r"</?[a-z][^>]*>")
@@ -23,12 +24,12 @@ def html_to_text(markup: str) -> str:
 
 
 def to_terminal(reply: Reply, engine: Engine) -> str:
-    if reply.kind is Kind.SUGGEST:
+    if reply.kind is ReplyKind.SUGGEST:
         options = [f"  {n}. {engine.intents[i].title}" for n, i in enumerate(reply.suggestions, 1)]
         return "\n".join(
             ["I'm not sure I understood. Did you mean:", *options, "(type a number to choose)"]
         )
-    return html_to_text(reply.reply)
+    return html_to_text(reply.html)
 
 
 def chat(engine: Engine) -> int:
@@ -50,5 +51,5 @@ def chat(engine: Engine) -> int:
             reply = engine.answer_for("help") or engine.respond("help")
         else:
             reply = engine.respond(text)
-        pending = reply.suggestions if reply.kind is Kind.SUGGEST else ()
+        pending = reply.suggestions if reply.kind is ReplyKind.SUGGEST else ()
         print("bot> " + to_terminal(reply, engine).replace("\n", "\n     ") + "\n")

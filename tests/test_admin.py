@@ -8,8 +8,9 @@ import logging
 
 from bot.cli import main
 from bot.content.loading import load_content
-from bot.matching.engine import Engine, Kind, Reply
+from bot.matching.engine import Engine
 from bot.matching.live import LiveContent
+from bot.matching.reply import Reply, ReplyKind
 from bot.storage.redact import Redactor
 from bot.storage.sqlite import SqliteStore
 from bot.telegram import messages
@@ -125,7 +126,9 @@ def _database_with(tmp_path, texts: list[str]) -> SqliteStore:
     async def fill() -> None:
         await store.open()
         for n, text in enumerate(texts):
-            await store.log_message(n, Reply(text, Kind.FALLBACK, None, -1.0), n)
+            await store.log_message(
+                n, Reply(question=text, kind=ReplyKind.FALLBACK, intent=None, confidence=-1.0), n
+            )
         await store.close()
 
     asyncio.run(fill())

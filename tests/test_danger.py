@@ -1,6 +1,6 @@
 import pytest
 
-from bot.matching.engine import Kind
+from bot.matching.reply import ReplyKind
 
 DANGER_NOW = [
     "a man is breaking into my neighbours house",
@@ -30,25 +30,25 @@ NOT_DANGER = [
 @pytest.mark.parametrize("text", DANGER_NOW)
 def test_danger_now_gets_the_emergency_reply_with_999_first(engine, text):
     reply = engine.respond(text)
-    assert reply.kind is Kind.EMERGENCY
-    assert reply.reply.index("999") < 80
+    assert reply.kind is ReplyKind.EMERGENCY
+    assert reply.html.index("999") < 80
 
 
 @pytest.mark.parametrize("text", NOT_DANGER)
 def test_past_events_and_general_questions_are_not_emergencies(engine, text):
-    assert engine.respond(text).kind is not Kind.EMERGENCY
+    assert engine.respond(text).kind is not ReplyKind.EMERGENCY
 
 
 def test_emergency_is_followed_by_the_matching_topic(engine):
     reply = engine.respond("my husband is hitting me")
-    assert reply.kind is Kind.EMERGENCY
+    assert reply.kind is ReplyKind.EMERGENCY
     assert reply.follow_up == "domestic_abuse"
-    emergency, _, rest = reply.reply.partition("\n\n")
+    emergency, _, rest = reply.html.partition("\n\n")
     assert "999" in emergency and "55" in emergency
     assert "0300 011 55 55" in rest  # Beacon's specialist support after the 999 advice
 
 
 def test_silent_solution_is_in_the_emergency_reply(engine):
     reply = engine.respond("I am in danger")
-    assert reply.kind is Kind.EMERGENCY
-    assert "press <b>55</b>" in reply.reply
+    assert reply.kind is ReplyKind.EMERGENCY
+    assert "press <b>55</b>" in reply.html

@@ -10,19 +10,26 @@ import time
 import aiosqlite
 import pytest
 
-from bot.matching.engine import Candidate, Kind, Reply
+from bot.matching.reply import Candidate, Reply, ReplyKind
 from bot.storage.redact import Redactor
-from bot.storage.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore, StoreUnavailable, migrate
+from bot.storage.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore, migrate
+from bot.storage.store import StoreUnavailable
 
 SERVICE_NUMBERS = ["101", "999", "0300 011 55 55", "01707 806100", "08000 121 700"]
 
 
 def unanswered(text: str) -> Reply:
-    return Reply(text, Kind.FALLBACK, None, -0.9, ranked=(Candidate("report_crime", -0.9),))
+    return Reply(
+        question=text,
+        kind=ReplyKind.FALLBACK,
+        intent=None,
+        confidence=-0.9,
+        ranked=(Candidate("report_crime", -0.9),),
+    )
 
 
 def answered(intent: str = "victim_support_beacon") -> Reply:
-    return Reply("beacon number", Kind.ANSWER, intent, 0.8)
+    return Reply(question="beacon number", kind=ReplyKind.ANSWER, intent=intent, confidence=0.8)
 
 
 @pytest.fixture
@@ -119,7 +126,7 @@ async def test_feedback_is_linked_to_the_answer_it_rates(store):
     await store.log_message(1, answered("thanks"), 51)
     await store.record_feedback(1, 50, helpful=True)
     await store.record_feedback(1, 50, helpful=False)  # changed their mind: one vote kept
-    rows = sorted((intent, vote) for _, _, intent, vote in await store.outcomes(days=1))
+    rows = sorted((row.intent, row.helpful) for row in await store.outcomes(days=1))
     assert rows == [("custody", 0), ("thanks", None)]
 
 

@@ -3,8 +3,8 @@ import re
 
 import pytest
 
-from bot.matching.engine import Kind
 from bot.matching.evaluation import outcome_label
+from bot.matching.reply import ReplyKind
 
 BAD_INPUT = [
     "",
@@ -34,10 +34,10 @@ def test_every_intent_answers_its_own_examples(engine):
 
 def test_a_clear_question_gets_an_answer_with_the_right_facts(engine):
     reply = engine.respond("beacon numbr")
-    assert reply.kind is Kind.ANSWER
+    assert reply.kind is ReplyKind.ANSWER
     assert reply.intent == "victim_support_beacon"
-    assert "0300 011 55 55" in reply.reply
-    assert "info@hertfordshirebeacon.org" in reply.reply
+    assert "0300 011 55 55" in reply.html
+    assert "info@hertfordshirebeacon.org" in reply.html
 
 
 def test_typos_word_order_and_slang_still_match(engine):
@@ -48,31 +48,31 @@ def test_typos_word_order_and_slang_still_match(engine):
 
 def test_an_unrelated_question_falls_back_with_101_and_999(engine):
     reply = engine.respond("what time does the garden centre close on sunday")
-    assert reply.kind is Kind.FALLBACK
+    assert reply.kind is ReplyKind.FALLBACK
     assert reply.intent is None
-    assert "<b>101</b>" in reply.reply and "<b>999</b>" in reply.reply
+    assert "<b>101</b>" in reply.html and "<b>999</b>" in reply.html
 
 
 def test_an_ambiguous_question_offers_suggestions_with_titles(engine):
     # "volunteering" alone fits several volunteering roles equally well.
     reply = engine.respond("volunteering")
-    assert reply.kind is Kind.SUGGEST
+    assert reply.kind is ReplyKind.SUGGEST
     assert 2 <= len(reply.suggestions) <= 3
     for intent_id in reply.suggestions:
-        assert engine.intents[intent_id].title in reply.reply.replace("&#x27;", "'")
+        assert engine.intents[intent_id].title in reply.html.replace("&#x27;", "'")
 
 
 @pytest.mark.parametrize("text", BAD_INPUT)
 def test_bad_input_gets_a_sane_outcome(engine, text):
     reply = engine.respond(text)
-    assert reply.kind in set(Kind)
-    assert reply.reply
+    assert reply.kind in set(ReplyKind)
+    assert reply.html
     json.dumps(reply.as_json())
 
 
 def test_user_text_never_appears_in_a_reply(engine):
     reply = engine.respond("<script>alert(1)</script> & <b>beacon</b> number")
-    assert "<script>" not in reply.reply
+    assert "<script>" not in reply.html
 
 
 def test_answers_contain_only_telegram_html(engine):
@@ -85,7 +85,7 @@ def test_answers_contain_only_telegram_html(engine):
 def test_dated_answers_show_when_they_were_checked(engine):
     reply = engine.respond("what is the police precept")
     assert reply.intent == "police_precept"
-    assert "£223" in reply.reply and "Last checked" in reply.reply
+    assert "£223" in reply.html and "Last checked" in reply.html
 
 
 def test_every_brief_topic_has_an_intent_with_ten_examples(engine):
@@ -133,8 +133,8 @@ def test_every_brief_topic_has_an_intent_with_ten_examples(engine):
 def test_help_lists_the_topics(engine):
     reply = engine.respond("what can you help me with")
     assert reply.intent == "help"
-    assert "Report a hate crime" in reply.reply or "Hate crime" in reply.reply
-    assert "Contact the Police and Crime Commissioner" in reply.reply
+    assert "Report a hate crime" in reply.html or "Hate crime" in reply.html
+    assert "Contact the Police and Crime Commissioner" in reply.html
 
 
 def test_the_emergency_and_out_of_scope_topics_are_never_plain_answers_or_suggestions(engine):
@@ -148,5 +148,5 @@ def test_the_emergency_and_out_of_scope_topics_are_never_plain_answers_or_sugges
     ]
     for text in texts:
         reply = engine.respond(text)
-        shown = [*reply.suggestions, *([reply.intent] if reply.kind is Kind.ANSWER else [])]
+        shown = [*reply.suggestions, *([reply.intent] if reply.kind is ReplyKind.ANSWER else [])]
         assert all(engine.intents[i].outcome.value == "answer" for i in shown), (text, reply)

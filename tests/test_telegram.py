@@ -9,6 +9,7 @@ import time
 import pytest
 from telegram.error import TimedOut
 
+from bot.storage.store import MessageOutcome
 from bot.telegram import messages
 from tests.fake_telegram import BOT_ID, BOT_USERNAME, FakeBotAPI, callback, message
 from tests.telegram_harness import TOKEN, running_bot
@@ -97,9 +98,9 @@ async def test_feedback_is_acknowledged_recorded_and_cannot_be_given_twice(engin
         assert ack.params["text"] == messages.FEEDBACK_THANKS
         (edit,) = fake.sent("editMessageReplyMarkup")
         assert edit.buttons == []  # the buttons are gone: no second vote
-        assert await store.outcomes(days=1) == [
-            (pytest.approx(time.time(), abs=60), "answer", "victim_support_beacon", 0)
-        ]
+        (outcome,) = await store.outcomes(days=1)
+        assert outcome == MessageOutcome(outcome.at, "answer", "victim_support_beacon", 0)
+        assert outcome.at == pytest.approx(time.time(), abs=60)
 
 
 async def test_danger_gets_999_first_then_the_topic(engine):

@@ -1,6 +1,6 @@
 """Pieces of the Telegram adapter that are about limits rather than conversations."""
 
-from bot.telegram.sending import FloodGuard, split_message
+from bot.telegram.sending import FloodGuard, FloodVerdict, split_message
 
 
 def test_long_replies_are_split_at_line_ends_within_telegrams_limit():
@@ -21,6 +21,7 @@ def test_the_limit_counts_utf16_units_so_emoji_count_double():
 def test_flood_guard_warns_once_then_drops_until_the_window_passes():
     guard = FloodGuard(limit=3, seconds=10)
     verdicts = [guard.check(1, now=t) for t in (0, 1, 2, 3, 4, 5)]
-    assert verdicts == ["ok", "ok", "ok", "warn", "drop", "drop"]
-    assert guard.check(2, now=5) == "ok"  # someone else is unaffected
-    assert guard.check(1, now=13) == "ok"  # the window has moved on
+    ok, warn, drop = FloodVerdict.OK, FloodVerdict.WARN, FloodVerdict.DROP
+    assert verdicts == [ok, ok, ok, warn, drop, drop]
+    assert guard.check(2, now=5) is ok  # someone else is unaffected
+    assert guard.check(1, now=13) is ok  # the window has moved on

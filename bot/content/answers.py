@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from bot.content.facts import Fact, Kind, link_key, recorded
+from bot.content.facts import Fact, FactKind, link_key, recorded
 from bot.text import digits
 
 REFERENCE = re.compile(r"\{([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\}")
@@ -76,9 +76,9 @@ def check(template: str, facts: dict[str, Fact]) -> list[tuple[int, str]]:
     """Problems as (line within the template, 0-based; message)."""
     out: list[tuple[int, str]] = []
     recorded_values = (
-        {digits(v) for v in recorded(facts, Kind.PHONE)},
-        {v.lower() for v in recorded(facts, Kind.EMAIL)},
-        {link_key(v) for v in recorded(facts, Kind.WEB)},
+        {digits(v) for v in recorded(facts, FactKind.PHONE)},
+        {v.lower() for v in recorded(facts, FactKind.EMAIL)},
+        {link_key(v) for v in recorded(facts, FactKind.WEB)},
     )
     lines = template.split("\n")
     for number, text in enumerate(lines):

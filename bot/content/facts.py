@@ -24,18 +24,18 @@ _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _META_KEYS = {"name", "source", "checked", "note"}
 
 
-class Kind(StrEnum):
+class FactKind(StrEnum):
     PHONE = "phone"
     EMAIL = "email"
     WEB = "web"
     TEXT = "text"
 
 
-def kind_of(field_name: str) -> Kind:
-    for kind in (Kind.PHONE, Kind.EMAIL, Kind.WEB):
+def kind_of(field_name: str) -> FactKind:
+    for kind in (FactKind.PHONE, FactKind.EMAIL, FactKind.WEB):
         if field_name == kind.value or field_name.endswith("_" + kind.value):
             return kind
-    return Kind.TEXT
+    return FactKind.TEXT
 
 
 def link_key(url: str) -> str:
@@ -47,22 +47,22 @@ def link_key(url: str) -> str:
 
 @dataclass(frozen=True)
 class FactValue:
-    kind: Kind
+    kind: FactKind
     value: str
 
     def html(self) -> str:
         """How the value appears in an answer (Telegram HTML)."""
-        if self.kind is Kind.PHONE:
+        if self.kind is FactKind.PHONE:
             # Bold plain text: readable and copyable; Telegram offers to call it on tap.
             return f"<b>{html.escape(self.value)}</b>"
-        if self.kind is Kind.WEB:
+        if self.kind is FactKind.WEB:
             href = self.value if "://" in self.value else "https://" + self.value
             label = re.sub(r"^https?://", "", self.value).rstrip("/")
             return f'<a href="{html.escape(href, quote=True)}">{html.escape(label)}</a>'
         return html.escape(self.value)
 
 
-def recorded(facts: dict[str, Fact], kind: Kind) -> list[str]:
+def recorded(facts: dict[str, Fact], kind: FactKind) -> list[str]:
     """Every recorded value of one kind (all phone numbers, say), as written."""
     return [v.value for f in facts.values() for v in f.values.values() if v.kind is kind]
 
@@ -72,7 +72,6 @@ class Fact:
     id: str
     name: str
     values: dict[str, FactValue]
-    sources: tuple[str, ...]
     checked: dt.date | None
     path: str
     line: int
@@ -117,7 +116,6 @@ def _read_fact(doc, fact_id, key_node, node, seed_names) -> Fact | None:
     name = doc.text(fields["name"][1], "name") if "name" in fields else None
     if "name" not in fields:
         doc.error(key_node, f"fact '{fact_id}' has no 'name:'; say what service this is")
-    sources: list[str] = []
     if "source" not in fields:
         doc.error(
             key_node,
@@ -133,7 +131,6 @@ def _read_fact(doc, fact_id, key_node, node, seed_names) -> Fact | None:
                     f"source '{source}' is not a document in the seeds folder; "
                     f"use its file name, or '{PUBLIC_SOURCE}: ...' for a public fact",
                 )
-            sources.append(source)
     checked = None
     if "checked" not in fields:
         doc.error(key_node, f"fact '{fact_id}' has no 'checked:' date (YYYY-MM-DD)")
@@ -150,11 +147,13 @@ def _read_fact(doc, fact_id, key_node, node, seed_names) -> Fact | None:
         if value is None:
             continue
         kind = kind_of(key)
-        if kind is Kind.PHONE and len(digits(value)) < 2:
+        if kind is FactKind.PHONE and len(digits(value)) < 2:
             doc.error(v_node, f"{fact_id}.{key} '{value}' does not look like a phone number")
-        elif kind is Kind.EMAIL and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", value, re.I):
+        elif kind is FactKind.EMAIL and not re.fullmatch(
+            r"[^@\s]+@[^@\s]+\.[a-z]{2,}", value, re.I
+        ):
             doc.error(v_node, f"{fact_id}.{key} '{value}' does not look like an email address")
-        elif kind is Kind.WEB and (" " in value or "." not in value):
+        elif kind is FactKind.WEB and (" " in value or "." not in value):
             doc.error(v_node, f"{fact_id}.{key} '{value}' does not look like a web address")
         values[key] = FactValue(kind, value)
     if not values:
@@ -163,7 +162,6 @@ def _read_fact(doc, fact_id, key_node, node, seed_names) -> Fact | None:
         fact_id,
         name or fact_id,
         values,
-        tuple(sources),
         checked,
         doc.name,
         line_of(key_node),

@@ -17,16 +17,16 @@ from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
-WORD_NGRAMS = (1, 2)
-Row = tuple[np.ndarray, np.ndarray]  # feature indices and their values
+Row = tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]  # feature indices, their values
 CHAR_NGRAMS = (1, 5)
 
 
 def _word_terms(words: list[str]) -> Counter[str]:
+    """Words and word pairs."""
     terms = Counter(words)
-    if WORD_NGRAMS[1] >= 2:
-        terms.update(f"{a} {b}" for a, b in itertools.pairwise(words))
+    terms.update(f"{a} {b}" for a, b in itertools.pairwise(words))
     return terms
 
 
@@ -49,8 +49,7 @@ class Featurizer:
 
     def __init__(self) -> None:
         self.blocks: tuple[dict[str, int], dict[str, int]] = ({}, {})
-        self.idf = np.zeros(0, dtype=np.float32)
-        self._idf: list[float] = []
+        self.idf: list[float] = []  # by feature column
         self._char_cache: dict[str, list[tuple[int, int]]] = {}
 
     @staticmethod
@@ -72,8 +71,7 @@ class Featurizer:
                 index[block][term] = len(idf)
                 idf.append(math.log((1 + n) / (1 + count)) + 1.0)
         self.blocks = (index[0], index[1])
-        self.idf = np.asarray(idf, dtype=np.float32)
-        self._idf = idf
+        self.idf = idf
         self._char_cache.clear()
         return [self._row(terms) for terms in term_sets]
 
@@ -87,7 +85,7 @@ class Featurizer:
                 col = lookup.get(term)
                 if col is not None:
                     cols.append(col)
-                    vals.append((1.0 + math.log(tf)) * float(self.idf[col]))
+                    vals.append((1.0 + math.log(tf)) * self.idf[col])
             norm = math.sqrt(sum(v * v for v in vals[start:]))
             if norm:
                 vals[start:] = [v / norm for v in vals[start:]]
@@ -113,7 +111,7 @@ class Featurizer:
                 char_tf[col] = char_tf.get(col, 0) + count
         cols: list[int] = []
         vals: list[float] = []
-        idf = self._idf
+        idf = self.idf
         for tf in (word_tf, char_tf):
             weights = [(1.0 + math.log(t)) * idf[c] for c, t in tf.items()]
             norm = math.sqrt(sum(w * w for w in weights)) or 1.0
@@ -177,7 +175,7 @@ class LinearModel:
         self.weights, self.bias = weights, bias
         return self
 
-    def scores(self, text: str) -> np.ndarray:
+    def scores(self, text: str) -> npt.NDArray[np.float32]:
         cols, vals = self.featurizer.vector(text)
         if not cols:
             return self.bias.copy()

@@ -8,10 +8,9 @@ Free of Telegram and storage, so the console, the CLI and the bot share one path
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
-from enum import StrEnum
 
 import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from bot.content import answers
@@ -19,49 +18,11 @@ from bot.content.intents import Intent, Outcome
 from bot.content.loading import Content
 from bot.matching.classifier import LinearModel
 from bot.matching.normalise import Normaliser
+from bot.matching.reply import Candidate, Reply, ReplyKind
 from bot.text import PhraseSet, clean
 
 GENERIC_FALLBACK = "Sorry, I don't have an answer to that."
 SUGGESTION_LIMIT = 3
-
-
-class Kind(StrEnum):
-    ANSWER = "answer"
-    SUGGEST = "suggest"
-    FALLBACK = "fallback"
-    EMERGENCY = "emergency"
-
-
-@dataclass(frozen=True)
-class Candidate:
-    intent: str
-    score: float
-
-
-@dataclass(frozen=True)
-class Reply:
-    """An outcome; ``reply`` is Telegram HTML. ``suggestions`` are intent ids."""
-
-    text: str
-    kind: Kind
-    intent: str | None
-    confidence: float
-    suggestions: tuple[str, ...] = ()
-    reply: str = ""
-    follow_up: str | None = None  # after an emergency, the topic that also matched
-    danger_signal: str | None = None  # the phrase that triggered the emergency reply
-    ranked: tuple[Candidate, ...] = field(default=(), repr=False)
-    decided_by: str = ""  # which threshold or rule decided the outcome
-
-    def as_json(self) -> dict:
-        return {
-            "text": self.text,
-            "kind": self.kind.value,
-            "intent": self.intent,
-            "confidence": round(self.confidence, 4),
-            "suggestions": list(self.suggestions),
-            "reply": self.reply,
-        }
 
 
 class Engine:
@@ -110,7 +71,7 @@ class Engine:
 
     # -- public API
 
-    def score(self, words: str) -> np.ndarray:
+    def score(self, words: str) -> npt.NDArray[np.float32]:
         """Every intent's score for normalised ``words``, keyword boosts included."""
         scores = self.model.scores(words)
         for found in self._keywords.matching(words):
@@ -122,11 +83,11 @@ class Engine:
         words = self.normalise.canonical(cleaned)
         if not words:
             return Reply(
-                text,
-                Kind.FALLBACK,
-                None,
-                0.0,
-                reply=self._fallback_html,
+                question=text,
+                kind=ReplyKind.FALLBACK,
+                intent=None,
+                confidence=0.0,
+                html=self._fallback_html,
                 decided_by="no words to match",
             )
         scores = self.score(words)
@@ -153,11 +114,11 @@ class Engine:
         if best.score >= th.answer and len(close) == 1:
             why = f"score {best.score:.3f} >= answer {th.answer}, runner-up over {th.margin} behind"
             return Reply(
-                text,
-                Kind.ANSWER,
-                best.intent,
-                best.score,
-                reply=self.rendered[best.intent],
+                question=text,
+                kind=ReplyKind.ANSWER,
+                intent=best.intent,
+                confidence=best.score,
+                html=self.rendered[best.intent],
                 ranked=ranked,
                 decided_by=why,
             )
@@ -221,16 +182,16 @@ class Engine:
         if intent is None:
             return None
         kind = {
-            Outcome.ANSWER: Kind.ANSWER,
-            Outcome.EMERGENCY: Kind.EMERGENCY,
-            Outcome.FALLBACK: Kind.FALLBACK,
+            Outcome.ANSWER: ReplyKind.ANSWER,
+            Outcome.EMERGENCY: ReplyKind.EMERGENCY,
+            Outcome.FALLBACK: ReplyKind.FALLBACK,
         }[intent.outcome]
         return Reply(
-            intent.title,
-            kind,
-            intent.id,
-            1.0,
-            reply=self.rendered[intent.id],
+            question=intent.title,
+            kind=kind,
+            intent=intent.id,
+            confidence=1.0,
+            html=self.rendered[intent.id],
             decided_by="chosen by the resident",
         )
 
@@ -242,30 +203,42 @@ class Engine:
     def _fallback(self, text: str, ranked: tuple[Candidate, ...], why: str) -> Reply:
         top = ranked[0]
         return Reply(
-            text,
-            Kind.FALLBACK,
-            None,
-            top.score,
-            reply=self._fallback_html,
+            question=text,
+            kind=ReplyKind.FALLBACK,
+            intent=None,
+            confidence=top.score,
+            html=self._fallback_html,
             ranked=ranked,
             decided_by=why,
         )
 
-    def _suggest(self, text, close, ranked, why) -> Reply:
+    def _suggest(
+        self,
+        text: str,
+        close: list[Candidate],
+        ranked: tuple[Candidate, ...],
+        why: str,
+    ) -> Reply:
         titles = "\n".join(f"• {html.escape(self.intents[c.intent].title)}" for c in close)
         body = f"I'm not sure I understood. Did you mean:\n{titles}"
         return Reply(
-            text,
-            Kind.SUGGEST,
-            None,
-            ranked[0].score,
+            question=text,
+            kind=ReplyKind.SUGGEST,
+            intent=None,
+            confidence=ranked[0].score,
             suggestions=tuple(c.intent for c in close),
-            reply=body,
+            html=body,
             ranked=ranked,
             decided_by=why,
         )
 
-    def _emergency(self, text, scores: np.ndarray, ranked, signal: str | None) -> Reply:
+    def _emergency(
+        self,
+        text: str,
+        scores: npt.NDArray[np.float32],
+        ranked: tuple[Candidate, ...],
+        signal: str | None,
+    ) -> Reply:
         masked = np.where(self._answerable, scores, -np.inf)
         best = int(np.argmax(masked)) if self._answerable.any() else -1
         follow_up = None
@@ -276,13 +249,12 @@ class Engine:
             parts.append(self.rendered[follow_up])
         why = f"danger signal '{signal}'" if signal else "emergency intent matched"
         return Reply(
-            text,
-            Kind.EMERGENCY,
-            self._emergency_id,
-            ranked[0].score,
-            reply="\n\n".join(parts),
+            question=text,
+            kind=ReplyKind.EMERGENCY,
+            intent=self._emergency_id,
+            confidence=ranked[0].score,
+            html="\n\n".join(parts),
             follow_up=follow_up,
-            danger_signal=signal,
             ranked=ranked,
             decided_by=why,
         )

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.matching.engine import Kind, Reply
+from bot.matching.reply import Reply, ReplyKind
 
 OUT_OF_SCOPE = "none"
 EMERGENCY = "emergency"
@@ -45,11 +45,11 @@ def read_cases(path: Path) -> list[Case]:
 
 def outcome_label(reply: Reply) -> str:
     """What a reply amounts to, in the labels cases use."""
-    if reply.kind is Kind.EMERGENCY:
+    if reply.kind is ReplyKind.EMERGENCY:
         return EMERGENCY
-    if reply.kind is Kind.FALLBACK:
+    if reply.kind is ReplyKind.FALLBACK:
         return OUT_OF_SCOPE
-    if reply.kind is Kind.SUGGEST:
+    if reply.kind is ReplyKind.SUGGEST:
         return "suggest"
     return reply.intent or OUT_OF_SCOPE
 

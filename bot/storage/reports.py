@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz, process
 
-from bot.storage.sqlite import Question, SqliteStore
+from bot.storage.store import Question, Store
 from bot.text import clean
 
 LOCAL_TIME = ZoneInfo("Europe/London")  # residents' (and staff's) clock, summer time included
@@ -54,7 +54,7 @@ def group_questions(questions: list[Question]) -> list[Group]:
     return sorted(groups, key=lambda g: (-g.count, -g.example.id))
 
 
-async def unanswered_report(store: SqliteStore, days: int, limit: int = 20) -> tuple[str, list]:
+async def unanswered_report(store: Store, days: int, limit: int = 20) -> tuple[str, list[Group]]:
     groups = group_questions(await store.questions(days))
     if not groups:
         return f"No unanswered questions in the last {days} days.", []
@@ -71,18 +71,18 @@ async def unanswered_report(store: SqliteStore, days: int, limit: int = 20) -> t
     return "\n".join(lines), groups
 
 
-async def stats_report(store: SqliteStore, days: int) -> str:
+async def stats_report(store: Store, days: int) -> str:
     rows = await store.outcomes(days)
     if not rows:
         return f"No messages in the last {days} days."
     total = len(rows)
-    kinds = Counter(kind for _, kind, _, _ in rows)
-    intents = Counter(intent for _, kind, intent, _ in rows if intent and kind == "answer")
-    hours = Counter(dt.datetime.fromtimestamp(at, LOCAL_TIME).hour for at, _, _, _ in rows)
+    kinds = Counter(row.kind for row in rows)
+    intents = Counter(row.intent for row in rows if row.intent and row.kind == "answer")
+    hours = Counter(dt.datetime.fromtimestamp(row.at, LOCAL_TIME).hour for row in rows)
     helpful: dict[str, list[int]] = {}
-    for _, _, intent, vote in rows:
-        if intent and vote is not None:
-            helpful.setdefault(intent, []).append(vote)
+    for row in rows:
+        if row.intent and row.helpful is not None:
+            helpful.setdefault(row.intent, []).append(row.helpful)
     lines = [f"Messages in the last {days} days: {total}"]
     lines.append(
         " · ".join(

@@ -20,18 +20,19 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
-from bot.matching.engine import Kind, Reply
+from bot.matching.reply import Reply, ReplyKind
 from bot.storage.redact import Redactor
+from bot.storage.store import MessageOutcome, Question, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-TEXT_KINDS = (Kind.FALLBACK.value, Kind.SUGGEST.value)
+TEXT_KINDS = (ReplyKind.FALLBACK.value, ReplyKind.SUGGEST.value)
 MAX_PENDING = 10_000
 BATCH = 500
-LINGER = 0.05  # seconds the writer waits for more records before a transaction
 
 # Each entry brings the schema from the version before it to its own number.
 MIGRATIONS: dict[int, list[str]] = {
@@ -69,23 +70,54 @@ SCHEMA_VERSION = max(MIGRATIONS)
 QUESTION_COLUMNS = "id, at, kind, text, closest_intent, closest_score"  # fields of Question
 
 
-class StoreUnavailable(Exception):
-    """The database cannot be read just now (admin reports say so)."""
+@dataclass(frozen=True)
+class MessageRecord:
+    """A message waiting to be written: the columns of ``messages``."""
+
+    at: int
+    user_key: str
+    kind: str
+    intent: str | None
+    confidence: float
+    text: str | None
+    suggestions: str | None
+    reply_ref: int | None
+    closest_intent: str | None
+    closest_score: float | None
+
+    def row(self) -> tuple[object, ...]:
+        """The values in the order of the INSERT below."""
+        return (
+            self.at,
+            self.user_key,
+            self.kind,
+            self.intent,
+            self.confidence,
+            self.text,
+            self.suggestions,
+            self.reply_ref,
+            self.closest_intent,
+            self.closest_score,
+        )
 
 
 @dataclass(frozen=True)
-class Question:
-    id: int
+class FeedbackRecord:
+    """A vote waiting to be written; it joins its message by (user_key, reply_ref)."""
+
+    user_key: str
+    reply_ref: int
+    helpful: int
     at: int
-    kind: str
-    text: str
-    closest_intent: str | None
-    closest_score: float | None
+
+
+Record = MessageRecord | FeedbackRecord
 
 
 async def migrate(conn: aiosqlite.Connection, target: int = SCHEMA_VERSION) -> int:
     """Apply the migrations after the file's version up to ``target``; returns the version."""
-    (version,) = await (await conn.execute("PRAGMA user_version")).fetchone()
+    row = await (await conn.execute("PRAGMA user_version")).fetchone()
+    version = int(row[0]) if row else 0
     for number in range(version + 1, target + 1):
         for statement in MIGRATIONS[number]:
             await conn.execute(statement)
@@ -108,21 +140,35 @@ def load_or_create_secret(path: Path) -> str:
 
 
 class SqliteStore:
+    """The ``Store`` in one SQLite file. ``linger`` is how long the writer waits for more
+    records before a transaction; a failed write is retried after ``retry_first`` seconds,
+    doubling up to ``retry_max`` (tests shorten both)."""
+
     def __init__(
-        self, path: Path, secret: str, redactor: Redactor, busy_timeout_ms: int = 2000
+        self,
+        path: Path,
+        secret: str,
+        redactor: Redactor,
+        *,
+        busy_timeout_ms: int = 2000,
+        linger: float = 0.05,
+        retry_first: float = 0.5,
+        retry_max: float = 30.0,
     ) -> None:
         self.path = path
         self._secret = secret.encode()
         self._redact = redactor
         self._busy_ms = busy_timeout_ms
+        self._linger = linger
+        self._retry_first, self._retry_max = retry_first, retry_max
         self._conn: aiosqlite.Connection | None = None
-        self._pending: deque[tuple] = deque()
+        self._pending: deque[Record] = deque()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
-        self._writer: asyncio.Task | None = None
-        self.failures = 0  # failed write attempts since start
-        self.lost = 0  # records dropped because the backlog was full
+        self._writer: asyncio.Task[None] | None = None
+        self.failures = 0  # failed write attempts since start (/stats shows them)
+        self._dropped = 0  # records dropped from a full backlog during the current outage
         self._failing = False
 
     # -- lifecycle
@@ -176,7 +222,8 @@ class SqliteStore:
         conn = await aiosqlite.connect(self.path)
         try:
             await conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
-            (check,) = await (await conn.execute("PRAGMA quick_check")).fetchone()
+            row = await (await conn.execute("PRAGMA quick_check")).fetchone()
+            check = row[0] if row else "no answer"
             if check != "ok":
                 raise sqlite3.DatabaseError(f"database disk image is malformed: {check}")
             await conn.execute("PRAGMA journal_mode = WAL")
@@ -201,33 +248,37 @@ class SqliteStore:
 
     async def log_message(self, user_id: int, reply: Reply, reply_ref: int | None) -> None:
         closest = reply.ranked[0] if reply.ranked else None
-        text = self._redact(reply.text) if reply.kind.value in TEXT_KINDS and reply.text else None
+        keep_text = reply.kind.value in TEXT_KINDS and reply.question
         self._enqueue(
-            (
-                "message",
-                int(time.time()),
-                self.user_key(user_id),
-                reply.kind.value,
-                reply.intent,
-                round(reply.confidence, 4),
-                text,
-                ",".join(reply.suggestions) or None,
-                reply_ref,
-                closest.intent if closest else None,
-                round(closest.score, 4) if closest else None,
+            MessageRecord(
+                at=int(time.time()),
+                user_key=self.user_key(user_id),
+                kind=reply.kind.value,
+                intent=reply.intent,
+                confidence=round(reply.confidence, 4),
+                text=self._redact(reply.question) if keep_text else None,
+                suggestions=",".join(reply.suggestions) or None,
+                reply_ref=reply_ref,
+                closest_intent=closest.intent if closest else None,
+                closest_score=round(closest.score, 4) if closest else None,
             )
         )
 
     async def record_feedback(self, user_id: int, reply_ref: int, helpful: bool) -> None:
         self._enqueue(
-            ("feedback", self.user_key(user_id), reply_ref, int(helpful), int(time.time()))
+            FeedbackRecord(self.user_key(user_id), reply_ref, int(helpful), int(time.time()))
         )
 
-    def _enqueue(self, item: tuple) -> None:
+    def _enqueue(self, record: Record) -> None:
         if len(self._pending) >= MAX_PENDING:
             self._pending.popleft()
-            self.lost += 1
-        self._pending.append(item)
+            self._dropped += 1
+            if self._dropped == 1:
+                log.error(
+                    "database backlog full (%d records): dropping the oldest until it works",
+                    MAX_PENDING,
+                )
+        self._pending.append(record)
         self._idle.clear()
         self._wake.set()
 
@@ -242,7 +293,7 @@ class SqliteStore:
         return True
 
     async def _write_loop(self) -> None:
-        delay = 0.5
+        delay = self._retry_first
         while True:
             if not self._pending:
                 self._idle.set()
@@ -250,7 +301,7 @@ class SqliteStore:
                 await self._wake.wait()
                 # Let a busy bot's records gather: tens of transactions a second, not one
                 # per message, and far fewer trips to the database thread.
-                await asyncio.sleep(LINGER)
+                await asyncio.sleep(self._linger)
             batch = [self._pending[i] for i in range(min(BATCH, len(self._pending)))]
             try:
                 await self._write(batch)
@@ -268,21 +319,29 @@ class SqliteStore:
                     # aside), so writing resumes once the file is usable again
                     await self._disconnect()
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+                delay = min(delay * 2, self._retry_max)
                 continue
             for _ in batch:
                 self._pending.popleft()
             if self._failing:
-                log.warning("database writes resumed after %d failed attempts", self.failures)
-                self._failing = False
-            delay = 0.5
+                log.warning(
+                    "database writes resumed after %d failed attempts; %d records were dropped",
+                    self.failures,
+                    self._dropped,
+                )
+                self._failing, self._dropped = False, 0
+            delay = self._retry_first
 
-    async def _write(self, batch: list[tuple]) -> None:
+    async def _write(self, batch: list[Record]) -> None:
         """One transaction; messages go in one executemany (one trip to the database
         thread), so a busy bot does not wake the event loop once per record."""
         conn = await self._connect()
-        messages = [item[1:] for item in batch if item[0] == "message"]
-        feedback = [item[1:] for item in batch if item[0] == "feedback"]
+        messages = [r.row() for r in batch if isinstance(r, MessageRecord)]
+        feedback = [
+            (r.user_key, r.helpful, r.at, r.reply_ref)
+            for r in batch
+            if isinstance(r, FeedbackRecord)
+        ]
         try:
             if messages:
                 await conn.executemany(
@@ -297,7 +356,7 @@ class SqliteStore:
                     " SELECT id, ?1, ?2, ?3 FROM messages WHERE user_key = ?1 AND reply_ref = ?4"
                     " ORDER BY id DESC LIMIT 1"
                     " ON CONFLICT (message_id, user_key) DO UPDATE SET helpful = excluded.helpful",
-                    [(key, helpful, at, ref) for key, ref, helpful, at in feedback],
+                    feedback,
                 )
             await conn.commit()
         except BaseException:
@@ -307,7 +366,7 @@ class SqliteStore:
 
     # -- reads and deletions (admins, /forget, retention)
 
-    async def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
+    async def _read(self, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
         await self.flush()
         try:
             conn = await self._connect()
@@ -315,7 +374,7 @@ class SqliteStore:
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(str(exc)) from exc
 
-    async def _change(self, *statements: tuple[str, tuple]) -> int:
+    async def _change(self, *statements: tuple[str, tuple[object, ...]]) -> int:
         await self.flush()
         try:
             conn = await self._connect()
@@ -330,7 +389,7 @@ class SqliteStore:
     async def forget_user(self, user_id: int) -> int:
         key = self.user_key(user_id)
         queued = len(self._pending)
-        self._pending = deque(i for i in self._pending if key not in i[1:3])
+        self._pending = deque(r for r in self._pending if r.user_key != key)
         return (
             queued
             - len(self._pending)
@@ -375,11 +434,12 @@ class SqliteStore:
             await self._change(("UPDATE messages SET reviewed = 1 WHERE id = ?", (question_id,)))
         )
 
-    async def outcomes(self, days: int) -> list[tuple[int, str, str | None, int | None]]:
-        """(time, kind, intent, feedback: 1, 0 or None) for each message in the period."""
+    async def outcomes(self, days: int) -> list[MessageOutcome]:
+        """Each message in the period with the resident's vote on it."""
         since = int(time.time()) - days * 86400
-        return await self._read(
+        rows = await self._read(
             "SELECT m.at, m.kind, m.intent, (SELECT MAX(f.helpful) FROM feedback f"
             " WHERE f.message_id = m.id) FROM messages m WHERE m.at >= ?",
             (since,),
         )
+        return [MessageOutcome(*row) for row in rows]

@@ -11,7 +11,7 @@ from telegram.ext import ContextTypes
 
 from bot.matching.live import ReloadResult
 from bot.storage.reports import stats_report, unanswered_report
-from bot.storage.sqlite import StoreUnavailable
+from bot.storage.store import StoreUnavailable
 from bot.telegram.residents import unknown_command
 from bot.telegram.sending import services, split_message
 
@@ -81,12 +81,12 @@ async def admin_why(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not text:
         await _send_report(update, "Usage: /why <a question as a resident would ask it>")
         return
-    await _send_report(update, services(context).engine.engine.explain(text))
+    await _send_report(update, services(context).live.engine.explain(text))
 
 
 @admin_only
 async def admin_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    result = await services(context).engine.reload()
+    result = await services(context).live.reload()
     await _send_report(update, _reload_text(result))
 
 
@@ -100,9 +100,9 @@ def _reload_text(result: ReloadResult, limit: int = 20) -> str:
 async def watch_content(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Reload when staff change files; tell the admins what happened."""
     svc = services(context)
-    if not svc.engine.changed_and_settled():
+    if not svc.live.changed_and_settled():
         return
-    result = await svc.engine.reload()
+    result = await svc.live.reload()
     await notify_admins(context, _reload_text(result))
 
 

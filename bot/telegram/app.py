@@ -23,7 +23,7 @@ from telegram.request import BaseRequest
 
 from bot.matching.live import LiveContent
 from bot.settings import Settings
-from bot.storage.sqlite import SqliteStore
+from bot.storage.store import Store
 from bot.telegram import messages
 from bot.telegram.admin import (
     ADMIN_COMMANDS,
@@ -111,8 +111,8 @@ async def post_shutdown(app: Application) -> None:
 
 def build_application(
     settings: Settings,
-    engine: LiveContent,
-    store: SqliteStore,
+    live: LiveContent,
+    store: Store,
     *,
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
@@ -141,7 +141,7 @@ def build_application(
         builder = builder.request(request).get_updates_request(updates_request or request)
     app = builder.build()
     app.bot_data["services"] = Services(
-        engine, store, settings, FloodGuard(settings.flood_messages, settings.flood_seconds)
+        live, store, settings, FloodGuard(settings.flood_messages, settings.flood_seconds)
     )
     app.add_handler(TypeHandler(Update, guard), group=-1)
     app.add_handler(CommandHandler("start", start))

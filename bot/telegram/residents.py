@@ -11,9 +11,17 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, ContextTypes, filters
 
-from bot.matching.engine import Engine, Kind, Reply
+from bot.matching.engine import Engine
+from bot.matching.reply import Reply, ReplyKind
 from bot.telegram import messages
-from bot.telegram.sending import NO_PREVIEW, record, send_html, services, split_message
+from bot.telegram.sending import (
+    NO_PREVIEW,
+    FloodVerdict,
+    record,
+    send_html,
+    services,
+    split_message,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +80,9 @@ def topics_keyboard(engine: Engine) -> InlineKeyboardMarkup:
 
 
 def keyboard_for(reply: Reply, engine: Engine) -> InlineKeyboardMarkup | None:
-    if reply.kind is Kind.SUGGEST:
+    if reply.kind is ReplyKind.SUGGEST:
         return suggestion_keyboard(reply, engine)
-    if reply.kind in (Kind.ANSWER, Kind.EMERGENCY):
+    if reply.kind in (ReplyKind.ANSWER, ReplyKind.EMERGENCY):
         return feedback_keyboard()
     return None
 
@@ -90,9 +98,9 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update.message is None and update.callback_query is None:
         return
     verdict = services(context).flood.check(user.id)
-    if verdict == "ok":
+    if verdict is FloodVerdict.OK:
         return
-    if verdict == "warn":
+    if verdict is FloodVerdict.WARN:
         log.info("flood: a user passed the message limit; dropping until they slow down")
         if update.callback_query is not None:
             await update.callback_query.answer(messages.SLOW_DOWN)
@@ -135,9 +143,9 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.message
     if not _addressed_to_bot(message, context):
         return
-    engine = services(context).engine.engine
+    engine = services(context).live.engine
     reply = engine.respond(_question_text(message, context))
-    sent = await send_html(message, reply.reply, keyboard_for(reply, engine))
+    sent = await send_html(message, reply.html, keyboard_for(reply, engine))
     await record(context, update.effective_user.id, reply, sent.message_id)
 
 
@@ -152,15 +160,15 @@ async def on_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    engine = services(context).engine.engine
+    engine = services(context).live.engine
     payload = context.args[0] if context.args else ""
     if _PAYLOAD.match(payload):
         reply = engine.answer_for(payload)
         if reply is None:
             guess = engine.respond(payload.replace("_", " ").replace("-", " "))
-            reply = engine.answer_for(guess.intent) if guess.kind is Kind.ANSWER else None
+            reply = engine.answer_for(guess.intent) if guess.kind is ReplyKind.ANSWER else None
         if reply is not None and reply.intent and engine.intents[reply.intent].menu:
-            sent = await send_html(update.message, reply.reply, feedback_keyboard())
+            sent = await send_html(update.message, reply.html, feedback_keyboard())
             await record(context, update.effective_user.id, reply, sent.message_id)
             return
     await update.message.reply_text(
@@ -172,7 +180,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    engine = services(context).engine.engine
+    engine = services(context).live.engine
     await update.message.reply_text(
         messages.TOPICS, reply_markup=topics_keyboard(engine), do_quote=False
     )
@@ -202,7 +210,7 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
-    engine = services(context).engine.engine
+    engine = services(context).live.engine
     kind, _, value = (query.data or "").partition(":")
     user_id = update.effective_user.id
     message = query.message if isinstance(query.message, Message) else None
@@ -217,7 +225,13 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if kind == "s" and value == "-" and message is not None:
         await query.answer()
         await query.edit_message_text(messages.NONE_OF_THESE, parse_mode=ParseMode.HTML)
-        reply = Reply("", Kind.FALLBACK, None, 0.0, decided_by="none of the suggestions")
+        reply = Reply(
+            question="",
+            kind=ReplyKind.FALLBACK,
+            intent=None,
+            confidence=0.0,
+            decided_by="none of the suggestions",
+        )
         await record(context, user_id, reply, message.message_id)
         return
     reply = engine.answer_for(value) if kind in ("s", "t") else None
@@ -226,10 +240,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await query.answer()
     if kind == "s":  # replace the question, so old suggestion buttons can't be pressed again
-        parts = split_message(reply.reply)
+        parts = split_message(reply.html)
         if len(parts) == 1:
             await query.edit_message_text(
-                reply.reply,
+                reply.html,
                 parse_mode=ParseMode.HTML,
                 link_preview_options=NO_PREVIEW,
                 reply_markup=feedback_keyboard(),
@@ -237,7 +251,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await record(context, user_id, reply, message.message_id)
             return
         await _drop_keyboard(query)
-    sent = await send_html(message, reply.reply, feedback_keyboard())
+    sent = await send_html(message, reply.html, feedback_keyboard())
     await record(context, user_id, reply, sent.message_id)
 
 

@@ -13,8 +13,7 @@ from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 from telegram.request import BaseRequest
 
-from bot.content.facts import Kind as FactKind
-from bot.content.facts import recorded
+from bot.content.facts import FactKind, recorded
 from bot.content.loading import Content, load_content
 from bot.matching.engine import Engine
 from bot.matching.live import LiveContent

@@ -6,19 +6,26 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from enum import Enum
 
 from telegram import LinkPreviewOptions, Message
 from telegram.constants import MessageLimit, ParseMode
 from telegram.ext import ContextTypes
 
-from bot.matching.engine import Reply
 from bot.matching.live import LiveContent
+from bot.matching.reply import Reply
 from bot.settings import Settings
-from bot.storage.sqlite import SqliteStore
+from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+class FloodVerdict(Enum):
+    OK = "ok"  # within the limit: handle the update
+    WARN = "warn"  # the first update over the limit: say "please slow down" once
+    DROP = "drop"  # over the limit and already warned: ignore
 
 
 @dataclass
@@ -30,8 +37,7 @@ class FloodGuard:
     _seen: dict[int, deque[float]] = field(default_factory=dict)
     _warned: set[int] = field(default_factory=set)
 
-    def check(self, user_id: int, now: float | None = None) -> str:
-        """'ok', 'warn' (first message over the limit) or 'drop'."""
+    def check(self, user_id: int, now: float | None = None) -> FloodVerdict:
         now = time.monotonic() if now is None else now
         if len(self._seen) > 50_000:  # forget users who have been quiet for a window
             self._seen = {u: w for u, w in self._seen.items() if w and now - w[-1] <= self.seconds}
@@ -42,17 +48,17 @@ class FloodGuard:
         if len(window) < self.limit:
             window.append(now)
             self._warned.discard(user_id)
-            return "ok"
+            return FloodVerdict.OK
         if user_id in self._warned:
-            return "drop"
+            return FloodVerdict.DROP
         self._warned.add(user_id)
-        return "warn"
+        return FloodVerdict.WARN
 
 
 @dataclass
 class Services:
-    engine: LiveContent
-    store: SqliteStore
+    live: LiveContent
+    store: Store
     settings: Settings
     flood: FloodGuard
 

@@ -1,0 +1,51 @@
+"""What the engine answers: a Reply, its kind, and the ranked candidates behind it.
+
+Kept apart from the engine so adapters (Telegram, the question log, the console) can name
+these types without the engine's dependencies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class ReplyKind(StrEnum):
+    ANSWER = "answer"  # one topic's answer
+    SUGGEST = "suggest"  # "Did you mean...?" with the close topics as buttons
+    FALLBACK = "fallback"  # the "no answer" reply: 101 and 999
+    EMERGENCY = "emergency"  # danger now: 999 first, then the topic that also matched
+
+
+@dataclass(frozen=True)
+class Candidate:
+    intent: str
+    score: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reply:
+    """One outcome. ``question`` is the resident's text as received; ``html`` is the reply
+    in Telegram HTML; ``suggestions`` are intent ids."""
+
+    question: str
+    kind: ReplyKind
+    intent: str | None
+    confidence: float
+    html: str = ""
+    suggestions: tuple[str, ...] = ()
+    follow_up: str | None = None  # after an emergency, the topic that also matched
+    ranked: tuple[Candidate, ...] = field(default=(), repr=False)
+    decided_by: str = ""  # which threshold or rule decided the outcome
+
+    def as_json(self) -> dict[str, Any]:
+        """The public shape of ``ask --json``: its keys are an interface, keep them."""
+        return {
+            "text": self.question,
+            "kind": self.kind.value,
+            "intent": self.intent,
+            "confidence": round(self.confidence, 4),
+            "suggestions": list(self.suggestions),
+            "reply": self.html,
+        }
