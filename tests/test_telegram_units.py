@@ -1,6 +1,7 @@
 """Pieces of the Telegram adapter that are about limits rather than conversations."""
 
-from bot.telegram.sending import FloodGuard, FloodVerdict, split_message
+from bot.telegram.ratelimit import FloodGuard, FloodVerdict
+from bot.telegram.sending import split_message
 
 
 def test_long_replies_are_split_at_line_ends_within_telegrams_limit():

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 
 from telegram import BotCommand, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from bot.matching.live import ReloadResult
 from bot.storage.reports import stats_report, unanswered_report
 from bot.storage.store import StoreUnavailable
 from bot.telegram.residents import unknown_command
-from bot.telegram.sending import services, split_message
+from bot.telegram.sending import send_plain, split_message
+from bot.telegram.services import BotContext
 
 log = logging.getLogger(__name__)
 
@@ -27,66 +29,73 @@ ADMIN_COMMANDS = [
 ]
 
 
-def admin_only(handler):
+Handler = Callable[[Update, BotContext], Awaitable[None]]
+
+
+def admin_only(handler: Handler) -> Handler:
     """Admin commands answer only ids in ADMIN_IDS, and only in a private chat (reports quote
     residents' questions); anyone else sees an unknown command."""
 
-    async def wrapper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        command = (update.message.text or "").split()[0][:32] if update.message else "?"
-        if update.effective_user.id not in services(context).settings.admin_ids:
+    @functools.wraps(handler)
+    async def wrapper(update: Update, context: BotContext) -> None:
+        message, user, chat = update.message, update.effective_user, update.effective_chat
+        if message is None or user is None or chat is None:
+            return
+        command = (message.text or "").split(maxsplit=1)[0][:32] if message.text else "?"
+        if user.id not in context.services.settings.admin_ids:
             log.warning("admin command %s refused: user is not in ADMIN_IDS", command)
             await unknown_command(update, context)
             return
-        if update.effective_chat.type != ChatType.PRIVATE:
+        if chat.type != ChatType.PRIVATE:
             log.warning("admin command %s refused outside a private chat", command)
-            await update.message.reply_text(ADMIN_PRIVATE_ONLY, do_quote=False)
+            await message.reply_text(ADMIN_PRIVATE_ONLY)
             return
         await handler(update, context)
 
     return wrapper
 
 
-def _days(context: ContextTypes.DEFAULT_TYPE, default: int = 7) -> int:
+def _days(context: BotContext, default: int = 7) -> int:
     if context.args and context.args[0].isdigit():
         return max(1, min(int(context.args[0]), 3650))
     return default
 
 
 async def _send_report(update: Update, text: str) -> None:
-    for part in split_message(text):  # plain text: it quotes residents' words
-        await update.message.reply_text(part, do_quote=False)
+    if update.message is not None:
+        await send_plain(update.message, text)
 
 
 @admin_only
-async def admin_unanswered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def admin_unanswered(update: Update, context: BotContext) -> None:
     try:
-        report, _ = await unanswered_report(services(context).store, _days(context))
+        report, _ = await unanswered_report(context.services.store, _days(context))
     except StoreUnavailable as exc:
         report = f"The database is unavailable just now: {exc}"
     await _send_report(update, report)
 
 
 @admin_only
-async def admin_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def admin_stats(update: Update, context: BotContext) -> None:
     try:
-        report = await stats_report(services(context).store, _days(context))
+        report = await stats_report(context.services.store, _days(context))
     except StoreUnavailable as exc:
         report = f"The database is unavailable just now: {exc}"
     await _send_report(update, report)
 
 
 @admin_only
-async def admin_why(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def admin_why(update: Update, context: BotContext) -> None:
     text = " ".join(context.args or [])
     if not text:
         await _send_report(update, "Usage: /why <a question as a resident would ask it>")
         return
-    await _send_report(update, services(context).live.engine.explain(text))
+    await _send_report(update, context.services.live.engine.explain(text))
 
 
 @admin_only
-async def admin_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    result = await services(context).live.reload()
+async def admin_reload(update: Update, context: BotContext) -> None:
+    result = await context.services.live.reload()
     await _send_report(update, _reload_text(result))
 
 
@@ -97,28 +106,28 @@ def _reload_text(result: ReloadResult, limit: int = 20) -> str:
     return "\n".join(lines)
 
 
-async def watch_content(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def watch_content(context: BotContext) -> None:
     """Reload when staff change files; tell the admins what happened."""
-    svc = services(context)
-    if not svc.live.changed_and_settled():
+    live = context.services.live
+    if not live.changed_and_settled():
         return
-    result = await svc.live.reload()
+    result = await live.reload()
     await notify_admins(context, _reload_text(result))
 
 
-async def notify_admins(context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
-    for admin in services(context).settings.admin_ids:
+async def notify_admins(context: BotContext, text: str) -> None:
+    for admin in context.services.settings.admin_ids:
         try:
             for part in split_message(text):
-                await context.bot.send_message(admin, part)
+                await context.bot.send_message(admin, part, parse_mode=None)
         except TelegramError as exc:
             log.warning("could not notify an admin: %s", exc.__class__.__name__)
 
 
-async def purge_old_text(context: ContextTypes.DEFAULT_TYPE) -> None:
-    days = services(context).settings.retention_days
+async def purge_old_text(context: BotContext) -> None:
+    days = context.services.settings.retention_days
     try:
-        count = await services(context).store.purge_text(days)
+        count = await context.services.store.purge_text(days)
     except StoreUnavailable as exc:
         log.error("retention: could not delete old question text: %s", exc)
         return

@@ -5,16 +5,16 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from dataclasses import dataclass
 
 from telegram import BotCommandScopeChat, Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError, TimedOut
 from telegram.ext import (
-    Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
+    Defaults,
     MessageHandler,
     TypeHandler,
     filters,
@@ -34,7 +34,7 @@ from bot.telegram.admin import (
     purge_old_text,
     watch_content,
 )
-from bot.telegram.ratelimit import PacingRateLimiter
+from bot.telegram.ratelimit import FloodGuard, PacingRateLimiter
 from bot.telegram.residents import (
     MEDIA,
     RESIDENT_COMMANDS,
@@ -48,12 +48,26 @@ from bot.telegram.residents import (
     topics,
     unknown_command,
 )
-from bot.telegram.sending import FloodGuard, Services, services
+from bot.telegram.sending import NO_PREVIEW
+from bot.telegram.services import CONTEXT_TYPES, BotApplication, BotContext, Services, services_of
 
 log = logging.getLogger(__name__)
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+@dataclass(frozen=True)
+class Timers:
+    """Seconds between runs of the repeating jobs (tests shorten them)."""
+
+    watch_content: float = 2.0  # look for changed content files
+    heartbeat: float = 30.0  # touch the health file
+    retention: float = 86400.0  # delete question text past its retention
+
+
+# Every message is Telegram HTML without link previews, not quoting the resident's message.
+DEFAULTS = Defaults(parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW, do_quote=False)
+
+
+async def on_error(update: object, context: BotContext) -> None:
     error = context.error
     if isinstance(error, Forbidden):
         log.info("a user has blocked the bot; reply not delivered")
@@ -72,24 +86,24 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         if update.callback_query is not None:
             await update.callback_query.answer()
-        await context.bot.send_message(
-            update.effective_chat.id, messages.ERROR.format(ref=ref), parse_mode=ParseMode.HTML
-        )
+        await context.bot.send_message(update.effective_chat.id, messages.ERROR.format(ref=ref))
     except TelegramError as exc:
         log.warning("could not send the apology for error %s: %s", ref, exc.__class__.__name__)
 
 
-async def heartbeat(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def heartbeat(context: BotContext) -> None:
     """Proves the event loop is alive, for the container's health check."""
-    path = services(context).settings.health_file
+    path = context.services.settings.health_file
+    if path is None:
+        return
     try:
         path.touch()
     except OSError as exc:
         log.warning("cannot touch the health file %s: %s", path, exc.strerror)
 
 
-async def post_init(app: Application) -> None:
-    svc: Services = app.bot_data["services"]
+async def post_init(app: BotApplication) -> None:
+    svc = services_of(app)
     await svc.store.open()
     await app.bot.set_my_commands(RESIDENT_COMMANDS)
     for admin in svc.settings.admin_ids:  # admins see their commands too, nobody else does
@@ -105,8 +119,8 @@ async def post_init(app: Application) -> None:
             )
 
 
-async def post_shutdown(app: Application) -> None:
-    await app.bot_data["services"].store.close()
+async def post_shutdown(app: BotApplication) -> None:
+    await services_of(app).store.close()
 
 
 def build_application(
@@ -117,7 +131,8 @@ def build_application(
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
     pacing: bool = True,
-) -> Application:
+    timers: Timers = Timers(),
+) -> BotApplication:
     """The bot, ready to start; ``request`` replaces the network (tests, benchmarks)."""
     # Opt in to PTB's future behaviour (RetryAfter.retry_after as a timedelta, which the
     # rate limiter handles) instead of a deprecation warning on every 429. PTB reads this
@@ -133,13 +148,15 @@ def build_application(
         .base_url(f"{settings.api_url}/bot")
         .base_file_url(f"{settings.api_url}/file/bot")
         .rate_limiter(limiter)
+        .defaults(DEFAULTS)
+        .context_types(CONTEXT_TYPES)
         .concurrent_updates(256)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
-    app = builder.build()
+    app: BotApplication = builder.build()
     app.bot_data["services"] = Services(
         live, store, settings, FloodGuard(settings.flood_messages, settings.flood_seconds)
     )
@@ -159,9 +176,12 @@ def build_application(
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_error_handler(on_error)
     jobs = app.job_queue
-    jobs.run_repeating(purge_old_text, interval=86400, first=60, name="retention")
+    if jobs is None:  # the job-queue extra is a dependency: this is an installation fault
+        raise RuntimeError("python-telegram-bot was installed without its job queue")
+    jobs.run_repeating(purge_old_text, interval=timers.retention, first=60, name="retention")
     if settings.watch_content:
-        jobs.run_repeating(watch_content, interval=2, first=2, name="watch-content")
+        every = timers.watch_content
+        jobs.run_repeating(watch_content, interval=every, first=every, name="watch-content")
     if settings.health_file is not None:
-        jobs.run_repeating(heartbeat, interval=30, first=0.1, name="heartbeat")
+        jobs.run_repeating(heartbeat, interval=timers.heartbeat, first=0.1, name="heartbeat")
     return app

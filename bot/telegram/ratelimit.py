@@ -1,4 +1,5 @@
-"""Outgoing rate limiting: pace replies, and retry Telegram's 429 instead of losing them.
+"""Rate limits. Incoming: a flood guard per user. Outgoing: pace replies, and retry
+Telegram's 429 instead of losing them.
 
 PTB's ``AIORateLimiter`` paces groups but not a private chat, and does not retry by
 default. Here every send waits for the overall limiter (about 30 a second for a bot) and
@@ -11,9 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from aiolimiter import AsyncLimiter
@@ -24,6 +29,39 @@ log = logging.getLogger(__name__)
 
 CHAT_BURST = 3
 MAX_RETRY_WAIT = 60.0
+
+
+class FloodVerdict(Enum):
+    OK = "ok"  # within the limit: handle the update
+    WARN = "warn"  # the first update over the limit: say "please slow down" once
+    DROP = "drop"  # over the limit and already warned: ignore
+
+
+@dataclass
+class FloodGuard:
+    """Per-user sliding window: past the limit, one "slow down" and the rest dropped."""
+
+    limit: int
+    seconds: float
+    _seen: dict[int, deque[float]] = field(default_factory=dict)
+    _warned: set[int] = field(default_factory=set)
+
+    def check(self, user_id: int, now: float | None = None) -> FloodVerdict:
+        now = time.monotonic() if now is None else now
+        if len(self._seen) > 50_000:  # forget users who have been quiet for a window
+            self._seen = {u: w for u, w in self._seen.items() if w and now - w[-1] <= self.seconds}
+            self._warned &= set(self._seen)
+        window = self._seen.setdefault(user_id, deque())
+        while window and now - window[0] > self.seconds:
+            window.popleft()
+        if len(window) < self.limit:
+            window.append(now)
+            self._warned.discard(user_id)
+            return FloodVerdict.OK
+        if user_id in self._warned:
+            return FloodVerdict.DROP
+        self._warned.add(user_id)
+        return FloodVerdict.WARN
 
 
 class PacingRateLimiter(BaseRateLimiter[int]):
@@ -58,13 +96,13 @@ class PacingRateLimiter(BaseRateLimiter[int]):
 
     async def process_request(
         self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict | list[dict]]],
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
         args: Any,
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
         rate_limit_args: int | None,
-    ) -> bool | dict | list[dict]:
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         chat_id = data.get("chat_id")
         chat = self._chat_limiter(chat_id) if chat_id is not None else None
         attempt = 0
@@ -92,6 +130,6 @@ class PacingRateLimiter(BaseRateLimiter[int]):
 
 def _seconds(error: RetryAfter) -> float:
     retry_after = error.retry_after  # a timedelta with PTB_TIMEDELTA (set by build_application)
-    if hasattr(retry_after, "total_seconds"):
+    if isinstance(retry_after, dt.timedelta):
         return retry_after.total_seconds()
     return float(retry_after)

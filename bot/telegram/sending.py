@@ -1,70 +1,24 @@
-"""What every Telegram handler shares: the services in use, flood control, sending."""
+"""Everything the bot sends: splitting to Telegram's limit, keyboards, and logging outcomes.
+
+Send options common to every message (HTML, no link previews, no quoting) are PTB
+``Defaults`` set in ``bot.telegram.app``; plain-text sends (admin reports, which quote
+residents' words) turn HTML off explicitly.
+"""
 
 from __future__ import annotations
 
 import logging
-import time
-from collections import deque
-from dataclasses import dataclass, field
-from enum import Enum
 
-from telegram import LinkPreviewOptions, Message
-from telegram.constants import MessageLimit, ParseMode
-from telegram.ext import ContextTypes
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
+from telegram.constants import MessageLimit
 
-from bot.matching.live import LiveContent
-from bot.matching.reply import Reply
-from bot.settings import Settings
-from bot.storage.store import Store
+from bot.matching.engine import Engine
+from bot.matching.reply import Reply, ReplyKind
+from bot.telegram.services import BotContext
 
 log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-
-
-class FloodVerdict(Enum):
-    OK = "ok"  # within the limit: handle the update
-    WARN = "warn"  # the first update over the limit: say "please slow down" once
-    DROP = "drop"  # over the limit and already warned: ignore
-
-
-@dataclass
-class FloodGuard:
-    """Per-user sliding window: past the limit, one "slow down" and the rest dropped."""
-
-    limit: int
-    seconds: float
-    _seen: dict[int, deque[float]] = field(default_factory=dict)
-    _warned: set[int] = field(default_factory=set)
-
-    def check(self, user_id: int, now: float | None = None) -> FloodVerdict:
-        now = time.monotonic() if now is None else now
-        if len(self._seen) > 50_000:  # forget users who have been quiet for a window
-            self._seen = {u: w for u, w in self._seen.items() if w and now - w[-1] <= self.seconds}
-            self._warned &= set(self._seen)
-        window = self._seen.setdefault(user_id, deque())
-        while window and now - window[0] > self.seconds:
-            window.popleft()
-        if len(window) < self.limit:
-            window.append(now)
-            self._warned.discard(user_id)
-            return FloodVerdict.OK
-        if user_id in self._warned:
-            return FloodVerdict.DROP
-        self._warned.add(user_id)
-        return FloodVerdict.WARN
-
-
-@dataclass
-class Services:
-    live: LiveContent
-    store: Store
-    settings: Settings
-    flood: FloodGuard
-
-
-def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.application.bot_data["services"]
 
 
 def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
@@ -91,25 +45,64 @@ def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[
     return parts or [text[:1]]
 
 
-async def send_html(message: Message, text: str, markup=None) -> Message:
+async def send_html(
+    message: Message, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message:
     """Reply in HTML, split to Telegram's limit; the keyboard goes on the last part."""
     parts = split_message(text)
     sent = message
     for n, part in enumerate(parts):
         last = n == len(parts) - 1
-        sent = await message.reply_text(
-            part,
-            parse_mode=ParseMode.HTML,
-            link_preview_options=NO_PREVIEW,
-            reply_markup=markup if last else None,
-            do_quote=False,
-        )
+        sent = await message.reply_text(part, reply_markup=markup if last else None)
     return sent
 
 
-async def record(context: ContextTypes.DEFAULT_TYPE, user_id: int, reply: Reply, ref: int | None):
+async def send_plain(message: Message, text: str) -> None:
+    """Plain text (reports quote residents' words, which must not be read as HTML)."""
+    for part in split_message(text):
+        await message.reply_text(part, parse_mode=None)
+
+
+async def record(context: BotContext, user_id: int, reply: Reply, ref: int | None) -> None:
     """Log an outcome after the resident has been answered; a failing store is logged only."""
     try:
-        await services(context).store.log_message(user_id, reply, ref)
+        await context.services.store.log_message(user_id, reply, ref)
     except Exception:  # storage must never break a conversation
         log.exception("could not record an outcome")
+
+
+# -- keyboards
+
+
+def feedback_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("👍 Helpful", callback_data="f:1"),
+                InlineKeyboardButton("👎 Not helpful", callback_data="f:0"),
+            ]
+        ]
+    )
+
+
+def suggestion_keyboard(reply: Reply, engine: Engine) -> InlineKeyboardMarkup:
+    rows = [
+        [InlineKeyboardButton(engine.intents[i].title, callback_data=f"s:{i}")]
+        for i in reply.suggestions
+    ]
+    rows.append([InlineKeyboardButton("None of these", callback_data="s:-")])
+    return InlineKeyboardMarkup(rows)
+
+
+def topics_keyboard(engine: Engine) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(i.title, callback_data=f"t:{i.id}")] for i in engine.topics]
+    )
+
+
+def keyboard_for(reply: Reply, engine: Engine) -> InlineKeyboardMarkup | None:
+    if reply.kind is ReplyKind.SUGGEST:
+        return suggestion_keyboard(reply, engine)
+    if reply.kind in (ReplyKind.ANSWER, ReplyKind.EMERGENCY):
+        return feedback_keyboard()
+    return None
