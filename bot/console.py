@@ -8,7 +8,7 @@ import re
 from bot.matching.engine import Engine
 from bot.matching.reply import Reply, ReplyKind
 
-_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
+_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.DOTALL)
 _TAG = re.compile(r"</?[a-z][^>]*>")
 
 
@@ -46,7 +46,7 @@ def chat(engine: Engine) -> int:
             return 0
         choice = text.strip()
         if pending and choice.isdigit() and 1 <= int(choice) <= len(pending):
-            reply = engine.answer_for(pending[int(choice) - 1])
+            reply = engine.answer_for(pending[int(choice) - 1]) or engine.respond(text)
         elif text.strip() in {"/topics", "/help", "/start"}:
             reply = engine.answer_for("help") or engine.respond("help")
         else:

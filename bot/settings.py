@@ -11,7 +11,7 @@ import logging
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -166,8 +166,8 @@ def load_settings(
     values["watch_content"] = env.get("WATCH_CONTENT", "1").lower() not in ("0", "false", "no")
     if env.get("HEALTH_FILE"):
         values["health_file"] = Path(env["HEALTH_FILE"])
-    settings = Settings(**values)
-    return replace(settings, **{k: Path(v) for k, v in given.items()}), problems
+    values.update((key, Path(value)) for key, value in given.items())
+    return Settings(**values), problems
 
 
 def install_redaction(secrets: list[str]) -> None:
@@ -183,7 +183,7 @@ def install_redaction(secrets: list[str]) -> None:
             text = text.replace(secret, "[token]")
         return text
 
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
         record = previous(*args, **kwargs)
         try:
             message = record.getMessage()

@@ -42,11 +42,11 @@ def digits(text: str) -> str:
 def compile_phrase(phrase: str) -> re.Pattern[str]:
     """A staff phrase as a pattern over cleaned words: ``a/b`` either word, ``*`` 0-3 words."""
     parts = []
-    for token in phrase.split():
-        if token == "*":
+    for word in phrase.split():
+        if word == "*":
             parts.append(r"(?:\S+ ){0,3}")
             continue
-        options = [clean(option) for option in token.split("/") if clean(option)]
+        options = [clean(option) for option in word.split("/") if clean(option)]
         if options:
             parts.append("(?:" + "|".join(re.escape(o) for o in options) + ") ")
     return re.compile(r"(?:^| )" + "".join(parts).removesuffix(" ") + r"(?= |$)")

@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.matching.engine import Engine
 from bot.matching.live import LiveContent
 from bot.settings import Settings
-from bot.telegram.app import build_application
+from bot.telegram.app import Timers, build_application
 from bot.telegram.runner import open_store
 from tests.fake_telegram import FakeBotAPI
 
@@ -31,20 +31,25 @@ async def running_bot(
     fake: FakeBotAPI | None = None,
     live: LiveContent | None = None,
     database: Path | None = None,
+    poll_interval: float = 0,
     **settings,
 ) -> AsyncIterator[tuple[FakeBotAPI, object, object]]:
-    """Yields (fake Bot API, the SQLite store, the Application)."""
+    """Yields (fake Bot API, the SQLite store, the Application). Timers run at test speed:
+    content is checked every 0.1 s and failed database writes are retried after 0.05 s."""
     fake = fake or FakeBotAPI()
     with tempfile.TemporaryDirectory() as folder:
         settings = dataclasses.replace(
             SETTINGS, database=database or Path(folder) / "bot.sqlite3", **settings
         )
-        store = open_store(settings, engine.content)
-        app = build_application(settings, live or LiveContent(engine), store, request=fake)
+        store = open_store(settings, engine.content, retry_first=0.05, retry_max=0.2)
+        timers = Timers(watch_content=0.1, heartbeat=0.1)
+        app = build_application(
+            settings, live or LiveContent(engine), store, request=fake, timers=timers
+        )
         async with app:
             await app.post_init(app)  # as run_polling() does after initialising
             await app.start()
-            await app.updater.start_polling(poll_interval=0, timeout=0)
+            await app.updater.start_polling(poll_interval=poll_interval, timeout=0)
             try:
                 yield fake, store, app
             finally:

@@ -32,9 +32,15 @@ def answered(intent: str = "victim_support_beacon") -> Reply:
     return Reply(question="beacon number", kind=ReplyKind.ANSWER, intent=intent, confidence=0.8)
 
 
+# Test-speed timing: a locked database gives up after 0.1 s and writes are retried
+# after 0.05 s (the bot waits 2 s and retries after 0.5 s, doubling).
+FAST = {"busy_timeout_ms": 100, "retry_first": 0.05, "retry_max": 0.2}
+
+
 @pytest.fixture
 async def store(tmp_path):
-    store = SqliteStore(tmp_path / "data" / "bot.sqlite3", "k" * 32, Redactor(SERVICE_NUMBERS))
+    path = tmp_path / "data" / "bot.sqlite3"
+    store = SqliteStore(path, "k" * 32, Redactor(SERVICE_NUMBERS), **FAST)
     await store.open()
     yield store
     await store.close()
@@ -159,12 +165,30 @@ async def test_a_locked_database_delays_records_and_they_are_written_when_it_fre
     blocker = sqlite3.connect(store.path, timeout=0)
     blocker.execute("BEGIN EXCLUSIVE")
     await store.log_message(1, unanswered("while locked"), 2)
-    assert not await store.flush(timeout=2.5)
+    assert not await store.flush(timeout=0.3)
     assert store.failures >= 1
     blocker.rollback()
     blocker.close()
     assert await store.flush(timeout=10)
     assert [q.text for q in await store.questions(days=1)] == ["while locked"]
+
+
+async def test_a_full_backlog_drops_the_oldest_records_and_says_so(store, monkeypatch, caplog):
+    monkeypatch.setattr("bot.storage.sqlite.MAX_PENDING", 3)
+    await store.log_message(1, answered(), 1)
+    await store.flush()
+    blocker = sqlite3.connect(store.path, timeout=0)
+    blocker.execute("BEGIN EXCLUSIVE")
+    for n in range(5):
+        await store.log_message(1, unanswered(f"question {n}"), n)
+    assert not await store.flush(timeout=0.3)
+    assert "backlog full (3 records)" in caplog.text
+    blocker.rollback()
+    blocker.close()
+    assert await store.flush(timeout=5)
+    assert "2 records were dropped" in caplog.text
+    texts = sorted(q.text for q in await store.questions(days=1))
+    assert texts == ["question 2", "question 3", "question 4"]
 
 
 async def test_a_read_only_file_is_survived_and_writing_resumes(store):
@@ -197,7 +221,7 @@ async def test_a_full_disk_is_survived_and_writing_resumes(store):
     await conn.execute(f"PRAGMA max_page_count = {pages}")
     for n in range(200):
         await store.log_message(1, unanswered(f"filling the disk with question {n} " * 5), n)
-    assert not await store.flush(timeout=1.5)
+    assert not await store.flush(timeout=0.3)
     assert store.failures >= 1
     await conn.execute("PRAGMA max_page_count = 1073741823")
     assert await store.flush(timeout=10)

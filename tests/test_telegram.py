@@ -282,7 +282,8 @@ async def test_a_send_that_times_out_is_logged_and_the_bot_keeps_serving(engine,
 
 async def test_polling_recovers_by_itself_after_a_502(engine):
     fake = FakeBotAPI()
-    async with running_bot(engine, fake=fake):
+    # PTB backs off 1.5x the poll interval after each failed poll (1 s from an interval of 0).
+    async with running_bot(engine, fake=fake, poll_interval=0.01):
         for _ in range(2):
             fake.fail_next("getUpdates", 502, "Bad Gateway")
         await asyncio.sleep(0.1)

@@ -23,11 +23,11 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(
     r"(?:https?://|www\.)[^\s<>\"']+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\."
     r"(?:uk|org|com|net|gov)\b(?:/[^\s<>\"']*)?",
-    re.I,
+    re.IGNORECASE,
 )
 _LONG_NUMBER = re.compile(r"(?<![\w£$.,/])\d[\d \-]{5,}\d(?![\w%])")
-_SHORT_NUMBER = re.compile(r"\b(?:call|dial|ring|phone|text|press|on)\s+(\d{2,4})\b", re.I)
-_HREF = re.compile(r"""href\s*=\s*["']([^"']*)["']""", re.I)
+_SHORT_NUMBER = re.compile(r"\b(?:call|dial|ring|phone|text|press|on)\s+(\d{2,4})\b", re.IGNORECASE)
+_HREF = re.compile(r"""href\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
 _ENTITY = re.compile(r"&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);")
 
 
@@ -120,15 +120,14 @@ def _bad_characters(text: str) -> list[str]:
 
 
 def _unsourced(text: str, phones: set[str], emails: set[str], links: set[str]) -> list[str]:
-    out = []
     hrefs = _HREF.findall(text)
     text_without_tags = re.sub(r"<[^<>]*>", " ", text)
-    for email in _EMAIL.findall(text_without_tags):
-        if email.lower() not in emails:
-            out.append(
-                f"email address '{email}' is not a recorded fact; add it under "
-                "knowledge/ with its source and refer to it as {fact.email}"
-            )
+    out = [
+        f"email address '{email}' is not a recorded fact; add it under "
+        "knowledge/ with its source and refer to it as {fact.email}"
+        for email in _EMAIL.findall(text_without_tags)
+        if email.lower() not in emails
+    ]
     for url in [*hrefs, *_URL.findall(_EMAIL.sub(" ", text_without_tags))]:
         url = url.rstrip(".,;:!?)")
         if url.lower().startswith("mailto:"):
@@ -139,10 +138,10 @@ def _unsourced(text: str, phones: set[str], emails: set[str], links: set[str]) -
                 "with its source and refer to it as {fact.web}"
             )
     numbers = _LONG_NUMBER.findall(text_without_tags) + _SHORT_NUMBER.findall(text_without_tags)
-    for number in numbers:
-        if digits(number) not in phones:
-            out.append(
-                f"phone number '{number.strip()}' is not a recorded fact; add it under "
-                "knowledge/ with its source and refer to it as {fact.phone}"
-            )
+    out.extend(
+        f"phone number '{number.strip()}' is not a recorded fact; add it under "
+        "knowledge/ with its source and refer to it as {fact.phone}"
+        for number in numbers
+        if digits(number) not in phones
+    )
     return out

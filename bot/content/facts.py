@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from yaml.nodes import Node
+
 from bot.content.problems import Problem
 from bot.content.yamlnodes import YamlFile, line_of
 from bot.text import digits
@@ -40,7 +42,7 @@ def kind_of(field_name: str) -> FactKind:
 
 def link_key(url: str) -> str:
     """Comparable form of a web address: no scheme, no www., no trailing slash, lower host."""
-    url = re.sub(r"^(https?://)?(www\.)?", "", url.strip(), flags=re.I).rstrip("/.")
+    url = re.sub(r"^(https?://)?(www\.)?", "", url.strip(), flags=re.IGNORECASE).rstrip("/.")
     host, _, rest = url.partition("/")
     return host.lower() + ("/" + rest if rest else "")
 
@@ -106,7 +108,9 @@ def load_knowledge(folder: Path, seeds: Path | None) -> tuple[dict[str, Fact], l
     return facts, problems
 
 
-def _read_fact(doc, fact_id, key_node, node, seed_names) -> Fact | None:
+def _read_fact(
+    doc: YamlFile, fact_id: str, key_node: Node, node: Node, seed_names: set[str] | None
+) -> Fact | None:
     if not _ID.match(fact_id):
         doc.error(key_node, f"fact id '{fact_id}' must be lower case letters, digits and _")
         return None
@@ -150,7 +154,7 @@ def _read_fact(doc, fact_id, key_node, node, seed_names) -> Fact | None:
         if kind is FactKind.PHONE and len(digits(value)) < 2:
             doc.error(v_node, f"{fact_id}.{key} '{value}' does not look like a phone number")
         elif kind is FactKind.EMAIL and not re.fullmatch(
-            r"[^@\s]+@[^@\s]+\.[a-z]{2,}", value, re.I
+            r"[^@\s]+@[^@\s]+\.[a-z]{2,}", value, re.IGNORECASE
         ):
             doc.error(v_node, f"{fact_id}.{key} '{value}' does not look like an email address")
         elif kind is FactKind.WEB and (" " in value or "." not in value):

@@ -93,7 +93,7 @@ def read_intent_file(path: Path) -> tuple[IntentSource | None, list[Problem]]:
     if "outcome" in fields:
         raw = doc.text(fields["outcome"][1], "outcome")
         try:
-            outcome = Outcome(raw)
+            outcome = Outcome(raw or "")
         except ValueError:
             choices = ", ".join(o.value for o in Outcome)
             doc.error(fields["outcome"][1], f"outcome '{raw}' must be one of: {choices}")
@@ -102,7 +102,7 @@ def read_intent_file(path: Path) -> tuple[IntentSource | None, list[Problem]]:
     if dated and "checked" not in fields:
         doc.error(fields["dated"][0], "'dated: true' needs a 'checked:' date to show")
     checked = doc.date(fields["checked"][1], "checked") if "checked" in fields else None
-    if None in (intent_id, title, answer) or not examples:
+    if intent_id is None or title is None or answer is None or not examples:
         return None, doc.problems
     examples_node = fields["examples"][1]
     intent = Intent(

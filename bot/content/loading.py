@@ -34,7 +34,7 @@ def load_content(
 ) -> tuple[Content | None, list[Problem]]:
     """All content, or None when any error was found; problems sorted by file and line.
     ``seeds_dir``, when it exists, holds the documents facts must name as their source."""
-    today = today or dt.date.today()
+    today = today or dt.date.today()  # noqa: DTZ011 -- staff date their checks locally
     facts, problems = load_knowledge(knowledge_dir, seeds_dir)
     matching, matching_problems = load_matching(intents_dir)
     danger, danger_problems = load_danger(intents_dir)

@@ -114,7 +114,7 @@ class YamlFile:
                 f'put it in quotes: "{node.value}"',
             )
             return None
-        value = node.value.strip()
+        value = str(node.value).strip()
         if not value and not allow_empty:
             self.error(node, f"{what} is empty; write the text after the colon")
             return None

@@ -154,8 +154,7 @@ class Engine:
     @staticmethod
     def _all_phrases(content: Content) -> list[str]:
         phrases = [t for i in content.intents.values() for t in (*i.examples, *i.keywords)]
-        for phrase in content.danger.phrases():
-            phrases.append(phrase.replace("/", " ").replace("*", " "))
+        phrases.extend(p.replace("/", " ").replace("*", " ") for p in content.danger.phrases())
         return phrases
 
     def explain(self, text: str) -> str:

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.matching.reply import Reply, ReplyKind
 
@@ -58,7 +59,7 @@ def is_right(case: Case, label: str) -> bool:
     return label in case.expect
 
 
-def evaluate(cases: Iterable[Case], respond: Callable[[str], Reply]) -> dict:
+def evaluate(cases: Iterable[Case], respond: Callable[[str], Reply]) -> dict[str, Any]:
     rows, timings = [], []
     for case in cases:
         start = time.perf_counter()
@@ -82,7 +83,7 @@ def evaluate(cases: Iterable[Case], respond: Callable[[str], Reply]) -> dict:
         if not is_right(case, label):
             confusions[(key, label)] += 1
 
-    def share(part: list, pred: Callable) -> float | None:
+    def share(part: list[tuple[Case, str]], pred: Callable[[Case, str], bool]) -> float | None:
         return round(sum(pred(c, lb) for c, lb in part) / len(part), 4) if part else None
 
     return {
@@ -106,7 +107,7 @@ def evaluate(cases: Iterable[Case], respond: Callable[[str], Reply]) -> dict:
     }
 
 
-def format_report(figures: dict) -> str:
+def format_report(figures: dict[str, Any]) -> str:
     def pct(value: float | None) -> str:
         return "n/a" if value is None else f"{value * 100:.1f}%"
 
@@ -132,7 +133,7 @@ def format_report(figures: dict) -> str:
 
 def calibrate_answer_threshold(
     scored: list[tuple[Case, str, float]], max_in_scope_loss: float = 0.005
-) -> dict:
+) -> dict[str, Any]:
     """Pick the answer threshold that rejects the most out-of-scope questions while losing
     at most ``max_in_scope_loss`` in-scope accuracy against answering everything.
 

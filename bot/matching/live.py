@@ -25,7 +25,10 @@ class ReloadResult:
     summary: str
 
 
-def snapshot(folders: tuple[Path, ...]) -> frozenset[tuple[str, int, int]]:
+Snapshot = frozenset[tuple[str, int, int]]  # (path, modification time, size) per file
+
+
+def snapshot(folders: tuple[Path, ...]) -> Snapshot:
     files = []
     for folder in folders:
         for path in folder.glob("*.y*ml"):
@@ -49,7 +52,7 @@ class LiveContent:
         self._folders = tuple(p for p in (intents, knowledge) if p is not None)
         self._intents, self._knowledge, self._seeds = intents, knowledge, seeds
         self._seen = snapshot(self._folders)
-        self._candidate: frozenset | None = None
+        self._candidate: Snapshot | None = None
         self._lock = asyncio.Lock()
 
     def changed_and_settled(self) -> bool:

@@ -8,18 +8,20 @@ registrations, sort codes and long digit runs (cards, accounts). Public service 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from bot.text import digits
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_NI = re.compile(r"\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]?\b", re.I)
-_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b", re.I)
+_NI = re.compile(
+    r"\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]?\b", re.IGNORECASE
+)
+_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b", re.IGNORECASE)
 _REGISTRATION = re.compile(
     r"\b(?:[A-Z]{2}\d{2} ?[A-Z]{3}"  # current: AB12 CDE
     r"|[A-Z]\d{1,3} ?[A-Z]{3}"  # prefix: A123 BCD
     r"|[A-Z]{3} ?\d{1,3} ?[A-Z])\b",  # suffix: ABC 123D
-    re.I,
+    re.IGNORECASE,
 )
 # +44 or 0, then 9-10 more digits with optional spaces, dashes, dots or brackets
 _PHONE = re.compile(r"(?<![\w+])(?:\+44\s?(?:\(0\))?\s?|\(?0)\d[\d\s().-]{7,14}\d(?!\w)")
@@ -51,7 +53,7 @@ class Redactor:
             return match.group(0)
         return "[phone]"
 
-    def _unless_kept(self, label: str):
+    def _unless_kept(self, label: str) -> Callable[[re.Match[str]], str]:
         def replace(match: re.Match[str]) -> str:
             return match.group(0) if digits(match.group(0)) in self._keep else label
 

@@ -169,6 +169,7 @@ class SqliteStore:
         self._writer: asyncio.Task[None] | None = None
         self.failures = 0  # failed write attempts since start (/stats shows them)
         self._dropped = 0  # records dropped from a full backlog during the current outage
+        self._evicted = 0  # all records ever dropped, to keep the writer's batch in step
         self._failing = False
 
     # -- lifecycle
@@ -210,8 +211,8 @@ class SqliteStore:
                 aside.name,
             )
             self.path.rename(aside)
-            for suffix in ("-wal", "-shm"):
-                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            for suffix in ("-wal", "-shm"):  # rare (a corrupt file): no thread for this
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)  # noqa: ASYNC240
             conn = await self._open_file()
         self._conn = conn
         return conn
@@ -241,7 +242,7 @@ class SqliteStore:
                 await self._conn.close()
             self._conn = None
 
-    # -- writes (queued)
+    # -- writes, queued
 
     def user_key(self, user_id: int) -> str:
         return hmac.new(self._secret, str(user_id).encode(), hashlib.sha256).hexdigest()[:32]
@@ -273,6 +274,7 @@ class SqliteStore:
         if len(self._pending) >= MAX_PENDING:
             self._pending.popleft()
             self._dropped += 1
+            self._evicted += 1
             if self._dropped == 1:
                 log.error(
                     "database backlog full (%d records): dropping the oldest until it works",
@@ -303,6 +305,7 @@ class SqliteStore:
                 # per message, and far fewer trips to the database thread.
                 await asyncio.sleep(self._linger)
             batch = [self._pending[i] for i in range(min(BATCH, len(self._pending)))]
+            evicted = self._evicted
             try:
                 await self._write(batch)
             except (sqlite3.Error, OSError) as exc:
@@ -321,7 +324,9 @@ class SqliteStore:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._retry_max)
                 continue
-            for _ in batch:
+            # Records of this batch dropped from the front while it was being written are
+            # gone already: pop only the rest.
+            for _ in range(max(0, len(batch) - (self._evicted - evicted))):
                 self._pending.popleft()
             if self._failing:
                 log.warning(
@@ -415,7 +420,7 @@ class SqliteStore:
         """Unanswered and suggested questions with text, newest first, not yet reviewed."""
         since = int(time.time()) - days * 86400
         rows = await self._read(
-            f"SELECT {QUESTION_COLUMNS} FROM messages"
+            f"SELECT {QUESTION_COLUMNS} FROM messages"  # noqa: S608 -- a constant column list
             " WHERE at >= ? AND text IS NOT NULL AND reviewed = 0 AND kind IN (?, ?)"
             " ORDER BY id DESC",
             (since, *TEXT_KINDS),
@@ -424,7 +429,8 @@ class SqliteStore:
 
     async def question(self, question_id: int) -> Question | None:
         rows = await self._read(
-            f"SELECT {QUESTION_COLUMNS} FROM messages WHERE id = ? AND text IS NOT NULL",
+            f"SELECT {QUESTION_COLUMNS} FROM messages WHERE id = ?"  # noqa: S608 -- constant
+            " AND text IS NOT NULL",
             (question_id,),
         )
         return Question(*rows[0]) if rows else None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.constants import ChatType
@@ -29,7 +30,7 @@ ADMIN_COMMANDS = [
 ]
 
 
-Handler = Callable[[Update, BotContext], Awaitable[None]]
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 
 
 def admin_only(handler: Handler) -> Handler:

@@ -97,7 +97,7 @@ class PacingRateLimiter(BaseRateLimiter[int]):
     async def process_request(
         self,
         callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any,
+        args: Any,  # noqa: ANN401 -- BaseRateLimiter's signature
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],

@@ -101,7 +101,7 @@ def _question_text(message: Message, context: BotContext) -> str:
     text = message.text or message.caption or ""
     username = context.bot.username
     if username:
-        text = re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.I)
+        text = re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE)
     return text
 
 

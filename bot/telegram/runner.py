@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import sys
 from typing import Any
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
-from telegram.ext import Application
 from telegram.request import BaseRequest
 
 from bot.content.facts import FactKind, recorded
@@ -21,6 +19,7 @@ from bot.settings import Settings, configure_logging
 from bot.storage.redact import Redactor
 from bot.storage.sqlite import SqliteStore, load_or_create_secret
 from bot.telegram.app import build_application
+from bot.telegram.services import BotApplication
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,7 @@ def webhook_options(settings: Settings) -> dict[str, Any]:
 
 def create_application(
     settings: Settings, *, request: BaseRequest | None = None, pacing: bool = True
-) -> Application | None:
+) -> BotApplication | None:
     """Everything the bot needs, built once at start-up; None when the content is broken."""
     content, content_problems = load_content(settings.intents, settings.knowledge, settings.seeds)
     for problem in content_problems:
@@ -63,14 +62,20 @@ def create_application(
     return app
 
 
-def open_store(settings: Settings, content: Content) -> SqliteStore:
-    """The question log; public service numbers are kept when question text is redacted."""
+def open_store(
+    settings: Settings, content: Content, *, retry_first: float = 0.5, retry_max: float = 30.0
+) -> SqliteStore:
+    """The question log; public service numbers are kept when question text is redacted.
+    A failed write is retried after ``retry_first`` seconds, doubling to ``retry_max``."""
     secret = settings.hash_secret or load_or_create_secret(settings.database.parent / "hash-secret")
     public = ["101", "999", *recorded(content.facts, FactKind.PHONE)]
-    return SqliteStore(settings.database, secret, Redactor(public))
+    redactor = Redactor(public)
+    return SqliteStore(
+        settings.database, secret, redactor, retry_first=retry_first, retry_max=retry_max
+    )
 
 
-async def wait_for_telegram(app: Application, api_url: str, first_wait: float = 2.0) -> None:
+async def wait_for_telegram(app: BotApplication, api_url: str, first_wait: float = 2.0) -> None:
     """Before starting: while Telegram cannot be reached, say so in the log and retry,
     instead of a traceback or a silent wait. A rejected token is not retried."""
     wait = first_wait
@@ -91,10 +96,7 @@ def run_bot(settings: Settings, request: BaseRequest | None = None) -> int:
     """Run until stopped (SIGINT/SIGTERM); ``request`` replaces the network in tests.
     The settings were checked by the command line."""
     if not settings.token:
-        print(
-            "setting error: TELEGRAM_BOT_TOKEN is not set; get one from @BotFather", file=sys.stderr
-        )
-        return 2
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set; get one from @BotFather")
     configure_logging(settings)
     app = create_application(settings, request=request)
     if app is None:

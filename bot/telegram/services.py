@@ -21,7 +21,7 @@ class Services:
     flood: FloodGuard
 
 
-class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[str, Any]]):
+class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[str, Any]]):
     """PTB's context with typed access to the services (kept in ``bot_data``)."""
 
     @property
@@ -29,9 +29,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         return services_of(self.application)
 
 
-BotApplication = Application[
-    ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], dict[str, Any], Any
-]
+BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 CONTEXT_TYPES = ContextTypes(context=BotContext)
 
 
