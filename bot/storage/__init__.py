@@ -1,5 +1,5 @@
 """The question log: the store interface, the SQLite store, redaction and admin reports.
 
 Owns: what is kept about messages and feedback, and how it is read back for staff.
-May import: bot.matching (the Reply it logs), bot.text and bot.settings (never telegram).
+May import: bot.matching (the Reply it logs) and bot.text (never telegram or settings).
 """
