@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from bot.content.loading import load_content
 from bot.content.problems import Severity
+from bot.matching.encoder import load_encoder
 from bot.matching.engine import Engine
 from bot.settings import Settings, load_settings, read_environment
 
@@ -46,7 +47,8 @@ def load_engine(settings: Settings) -> Engine:
             print(problem, file=sys.stderr)
         print("The content has errors; fix them (see 'python -m bot validate').", file=sys.stderr)
         raise SystemExit(2)
-    return Engine(content)
+    encoder = load_encoder(settings.encoder_model, settings.cache_dir) if settings.encoder else None
+    return Engine(content, encoder, settings.cache_dir)
 
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
@@ -76,12 +78,26 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from bot.matching.evaluation import evaluate, format_report, read_cases
 
+    if args.cv is None and args.cases is None:
+        print("eval needs a cases file, or --cv K for cross-validation", file=sys.stderr)
+        return 2
     engine = load_engine(settings)
-    figures = evaluate(read_cases(args.cases), engine.respond)
+    cases = read_cases(args.cases) if args.cases else []
+    if args.cv is not None:
+        from bot.matching.crossval import cross_validate, format_cv_report
+
+        if args.cv < 2:
+            print("--cv needs at least 2 folds", file=sys.stderr)
+            return 2
+        figures = cross_validate(engine.content, engine.encoder, args.cv, cases)
+        report = format_cv_report(figures)
+    else:
+        figures = evaluate(cases, engine.respond)
+        report = format_report(figures)
     if args.json:
         print(json.dumps({k: v for k, v in figures.items() if k != "errors"}))
     else:
-        print(format_report(figures))
+        print(report)
         if args.errors:
             for error in figures["errors"]:
                 print(f"  {error['expected']:<28} got {error['got']:<28} {error['text']}")
@@ -252,7 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common_options(p)
     p.set_defaults(func=cmd_ask)
     p = sub.add_parser("eval", help="accuracy on labelled cases (JSON lines: text, expect)")
-    p.add_argument("cases", type=Path)
+    p.add_argument("cases", type=Path, nargs="?", help="labelled cases (optional with --cv)")
+    p.add_argument(
+        "--cv",
+        type=int,
+        metavar="K",
+        help="K-fold cross-validation over all examples (and the cases, if given)",
+    )
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     p.add_argument("--errors", action="store_true", help="list every case that went wrong")
     _add_common_options(p)

@@ -27,7 +27,7 @@ VARIABLES = (  # every environment variable (or .env line) the settings read
     "SEEDS_DIR", "LOG_LEVEL", "RETENTION_DAYS", "HASH_SECRET", "WEBHOOK_URL",
     "WEBHOOK_SECRET", "WEBHOOK_LISTEN", "WEBHOOK_PORT", "TELEGRAM_API_URL", "FLOOD_MESSAGES",
     "FLOOD_SECONDS", "PACE_CHAT_PER_SECOND", "PACE_TOTAL_PER_SECOND", "WATCH_CONTENT",
-    "HEALTH_FILE",
+    "HEALTH_FILE", "ENCODER", "ENCODER_MODEL", "CACHE_DIR",
 )  # fmt: skip
 
 
@@ -54,6 +54,9 @@ class Settings:
     pace_total_per_second: float = 30.0  # replies per second over all chats
     watch_content: bool = True  # reload intents/ and knowledge/ when their files change
     health_file: Path | None = None  # touched every 30 s while the bot runs (Docker health check)
+    encoder: bool = True  # the sentence encoder beside TF-IDF (off: TF-IDF alone, less RAM)
+    encoder_model: Path | None = None  # another copy of the pinned model.onnx (same SHA-256)
+    cache_dir: Path | None = None  # example vectors and trained models, kept between starts
 
     @property
     def webhook(self) -> bool:
@@ -166,6 +169,13 @@ def load_settings(
     values["watch_content"] = env.get("WATCH_CONTENT", "1").lower() not in ("0", "false", "no")
     if env.get("HEALTH_FILE"):
         values["health_file"] = Path(env["HEALTH_FILE"])
+    values["encoder"] = env.get("ENCODER", "1").lower() not in ("0", "false", "no", "off")
+    if env.get("ENCODER_MODEL"):
+        values["encoder_model"] = Path(env["ENCODER_MODEL"])
+    cache_home = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME") or "~") / ".cache")
+    values["cache_dir"] = Path(
+        env.get("CACHE_DIR") or Path(cache_home) / "herts-safety-bot"
+    ).expanduser()
     values.update((key, Path(value)) for key, value in given.items())
     return Settings(**values), problems
 

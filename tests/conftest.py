@@ -6,12 +6,27 @@ from pathlib import Path
 
 import pytest
 
-from bot.content.loading import load_content
+from bot.content.loading import Content, load_content
+from bot.matching.encoder import SentenceEncoder
 from bot.matching.engine import Engine
 from bot.settings import VARIABLES, Settings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEFAULTS = Settings()  # the project's own content folders
+# Example vectors and trained models kept between runs and shared by the test workers.
+CACHE = Path(__file__).resolve().parents[1] / ".pytest_cache" / "herts-safety-bot"
+
+
+def project_content() -> Content:
+    content, problems = load_content(DEFAULTS.intents, DEFAULTS.knowledge, DEFAULTS.seeds)
+    assert content is not None, "\n".join(map(str, problems))
+    return content
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Encode the content once, before the test workers start, so they share the vectors."""
+    if not hasattr(config, "workerinput"):
+        Engine(project_content(), SentenceEncoder(cache_dir=CACHE), CACHE)
 
 
 @pytest.fixture(autouse=True)
@@ -19,14 +34,19 @@ def no_outside_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     """Tests see neither the developer's environment nor a ``.env`` in the project."""
     for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CACHE_DIR", str(CACHE))
     monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture(scope="session")
-def engine() -> Engine:
-    content, problems = load_content(DEFAULTS.intents, DEFAULTS.knowledge, DEFAULTS.seeds)
-    assert content is not None, "\n".join(map(str, problems))
-    return Engine(content)
+def encoder() -> SentenceEncoder:
+    return SentenceEncoder(cache_dir=CACHE)
+
+
+@pytest.fixture(scope="session")
+def engine(encoder: SentenceEncoder) -> Engine:
+    """The engine as the bot runs it: the project's content, with the sentence encoder."""
+    return Engine(project_content(), encoder, CACHE)
 
 
 class ContentDir:

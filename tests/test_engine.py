@@ -54,8 +54,8 @@ def test_an_unrelated_question_falls_back_with_101_and_999(engine):
 
 
 def test_an_ambiguous_question_offers_suggestions_with_titles(engine):
-    # "volunteering" alone fits several volunteering roles equally well.
-    reply = engine.respond("volunteering")
+    # Speeding on one's road: a camera van or a residents' DriveSafe group both fit.
+    reply = engine.respond("speeding on my road")
     assert reply.kind is ReplyKind.SUGGEST
     assert 2 <= len(reply.suggestions) <= 3
     for intent_id in reply.suggestions:

@@ -24,6 +24,11 @@ class DangerCheck:
     signals: PhraseSet = field(default_factory=lambda: PhraseSet(()))
     urgent: PhraseSet = field(default_factory=lambda: PhraseSet(()))
     not_if: PhraseSet = field(default_factory=lambda: PhraseSet(()))
+    never: PhraseSet = field(default_factory=lambda: PhraseSet(()))
+
+    def never_match(self, text: str) -> str | None:
+        """The phrase that says nobody is in danger ("not an emergency"), or None."""
+        return self.never.first(text)
 
     def match(self, text: str) -> str | None:
         """The phrase that marks ``text`` (cleaned words) as danger now, or None."""
@@ -35,7 +40,12 @@ class DangerCheck:
         return self.signals.first(text)
 
     def phrases(self) -> list[str]:
-        return [*self.signals.phrases, *self.urgent.phrases, *self.not_if.phrases]
+        return [
+            *self.signals.phrases,
+            *self.urgent.phrases,
+            *self.not_if.phrases,
+            *self.never.phrases,
+        ]
 
 
 def load_danger(folder: Path) -> tuple[DangerCheck, list[Problem]]:
@@ -46,9 +56,9 @@ def load_danger(folder: Path) -> tuple[DangerCheck, list[Problem]]:
     if doc.root is None:
         return DangerCheck(), doc.problems
     fields = doc.mapping(doc.root, "the danger signals file") or {}
-    doc.unknown_keys(fields, {"signals", "urgent", "not_if"}, "the danger signals file")
+    doc.unknown_keys(fields, {"signals", "urgent", "not_if", "never"}, "the danger signals file")
     lists = {}
-    for key in ("signals", "urgent", "not_if"):
+    for key in ("signals", "urgent", "not_if", "never"):
         items = doc.text_list(fields[key][1], key) if key in fields else []
         lists[key] = PhraseSet(phrase for phrase, _ in items)
     if not lists["signals"].phrases and not lists["urgent"].phrases:

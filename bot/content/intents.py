@@ -24,6 +24,12 @@ class Outcome(StrEnum):
     ANSWER = "answer"
     EMERGENCY = "emergency"  # the danger reply: 999 first
     FALLBACK = "fallback"  # a known out-of-scope question: the "no answer" reply
+    CRISIS = "crisis"  # someone who may harm themselves: crisis lines, never a "did you mean"
+
+
+# Replies chosen by the safety check, not by topic matching: their examples are optional
+# and train the safety check (intents/_safety/ holds the rest).
+SAFETY_OUTCOMES = frozenset({Outcome.EMERGENCY, Outcome.CRISIS})
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,18 @@ def read_intent_file(path: Path) -> tuple[IntentSource | None, list[Problem]]:
     if fields is None:
         return None, doc.problems
     doc.unknown_keys(fields, _KEYS, "an intent")
-    for required in ("id", "title", "answer", "examples"):
+    outcome = Outcome.ANSWER
+    if "outcome" in fields:
+        raw = doc.text(fields["outcome"][1], "outcome")
+        try:
+            outcome = Outcome(raw or "")
+        except ValueError:
+            choices = ", ".join(o.value for o in Outcome)
+            doc.error(fields["outcome"][1], f"outcome '{raw}' must be one of: {choices}")
+    required_keys = ["id", "title", "answer"]
+    if outcome not in SAFETY_OUTCOMES:
+        required_keys.append("examples")
+    for required in required_keys:
         if required not in fields:
             doc.error(1, f"missing '{required}:'; every intent needs id, title, answer, examples")
 
@@ -82,29 +99,23 @@ def read_intent_file(path: Path) -> tuple[IntentSource | None, list[Problem]]:
         intent_id = None
     title, answer = text_of("title"), text_of("answer")
     examples = doc.text_list(fields["examples"][1], "examples") if "examples" in fields else []
-    if "examples" in fields and len(examples) < MIN_EXAMPLES:
+    if "examples" in fields and len(examples) < MIN_EXAMPLES and outcome not in SAFETY_OUTCOMES:
         doc.warning(
             fields["examples"][0],
             f"only {len(examples)} examples; give at least {MIN_EXAMPLES} varied phrasings "
             "(questions, statements, slang, typos) so residents' wording matches",
         )
     keywords = doc.text_list(fields["keywords"][1], "keywords") if "keywords" in fields else []
-    outcome = Outcome.ANSWER
-    if "outcome" in fields:
-        raw = doc.text(fields["outcome"][1], "outcome")
-        try:
-            outcome = Outcome(raw or "")
-        except ValueError:
-            choices = ", ".join(o.value for o in Outcome)
-            doc.error(fields["outcome"][1], f"outcome '{raw}' must be one of: {choices}")
     menu = doc.flag(fields["menu"][1], "menu") if "menu" in fields else True
     dated = doc.flag(fields["dated"][1], "dated") if "dated" in fields else False
     if dated and "checked" not in fields:
         doc.error(fields["dated"][0], "'dated: true' needs a 'checked:' date to show")
     checked = doc.date(fields["checked"][1], "checked") if "checked" in fields else None
-    if intent_id is None or title is None or answer is None or not examples:
+    if intent_id is None or title is None or answer is None:
         return None, doc.problems
-    examples_node = fields["examples"][1]
+    if not examples and outcome not in SAFETY_OUTCOMES:
+        return None, doc.problems
+    examples_node = fields["examples"][1] if "examples" in fields else fields["answer"][1]
     intent = Intent(
         id=intent_id,
         title=title,

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.content import answers
 from bot.content.danger import DangerCheck, load_danger
 from bot.content.facts import Fact, load_knowledge
-from bot.content.intents import Intent, IntentSource, Outcome, answer_line, read_intent_file
+from bot.content.intents import (
+    SAFETY_OUTCOMES,
+    Intent,
+    IntentSource,
+    Outcome,
+    answer_line,
+    read_intent_file,
+)
 from bot.content.matching_settings import MatchingConfig, load_matching
 from bot.content.problems import Problem, Severity, has_errors
+from bot.content.safety import SafetyCorpus, SafetyLabel, load_safety
 from bot.content.yamlnodes import line_of
 from bot.text import clean
 
@@ -24,6 +32,7 @@ class Content:
     facts: dict[str, Fact]
     matching: MatchingConfig
     danger: DangerCheck
+    safety: SafetyCorpus = field(default_factory=SafetyCorpus)
 
 
 def load_content(
@@ -38,7 +47,8 @@ def load_content(
     facts, problems = load_knowledge(knowledge_dir, seeds_dir)
     matching, matching_problems = load_matching(intents_dir)
     danger, danger_problems = load_danger(intents_dir)
-    problems += matching_problems + danger_problems
+    safety, safety_problems = load_safety(intents_dir)
+    problems += matching_problems + danger_problems + safety_problems
     sources: list[IntentSource] = []
     if not intents_dir.is_dir():
         problems.append(
@@ -65,10 +75,44 @@ def load_content(
                     f"no intent has 'outcome: {outcome.value}'; one is needed for that reply",
                 )
             )
+    _check_safety(intents_dir, intents, safety, problems)
     problems.sort()
     if has_errors(problems):
         return None, problems
-    return Content(intents, facts, matching, danger), problems
+    return Content(intents, facts, matching, danger, safety), problems
+
+
+def _check_safety(
+    folder: Path, intents: dict[str, Intent], safety: SafetyCorpus, problems: list[Problem]
+) -> None:
+    """A danger or crisis message that is also a topic example would teach both answers."""
+    topic_examples = {
+        clean(text): intent.id
+        for intent in intents.values()
+        if intent.outcome not in SAFETY_OUTCOMES
+        for text in intent.examples
+    }
+    for label in (SafetyLabel.DANGER_NOW, SafetyLabel.CRISIS):
+        for text in safety.of(label):
+            owner = topic_examples.get(clean(text))
+            if owner:
+                path, _, line = safety.places[clean(text)].rpartition(":")
+                problems.append(
+                    Problem(
+                        path,
+                        int(line),
+                        f"'{text}' is labelled {label.value} here but is also an example of "
+                        f"'{owner}'; keep it in one place",
+                    )
+                )
+    if safety.of(SafetyLabel.CRISIS) and not any(
+        i.outcome is Outcome.CRISIS for i in intents.values()
+    ):
+        problems.append(
+            Problem(
+                str(folder), 1, "crisis examples need an intent with 'outcome: crisis' to reply"
+            )
+        )
 
 
 def _cross_check(

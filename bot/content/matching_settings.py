@@ -20,7 +20,12 @@ class Thresholds:
     answer: float = -0.3  # top score at or above this: answer
     suggest: float = -0.6  # top score at or above this (below answer): suggest
     margin: float = 0.1  # a runner-up within this of the top is offered too
-    emergency: float = 0.0  # the emergency topic matched by the model (not a danger signal)
+    # The safety check's decision values (see bot.matching.safety): at or above ``danger``
+    # the emergency reply; from ``danger_unsure`` the answer is led by the 999 line and an
+    # "I'm in danger now" button; at or above ``crisis`` the crisis reply.
+    danger: float = 0.0
+    danger_unsure: float = -0.5
+    crisis: float = -0.2
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,7 @@ def load_matching(folder: Path) -> tuple[MatchingConfig, list[Problem]]:
     values = {}
     if "thresholds" in fields:
         th = doc.mapping(fields["thresholds"][1], "thresholds") or {}
-        doc.unknown_keys(th, {"answer", "suggest", "margin", "emergency"}, "thresholds")
+        doc.unknown_keys(th, set(defaults.__dict__), "thresholds")
         for key, (_, node) in th.items():
             number = doc.number(node, f"thresholds.{key}")
             if number is not None:
@@ -56,6 +61,10 @@ def load_matching(folder: Path) -> tuple[MatchingConfig, list[Problem]]:
     thresholds = Thresholds(**{**defaults.__dict__, **values})
     if thresholds.suggest > thresholds.answer and "thresholds" in fields:
         doc.error(fields["thresholds"][1], "thresholds.suggest must not be above thresholds.answer")
+    if thresholds.danger_unsure > thresholds.danger and "thresholds" in fields:
+        doc.error(
+            fields["thresholds"][1], "thresholds.danger_unsure must not be above thresholds.danger"
+        )
     numbers = {}
     for key in ("regularisation", "keyword_boost"):
         if key in fields:

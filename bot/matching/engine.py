@@ -1,53 +1,88 @@
 """The answering engine: a resident's message in, one outcome and its reply out.
 
-Order of work: normalise; check danger signals (999 first, before any matching); score
-every intent; then answer, suggest or fall back by the thresholds in the settings.
+Order of work: normalise; encode (the sentence vector, when the encoder is available); the
+safety check (danger now -> 999 first, crisis -> crisis lines, before any topic); score
+every topic; then answer, suggest or fall back by the thresholds in the settings.
 Free of Telegram and storage, so the console, the CLI and the bot share one path.
 """
 
 from __future__ import annotations
 
 import html
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from bot.content import answers
-from bot.content.intents import Intent, Outcome
+from bot.content.intents import SAFETY_OUTCOMES, Intent, Outcome
 from bot.content.loading import Content
+from bot.content.safety import SafetyLabel
 from bot.matching.classifier import LinearModel
+from bot.matching.encoder import SentenceEncoder
 from bot.matching.normalise import Normaliser
 from bot.matching.reply import Candidate, Reply, ReplyKind
+from bot.matching.safety import Safety, SafetyModel, SafetyVerdict, assess
 from bot.text import PhraseSet, clean
 
 GENERIC_FALLBACK = "Sorry, I don't have an answer to that."
 SUGGESTION_LIMIT = 3
+DANGER_PROMPT = "🚨 <b>If you or anyone else is in danger now, call 999.</b>"
+Vector = npt.NDArray[np.float32]
+_SAFETY_LABEL_OF = {Outcome.EMERGENCY: SafetyLabel.DANGER_NOW, Outcome.CRISIS: SafetyLabel.CRISIS}
 
 
 class Engine:
     """Built once per content version; ``respond`` is pure and safe to call concurrently."""
 
-    def __init__(self, content: Content) -> None:
+    def __init__(
+        self,
+        content: Content,
+        encoder: SentenceEncoder | None = None,
+        cache_dir: Path | None = None,
+    ) -> None:
+        """``cache_dir`` keeps trained models between starts (and example vectors, in the
+        encoder's own cache)."""
         self.content = content
         self.intents = content.intents
+        self.encoder = encoder
+        self.cache_dir = cache_dir
         cfg = content.matching
         self.thresholds = cfg.thresholds
         vocabulary = {word for text in self._all_phrases(content) for word in clean(text).split()}
         self.normalise = Normaliser(cfg.replacements, vocabulary)
-        self._ids = list(self.intents)
-        texts, labels = [], []
+        # Topics compete in matching; emergency and crisis are the safety check's to choose.
+        self._ids = [i.id for i in self.intents.values() if i.outcome not in SAFETY_OUTCOMES]
+        texts: list[str] = []
+        labels: list[str] = []
         self._examples: dict[str, list[tuple[str, str]]] = {}
-        for intent in self.intents.values():
+        for intent_id in self._ids:
+            intent = self.intents[intent_id]
             for text in (*intent.examples, *intent.keywords):
                 texts.append(self.normalise(text))
                 labels.append(intent.id)
                 self._examples.setdefault(intent.id, []).append((texts[-1], text))
-        self.model = LinearModel(self._ids, cfg.regularisation).fit(texts, labels)
+        safety_texts, safety_labels = self._safety_examples(content)
+        safety_words = [self.normalise(text) for text in safety_texts]
+        # The safety check learns from topic examples too (as "not danger"), in this order.
+        vectors = self._encode([*safety_words, *texts], keep=True)
+        topic_vectors = None if vectors is None else vectors[len(safety_words) :]
+        self.model = LinearModel(self._ids, cfg.regularisation).fit(
+            texts, labels, topic_vectors, cache_dir
+        )
+        self.safety = SafetyModel(
+            [*safety_words, *texts],
+            [*safety_labels, *[SafetyLabel.NOT_DANGER] * len(texts)],
+            vectors,
+            cfg.regularisation,
+            cache_dir,
+        )
         keyword_owners = [
-            (self._ids.index(intent.id), self.normalise(keyword))
-            for intent in self.intents.values()
-            for keyword in intent.keywords
+            (self._ids.index(intent_id), self.normalise(keyword))
+            for intent_id in self._ids
+            for keyword in self.intents[intent_id].keywords
         ]
         self._keyword_owner = [owner for owner, _ in keyword_owners]
         self._keywords = PhraseSet(phrase for _, phrase in keyword_owners)
@@ -65,22 +100,36 @@ class Engine:
             (self.rendered[i.id] for i in self.intents.values() if i.outcome is Outcome.FALLBACK),
             GENERIC_FALLBACK,
         )
-        self._emergency_id = next(
-            (i.id for i in self.intents.values() if i.outcome is Outcome.EMERGENCY), None
-        )
+        self._emergency_id = self._id_of(Outcome.EMERGENCY)
+        self._crisis_id = self._id_of(Outcome.CRISIS)
+
+    @property
+    def uses_encoder(self) -> bool:
+        return self.encoder is not None
 
     # -- public API
 
-    def score(self, words: str) -> npt.NDArray[np.float32]:
-        """Every intent's score for normalised ``words``, keyword boosts included."""
-        scores = self.model.scores(words)
+    def score(self, words: str, vector: Vector | None = None) -> npt.NDArray[np.float32]:
+        """Every topic's score for normalised ``words``, keyword boosts included."""
+        scores = self.model.scores(words, vector)
         for found in self._keywords.matching(words):
             scores[self._keyword_owner[found]] += self._keyword_boost
         return scores
 
     def respond(self, text: str) -> Reply:
-        cleaned = clean(text)
-        words = self.normalise.canonical(cleaned)
+        return self.respond_many([text])[0]
+
+    def respond_many(self, texts: list[str]) -> list[Reply]:
+        """Replies to several messages, their sentence vectors computed in one batch."""
+        cleaned = [clean(text) for text in texts]
+        words = [self.normalise.canonical(c) for c in cleaned]
+        vectors = self._encode(words)
+        return [
+            self._respond(text, c, w, None if vectors is None else vectors[i])
+            for i, (text, c, w) in enumerate(zip(texts, cleaned, words, strict=True))
+        ]
+
+    def _respond(self, text: str, cleaned: str, words: str, vector: Vector | None) -> Reply:
         if not words:
             return Reply(
                 question=text,
@@ -90,18 +139,32 @@ class Engine:
                 html=self._fallback_html,
                 decided_by="no words to match",
             )
-        scores = self.score(words)
+        scores = self.score(words, vector)
         order = np.argsort(-scores)[: SUGGESTION_LIMIT + 2]
         ranked = tuple(Candidate(self._ids[i], float(scores[i])) for i in order)
+        verdict = self.assess(cleaned, words, vector)
+        if verdict.safety is Safety.DANGER_NOW:
+            return self._emergency(text, scores, ranked, verdict)
+        if verdict.safety is Safety.CRISIS and self._crisis_id:
+            return self._crisis(text, self._crisis_id, ranked, verdict)
+        reply = self._match(text, ranked)
+        if verdict.safety is Safety.UNSURE:
+            return replace(
+                reply,
+                html=f"{DANGER_PROMPT}\n\n{reply.html}",
+                danger_prompt=True,
+                decided_by=f"{reply.decided_by}; {verdict.why}",
+            )
+        return reply
+
+    def assess(self, cleaned: str, words: str, vector: Vector | None) -> SafetyVerdict:
+        return assess(self.safety, self.content.danger, self.thresholds, cleaned, words, vector)
+
+    def _match(self, text: str, ranked: tuple[Candidate, ...]) -> Reply:
         top = ranked[0]
-        signal = self.danger_signal(cleaned, words)
         th = self.thresholds
-        if signal or (top.intent == self._emergency_id and top.score >= th.emergency):
-            return self._emergency(text, scores, ranked, signal)
         if self.intents[top.intent].outcome is Outcome.FALLBACK and top.score >= th.suggest:
             return self._fallback(text, ranked, f"'{top.intent}' is an out-of-scope intent")
-        # From here on only topics with an answer compete (the emergency topic, below its
-        # own threshold, steps aside rather than being offered as an ordinary answer).
         answerable = [c for c in ranked if self._is_answerable(c.intent)]
         best = answerable[0] if answerable else top
         if not answerable or best.score < th.suggest:
@@ -131,29 +194,51 @@ class Engine:
 
     def top_label(self, text: str) -> tuple[str, float]:
         """The best label before thresholds, for calibration: an intent id, ``emergency``
-        (a danger signal or the emergency intent) or ``none`` (an out-of-scope intent)."""
+        or ``crisis`` (the safety check), or ``none`` (an out-of-scope intent)."""
         cleaned = clean(text)
         words = self.normalise.canonical(cleaned)
         if not words:
             return "none", float("-inf")
-        if self.danger_signal(cleaned, words):
+        vectors = self._encode([words])
+        vector = None if vectors is None else vectors[0]
+        verdict = self.assess(cleaned, words, vector)
+        if verdict.safety is Safety.DANGER_NOW:
             return "emergency", float("inf")
-        scores = self.score(words)
+        if verdict.safety is Safety.CRISIS and self._crisis_id:
+            return "crisis", float("inf")
+        scores = self.score(words, vector)
         best = int(np.argmax(scores))
         intent = self.intents[self._ids[best]]
         if intent.outcome is Outcome.FALLBACK:
             return "none", float("-inf")
-        label = "emergency" if intent.outcome is Outcome.EMERGENCY else intent.id
-        return label, float(scores[best])
+        return intent.id, float(scores[best])
 
-    def danger_signal(self, cleaned: str, words: str) -> str | None:
-        """Checked on the resident's own (cleaned) words as well as the corrected ones, so
-        a correction can never hide a danger signal."""
-        return self.content.danger.match(cleaned) or self.content.danger.match(words)
+    def _encode(self, texts: list[str], *, keep: bool = False) -> Vector | None:
+        if self.encoder is None or not texts:
+            return None
+        return self.encoder.encode(texts, keep=keep)
+
+    def _id_of(self, outcome: Outcome) -> str | None:
+        return next((i.id for i in self.intents.values() if i.outcome is outcome), None)
+
+    def _safety_examples(self, content: Content) -> tuple[list[str], list[SafetyLabel]]:
+        """The safety corpus, with the emergency and crisis intents' own examples."""
+        texts: list[str] = []
+        labels: list[SafetyLabel] = []
+        for label in SafetyLabel:
+            texts.extend(content.safety.of(label))
+            labels.extend([label] * len(content.safety.of(label)))
+        for intent in content.intents.values():
+            own = _SAFETY_LABEL_OF.get(intent.outcome)
+            if own is not None:
+                texts.extend((*intent.examples, *intent.keywords))
+                labels.extend([own] * (len(intent.examples) + len(intent.keywords)))
+        return texts, labels
 
     @staticmethod
     def _all_phrases(content: Content) -> list[str]:
         phrases = [t for i in content.intents.values() for t in (*i.examples, *i.keywords)]
+        phrases.extend(t for label in SafetyLabel for t in content.safety.of(label))
         phrases.extend(p.replace("/", " ").replace("*", " ") for p in content.danger.phrases())
         return phrases
 
@@ -184,6 +269,7 @@ class Engine:
             Outcome.ANSWER: ReplyKind.ANSWER,
             Outcome.EMERGENCY: ReplyKind.EMERGENCY,
             Outcome.FALLBACK: ReplyKind.FALLBACK,
+            Outcome.CRISIS: ReplyKind.CRISIS,
         }[intent.outcome]
         return Reply(
             question=intent.title,
@@ -236,26 +322,38 @@ class Engine:
         text: str,
         scores: npt.NDArray[np.float32],
         ranked: tuple[Candidate, ...],
-        signal: str | None,
+        verdict: SafetyVerdict,
     ) -> Reply:
         masked = np.where(self._answerable, scores, -np.inf)
         best = int(np.argmax(masked)) if self._answerable.any() else -1
         follow_up = None
-        if best >= 0 and masked[best] >= self.thresholds.suggest:
+        if best >= 0 and masked[best] >= self.thresholds.answer:
             follow_up = self._ids[best]
-        parts = [self.rendered[self._emergency_id]] if self._emergency_id else []
+        parts = [self.rendered[self._emergency_id]] if self._emergency_id else [DANGER_PROMPT]
         if follow_up:
             parts.append(self.rendered[follow_up])
-        why = f"danger signal '{signal}'" if signal else "emergency intent matched"
         return Reply(
             question=text,
             kind=ReplyKind.EMERGENCY,
             intent=self._emergency_id,
-            confidence=ranked[0].score,
+            confidence=verdict.danger,
             html="\n\n".join(parts),
             follow_up=follow_up,
             ranked=ranked,
-            decided_by=why,
+            decided_by=verdict.why,
+        )
+
+    def _crisis(
+        self, text: str, intent_id: str, ranked: tuple[Candidate, ...], verdict: SafetyVerdict
+    ) -> Reply:
+        return Reply(
+            question=text,
+            kind=ReplyKind.CRISIS,
+            intent=intent_id,
+            confidence=verdict.crisis,
+            html=self.rendered[intent_id],
+            ranked=ranked,
+            decided_by=verdict.why,
         )
 
 

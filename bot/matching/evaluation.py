@@ -2,7 +2,7 @@
 
 A case is ``{"text", "expect"}``: an intent id, ``none`` (out of scope) or several ids
 joined by ``|``. It is right only when the outcome is an answer with an expected intent;
-``emergency`` cases need the emergency outcome and ``none`` cases the fallback.
+``emergency`` and ``crisis`` cases need those outcomes and ``none`` cases the fallback.
 Suggestions are counted apart (never right).
 """
 
@@ -21,6 +21,7 @@ from bot.matching.reply import Reply, ReplyKind
 
 OUT_OF_SCOPE = "none"
 EMERGENCY = "emergency"
+CRISIS = "crisis"
 
 
 @dataclass(frozen=True)
@@ -60,13 +61,19 @@ def is_right(case: Case, label: str) -> bool:
 
 
 def evaluate(cases: Iterable[Case], respond: Callable[[str], Reply]) -> dict[str, Any]:
-    rows, timings = [], []
+    replies, timings = [], []
     for case in cases:
         start = time.perf_counter()
         reply = respond(case.text)
         timings.append((time.perf_counter() - start) * 1000)
-        rows.append((case, outcome_label(reply)))
-    timings.sort()
+        replies.append((case, reply))
+    return summarise(replies, timings)
+
+
+def summarise(replies: list[tuple[Case, Reply]], timings: list[float]) -> dict[str, Any]:
+    """The figures for cases and the replies they got (``timings`` in ms, may be empty)."""
+    rows = [(case, outcome_label(reply)) for case, reply in replies]
+    timings = sorted(timings)
     total = len(rows)
     right = sum(is_right(c, label) for c, label in rows)
     in_scope = [(c, label) for c, label in rows if OUT_OF_SCOPE not in c.expect]
@@ -92,6 +99,10 @@ def evaluate(cases: Iterable[Case], respond: Callable[[str], Reply]) -> dict[str
         "in_scope_accuracy": share(in_scope, is_right),
         "out_of_scope_recall": share(oos, lambda c, lb: lb == OUT_OF_SCOPE),
         "emergency_recall": share(emergency, lambda c, lb: lb == EMERGENCY),
+        "crisis_recall": share(
+            [(c, lb) for c, lb in rows if CRISIS in c.expect], lambda c, lb: lb == CRISIS
+        ),
+        "false_emergencies": sum(lb == EMERGENCY and EMERGENCY not in c.expect for c, lb in rows),
         "suggested": sum(label == "suggest" for _, label in rows),
         "median_ms": round(statistics.median(timings), 3) if timings else None,
         "p99_ms": round(timings[max(0, int(len(timings) * 0.99) - 1)], 3) if timings else None,
@@ -123,7 +134,9 @@ def format_report(figures: dict[str, Any]) -> str:
         f"cases: {figures['cases']}, suggested: {figures['suggested']}",
         f"in-scope accuracy: {pct(figures['in_scope_accuracy'])}",
         f"out-of-scope recall: {pct(figures['out_of_scope_recall'])}",
-        f"emergency recall: {pct(figures['emergency_recall'])}",
+        f"emergency recall: {pct(figures['emergency_recall'])}"
+        f" (emergency replies to other cases: {figures['false_emergencies']})",
+        f"crisis recall: {pct(figures['crisis_recall'])}",
         f"time per message: median {figures['median_ms']} ms, 99th percentile "
         f"{figures['p99_ms']} ms",
         f"overall accuracy: {pct(figures['accuracy'])}",

@@ -31,7 +31,7 @@ Snapshot = frozenset[tuple[str, int, int]]  # (path, modification time, size) pe
 def snapshot(folders: tuple[Path, ...]) -> Snapshot:
     files = []
     for folder in folders:
-        for path in folder.glob("*.y*ml"):
+        for path in folder.rglob("*.y*ml"):  # intents/_safety/ too
             try:
                 stat = path.stat()
             except OSError:
@@ -93,7 +93,9 @@ class LiveContent:
                     f"Content NOT reloaded: {len(errors)} "
                     "error(s); the bot keeps the previous answers.",
                 )
-            self.engine = await asyncio.to_thread(Engine, content)
+            self.engine = await asyncio.to_thread(
+                Engine, content, self.engine.encoder, self.engine.cache_dir
+            )
             warnings = len(problems)
             summary = (
                 f"Content reloaded: {len(content.intents)} topics, "

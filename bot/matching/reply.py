@@ -16,6 +16,7 @@ class ReplyKind(StrEnum):
     SUGGEST = "suggest"  # "Did you mean...?" with the close topics as buttons
     FALLBACK = "fallback"  # the "no answer" reply: 101 and 999
     EMERGENCY = "emergency"  # danger now: 999 first, then the topic that also matched
+    CRISIS = "crisis"  # someone who may harm themselves: 999 if at risk, crisis lines
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class Reply:
     follow_up: str | None = None  # after an emergency, the topic that also matched
     ranked: tuple[Candidate, ...] = field(default=(), repr=False)
     decided_by: str = ""  # which threshold or rule decided the outcome
+    # The safety check was unsure: the reply starts with the 999 line and offers an
+    # "I'm in danger now" button.
+    danger_prompt: bool = False
 
     def as_json(self) -> dict[str, Any]:
         """The public shape of ``ask --json``: its keys are an interface, keep them."""

