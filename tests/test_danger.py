@@ -1,5 +1,7 @@
 import pytest
 
+from bot.content.loading import load_content
+from bot.matching.engine import Engine
 from bot.matching.reply import ReplyKind
 
 DANGER_NOW = [
@@ -52,3 +54,69 @@ def test_silent_solution_is_in_the_emergency_reply(engine):
     reply = engine.respond("I am in danger")
     assert reply.kind is ReplyKind.EMERGENCY
     assert "press <b>55</b>" in reply.html
+
+
+# Written for these tests, unlike the safety examples: danger described without the words
+# a phrase list would look for.
+DESCRIBED_DANGER = [
+    "theres 3 blokes in masks in my back garden trying the patio door",
+    "my little boy was on the swings 2 mins ago and now i cant find him anywhere",
+    "smoke pouring out the flat below and the old lady is still in there",
+    "lorry all over the road on the a414 swerving into the other lane",
+    "mate swallowed a load of pills and wont wake up",
+]
+CALM_WITH_ALARMING_WORDS = [
+    "this traffic on the m25 is killing me",
+    "when is the next knife amnesty in hertford",
+    "my ex used to hit me but i left him years ago, can beacon still help",
+    "i'm not in danger right now but i don't feel safe with my boyfriend",
+]
+CRISIS = [
+    "i want to kill myself",
+    "i feel suicidal",
+    "everyone would be better off if i wasnt here, ive got the tablets ready",
+]
+
+
+@pytest.mark.parametrize("text", DESCRIBED_DANGER)
+def test_danger_described_in_residents_own_words_gets_999_first(engine, text):
+    reply = engine.respond(text)
+    assert reply.kind is ReplyKind.EMERGENCY, reply.decided_by
+    assert reply.html.index("999") < 80
+
+
+@pytest.mark.parametrize("text", CALM_WITH_ALARMING_WORDS)
+def test_alarming_words_without_danger_now_do_not_get_the_emergency_reply(engine, text):
+    assert engine.respond(text).kind is not ReplyKind.EMERGENCY
+
+
+@pytest.mark.parametrize("text", CRISIS)
+def test_someone_in_crisis_gets_crisis_lines_never_a_did_you_mean(engine, text):
+    reply = engine.respond(text)
+    assert reply.kind is ReplyKind.CRISIS and not reply.suggestions
+    assert "116 123" in reply.html  # Samaritans
+    assert "<b>111</b>" in reply.html and "option 2" in reply.html  # NHS urgent mental health
+    assert reply.html.index("999") < reply.html.index("116 123")  # 999 first, if at risk
+
+
+def test_a_never_phrase_overrides_urgent_words(engine):
+    reply = engine.respond("not an emergency but there was a fight outside right now")
+    assert reply.kind is not ReplyKind.EMERGENCY
+    assert "never phrase" in engine.explain("not an emergency, the fight ended")
+
+
+def test_when_unsure_the_reply_leads_with_999_and_keeps_the_answer(content_dir, encoder):
+    # Thresholds that put every message in the unsure band.
+    matching = content_dir.intents / "_matching.yaml"
+    text = matching.read_text()
+    text = text.replace("  danger: 0.0 ", "  danger: 50.0").replace(
+        "  danger_unsure: -0.5", "  danger_unsure: -50"
+    )
+    matching.write_text(text)
+    content, problems = load_content(content_dir.intents, content_dir.knowledge)
+    assert content is not None, problems
+    reply = Engine(content, encoder).respond("beacon phone number")
+    assert reply.kind is ReplyKind.ANSWER and reply.intent == "victim_support_beacon"
+    assert reply.danger_prompt
+    assert reply.html.startswith("🚨 <b>If you or anyone else is in danger now, call 999.</b>")
+    assert "0300 011 55 55" in reply.html

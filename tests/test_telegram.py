@@ -9,6 +9,8 @@ import time
 import pytest
 from telegram.error import TimedOut
 
+from bot.content.loading import load_content
+from bot.matching.engine import Engine
 from bot.storage.store import MessageOutcome
 from bot.telegram import messages
 from tests.fake_telegram import BOT_ID, BOT_USERNAME, FakeBotAPI, callback, message
@@ -342,3 +344,33 @@ async def test_a_self_hosted_bot_api_address_is_used(engine):
         await ask(fake, message(ALICE, "beacon number"))
         assert all(c.url.startswith("http://127.0.0.1:8081/bot") for c in fake.calls)
         assert TOKEN in fake.calls[0].url
+
+
+async def test_crisis_gets_crisis_lines_without_rating_buttons(engine):
+    async with running_bot(engine) as (fake, _, _):
+        (reply,) = await ask(fake, message(ALICE, "i dont want to be alive anymore"))
+        assert "116 123" in reply.text and "999" in reply.text
+        assert reply.buttons == []
+
+
+async def test_im_in_danger_button_under_an_unsure_reply_sends_the_emergency_reply(
+    content_dir, encoder
+):
+    # Thresholds that put every message in the unsure band.
+    matching = content_dir.intents / "_matching.yaml"
+    matching.write_text(
+        matching.read_text()
+        .replace("  danger: 0.0 ", "  danger: 50.0")
+        .replace("  danger_unsure: -0.5", "  danger_unsure: -50")
+    )
+    content, problems = load_content(content_dir.intents, content_dir.knowledge)
+    assert content is not None, problems
+    async with running_bot(Engine(content, encoder)) as (fake, _, _):
+        (reply,) = await ask(fake, message(ALICE, "beacon phone number"))
+        assert reply.text.startswith("🚨 <b>If you or anyone else is in danger now, call 999.</b>")
+        assert "0300 011 55 55" in reply.text
+        assert reply.buttons[0] == ("🚨 I'm in danger now", "d:now")
+        assert ("👍 Helpful", "f:1") in reply.buttons
+        (emergency,) = await ask(fake, callback(ALICE, "d:now", message_id=reply.message_id))
+        assert emergency.text.startswith("🚨 <b>If you or someone else is in danger now, call")
+        assert "press <b>55</b>" in emergency.text

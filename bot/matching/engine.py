@@ -107,6 +107,21 @@ class Engine:
     def uses_encoder(self) -> bool:
         return self.encoder is not None
 
+    @property
+    def matching_mode(self) -> str:
+        """One line for admins: whether the sentence encoder is in use."""
+        if self.encoder is not None:
+            return "Matching: sentence encoder and TF-IDF."
+        return (
+            "Matching: TF-IDF only – the sentence encoder is off or could not be loaded "
+            "(see the log); answers and the danger check understand less."
+        )
+
+    @property
+    def emergency_id(self) -> str | None:
+        """The intent holding the emergency reply (999 first)."""
+        return self._emergency_id
+
     # -- public API
 
     def score(self, words: str, vector: Vector | None = None) -> npt.NDArray[np.float32]:
@@ -245,19 +260,27 @@ class Engine:
     def explain(self, text: str) -> str:
         """Why a message gets its outcome: for admins tuning examples and thresholds."""
         reply = self.respond(text)
-        words = self.normalise(text)
+        cleaned = clean(text)
+        words = self.normalise.canonical(cleaned)
+        vectors = self._encode([words])
+        verdict = self.assess(cleaned, words, None if vectors is None else vectors[0])
         th = self.thresholds
         lines = [
             f'Read as: "{words}"',
             f"Outcome: {reply.kind.value}" + (f" → {reply.intent}" if reply.intent else ""),
             f"Decided by: {reply.decided_by}",
+            f"Safety check: {verdict.safety.value} (danger {verdict.danger:.3f}, "
+            f"crisis {verdict.crisis:.3f}){'; ' + verdict.why if verdict.why else ''}",
         ]
         for candidate in reply.ranked[:3]:
             examples = self._examples.get(candidate.intent, [])
             best = process.extractOne(words, [e[0] for e in examples], scorer=fuzz.token_set_ratio)
             example = f' — nearest example: "{examples[best[2]][1]}"' if best else ""
             lines.append(f"{candidate.intent}: {candidate.score:.3f}{example}")
-        lines.append(f"Thresholds: answer {th.answer}, suggest {th.suggest}, margin {th.margin}")
+        lines.append(
+            f"Thresholds: answer {th.answer}, suggest {th.suggest}, margin {th.margin}; "
+            f"danger {th.danger} (unsure from {th.danger_unsure}), crisis {th.crisis}"
+        )
         return "\n".join(lines)
 
     def answer_for(self, intent_id: str) -> Reply | None:

@@ -71,6 +71,9 @@ async def unanswered_report(store: Store, days: int, limit: int = 20) -> tuple[s
     return "\n".join(lines), groups
 
 
+OUTCOMES = ("answer", "suggest", "fallback", "emergency", "crisis")
+
+
 async def stats_report(store: Store, days: int) -> str:
     rows = await store.outcomes(days)
     if not rows:
@@ -85,9 +88,7 @@ async def stats_report(store: Store, days: int) -> str:
             helpful.setdefault(row.intent, []).append(row.helpful)
     lines = [f"Messages in the last {days} days: {total}"]
     lines.append(
-        " · ".join(
-            f"{k} {kinds[k] / total:.0%}" for k in ("answer", "suggest", "fallback", "emergency")
-        )
+        " · ".join(f"{k} {kinds[k] / total:.0%}" for k in OUTCOMES)
     )
     lines.append("Top topics:")
     lines += [f"  {intent}: {count}" for intent, count in intents.most_common(10)]

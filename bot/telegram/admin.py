@@ -82,7 +82,7 @@ async def admin_stats(update: Update, context: BotContext) -> None:
         report = await stats_report(context.services.store, _days(context))
     except StoreUnavailable as exc:
         report = f"The database is unavailable just now: {exc}"
-    await _send_report(update, report)
+    await _send_report(update, f"{report}\n{context.services.live.engine.matching_mode}")
 
 
 @admin_only

@@ -41,3 +41,7 @@ PRIVACY = (
 )
 FORGOTTEN = "Done: I deleted everything kept about you ({count} records)."
 FORGET_FAILED = "Sorry, I couldn't delete your records just now. Please try again in a few minutes."
+DANGER_NOW = (
+    "🚨 <b>If you or someone else is in danger now, call 999.</b>\n"
+    "If you can't speak on a mobile, call 999 and press 55 when prompted."
+)

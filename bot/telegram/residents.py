@@ -109,9 +109,9 @@ async def on_text(update: Update, context: BotContext) -> None:
     message, user = update.message, update.effective_user
     if message is None or user is None or not _addressed_to_bot(message, context):
         return
-    engine = context.services.live.engine
-    reply = engine.respond(_question_text(message, context))
-    sent = await send_html(message, reply.html, keyboard_for(reply, engine))
+    live = context.services.live
+    reply = await live.respond(_question_text(message, context))
+    sent = await send_html(message, reply.html, keyboard_for(reply, live.engine))
     await record(context, user.id, reply, sent.message_id)
 
 
@@ -190,6 +190,14 @@ async def on_button(update: Update, context: BotContext) -> None:
             await context.services.store.record_feedback(user.id, message.message_id, value == "1")
         except Exception:  # feedback is best effort
             log.exception("could not record feedback")
+        return
+    if kind == "d" and message is not None:  # "I'm in danger now" under an unsure reply
+        emergency = engine.answer_for(engine.emergency_id) if engine.emergency_id else None
+        await query.answer()
+        await _drop_keyboard(query)
+        sent = await send_html(message, emergency.html if emergency else messages.DANGER_NOW)
+        if emergency is not None:
+            await record(context, user.id, emergency, sent.message_id)
         return
     if kind == "s" and value == "-" and message is not None:
         await query.answer()

@@ -8,6 +8,7 @@ residents' words) turn HTML off explicitly.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import MessageLimit
@@ -100,9 +101,15 @@ def topics_keyboard(engine: Engine) -> InlineKeyboardMarkup:
     )
 
 
+DANGER_BUTTON = InlineKeyboardButton("🚨 I'm in danger now", callback_data="d:now")
+
+
 def keyboard_for(reply: Reply, engine: Engine) -> InlineKeyboardMarkup | None:
+    """Suggestions, or 👍/👎 under an answer; the "I'm in danger now" button first when
+    the safety check was unsure. A crisis reply carries no buttons: it is not a rating."""
+    rows: list[Sequence[InlineKeyboardButton]] = [[DANGER_BUTTON]] if reply.danger_prompt else []
     if reply.kind is ReplyKind.SUGGEST:
-        return suggestion_keyboard(reply, engine)
-    if reply.kind in (ReplyKind.ANSWER, ReplyKind.EMERGENCY):
-        return feedback_keyboard()
-    return None
+        rows.extend(suggestion_keyboard(reply, engine).inline_keyboard)
+    elif reply.kind in (ReplyKind.ANSWER, ReplyKind.EMERGENCY):
+        rows.extend(feedback_keyboard().inline_keyboard)
+    return InlineKeyboardMarkup(rows) if rows else None

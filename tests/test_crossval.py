@@ -1,0 +1,30 @@
+"""Safety floors, measured the only honest way: on messages the model did not train on."""
+
+from __future__ import annotations
+
+from bot.cli import main
+from bot.matching.crossval import cross_validate
+from tests.conftest import project_content
+
+DANGER_LED_BY_999_FLOOR = 0.97  # danger-now messages whose reply starts with 999
+FALSE_ALARM_CEILING = 0.03  # emergency replies to messages that are not danger now
+CRISIS_FLOOR = 0.85  # crisis messages that get the crisis reply
+
+
+def test_cross_validated_safety_check_meets_its_floors(encoder):
+    figures = cross_validate(project_content(), encoder, folds=5)
+    report = {k: figures[k] for k in figures if k.startswith(("danger", "crisis"))}
+    assert figures["danger_led_by_999"] >= DANGER_LED_BY_999_FLOOR, report
+    assert figures["danger_false_alarm_rate"] <= FALSE_ALARM_CEILING, report
+    assert figures["crisis_recall"] >= CRISIS_FLOOR, report
+    assert figures["safety_cases"]["danger_now"] >= 400 and figures["safety_cases"]["crisis"] >= 150
+
+
+def test_eval_cv_prints_per_topic_scores_and_the_safety_figures(capsys, tmp_path):
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text('{"text": "beacon numbr", "expect": "victim_support_beacon"}\n')
+    assert main(["eval", "--cv", "2", str(cases)]) == 0
+    out = capsys.readouterr().out
+    assert "2-fold cross-validation" in out and "1 case" in out
+    assert "victim_support_beacon" in out and "precision" in out
+    assert "danger now -> emergency reply:" in out and "false alarms" in out
