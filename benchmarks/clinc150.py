@@ -21,6 +21,7 @@ from pathlib import Path
 from bot.content.danger import DangerCheck
 from bot.content.intents import Intent
 from bot.content.loading import Content
+from bot.matching.encoder import SentenceEncoder
 from bot.content.matching_settings import MatchingConfig, Thresholds
 from bot.matching.engine import Engine
 from bot.matching.evaluation import calibrate_answer_threshold, evaluate, read_cases
@@ -28,7 +29,10 @@ from bot.matching.evaluation import calibrate_answer_threshold, evaluate, read_c
 DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "clinc150"
 
 
-def build_engine(train: Path, threshold: float = 0.0) -> Engine:
+CACHE = Path.home() / ".cache" / "herts-safety-bot"  # example vectors, kept between runs
+
+
+def build_engine(train: Path, threshold: float = 0.0, encoder: bool = True) -> Engine:
     examples: dict[str, list[str]] = defaultdict(list)
     for case in read_cases(train):
         (label,) = case.expect
@@ -39,7 +43,10 @@ def build_engine(train: Path, threshold: float = 0.0) -> Engine:
     }
     # No suggestion band: an outcome is an answer or "out of scope", as in the paper.
     config = MatchingConfig(Thresholds(answer=threshold, suggest=threshold, margin=0.0))
-    return Engine(Content(intents, {}, config, DangerCheck()))
+    return Engine(
+        Content(intents, {}, config, DangerCheck()),
+        SentenceEncoder(cache_dir=CACHE) if encoder else None,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,10 +66,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--max-in-scope-loss", type=float, default=0.005)
     parser.add_argument("--json", action="store_true", help="print the figures as one object")
+    parser.add_argument(
+        "--no-encoder", action="store_true", help="TF-IDF alone, as when the encoder is off"
+    )
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    engine = build_engine(args.train)
+    engine = build_engine(args.train, encoder=not args.no_encoder)
     build_seconds = time.perf_counter() - started
 
     scored = [(case, *engine.top_label(case.text)) for case in read_cases(args.calibrate)]
@@ -73,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     figures = evaluate(read_cases(args.test), engine.respond)
     result = {
         "intents": len(engine.intents),
+        "encoder": engine.uses_encoder,
         "training_examples": sum(len(i.examples) for i in engine.intents.values()),
         "threshold": threshold,
         "in_scope_accuracy": figures["in_scope_accuracy"],

@@ -7,6 +7,9 @@ and 99th percentile), and the process's peak memory. Outgoing pacing is off (it 
 measure Telegram's limits, not the bot):
 
     .venv/bin/python benchmarks/throughput.py --messages 20000 --users 2000 --rate 2000
+
+Residents' questions repeat ("beacon number"), and a repeated text reuses its sentence
+vector; ``--unique`` makes every message different, the encoder's worst case.
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ class TimedFake(FakeBotAPI):
         self.push(message(user_id, text))
 
 
-async def run(messages: int, users: int, rate: float) -> dict:
+async def run(messages: int, users: int, rate: float, unique: bool) -> dict:
     fake = TimedFake()
     folder = tempfile.mkdtemp()
     settings = Settings(
@@ -72,6 +75,7 @@ async def run(messages: int, users: int, rate: float) -> dict:
         flood_messages=10**6,
         database=Path(folder) / "bench.sqlite3",
         watch_content=False,
+        cache_dir=Path.home() / ".cache" / "herts-safety-bot",
     )
     app = create_application(settings, request=fake, pacing=False)
     if app is None:
@@ -84,7 +88,8 @@ async def run(messages: int, users: int, rate: float) -> dict:
         started = time.perf_counter()
         for sent in range(0, messages, batch):
             for n in range(sent, min(sent + batch, messages)):
-                fake.offer(10_000 + n % users, QUESTIONS[n % len(QUESTIONS)])
+                text = QUESTIONS[n % len(QUESTIONS)]
+                fake.offer(10_000 + n % users, f"{text} {n}" if unique else text)
             delay = started + (sent + batch) / rate - time.perf_counter()
             await asyncio.sleep(max(delay, 0))
         await fake.wait_for(lambda: len(fake.latencies) >= messages, timeout=120)
@@ -109,9 +114,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--users", type=int, default=2_000)
     parser.add_argument("--rate", type=float, default=2_000, help="messages offered per second")
+    parser.add_argument(
+        "--unique",
+        action="store_true",
+        help="make every message different (no repeated text: the encoder cannot reuse a vector)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    result = asyncio.run(run(args.messages, args.users, args.rate))
+    result = asyncio.run(run(args.messages, args.users, args.rate, args.unique))
     if args.json:
         print(json.dumps(result))
     else:
