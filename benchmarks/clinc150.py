@@ -21,8 +21,8 @@ from pathlib import Path
 from bot.content.danger import DangerCheck
 from bot.content.intents import Intent
 from bot.content.loading import Content
-from bot.matching.encoder import SentenceEncoder
 from bot.content.matching_settings import MatchingConfig, Thresholds
+from bot.matching.encoder import SentenceEncoder
 from bot.matching.engine import Engine
 from bot.matching.evaluation import calibrate_answer_threshold, evaluate, read_cases
 
