@@ -79,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     calibration = calibrate_answer_threshold(scored, args.max_in_scope_loss)
     threshold = calibration["answer_threshold"]
     engine.thresholds = Thresholds(answer=threshold, suggest=threshold, margin=0.0)
+    if engine.encoder is not None:
+        engine.encoder.forget_messages()  # time encoding the test messages, not recalling them
 
     figures = evaluate(read_cases(args.test), engine.respond)
     result = {

@@ -14,6 +14,7 @@ from bot.matching.reply import Reply, ReplyKind
 from bot.storage.redact import Redactor
 from bot.storage.sqlite import SqliteStore
 from bot.telegram import messages
+from tests.conftest import CACHE
 from tests.fake_telegram import message
 from tests.telegram_harness import running_bot
 from tests.test_telegram import ask
@@ -103,9 +104,9 @@ async def test_reload_with_a_syntax_error_keeps_the_old_answers_and_reports_the_
         assert "0300 011 55 55" in reply.text
 
 
-async def test_changed_files_go_live_without_a_restart_and_admins_are_told(content_dir):
+async def test_changed_files_go_live_without_a_restart_and_admins_are_told(content_dir, encoder):
     content, _ = load_content(content_dir.intents, content_dir.knowledge)
-    engine = Engine(content)
+    engine = Engine(content, encoder, CACHE)  # as the bot runs: the cache makes reloads quick
     live = LiveContent(engine, content_dir.intents, content_dir.knowledge)
     async with running_bot(engine, live=live, admin_ids=frozenset({ADMIN}), watch_content=True) as (
         fake,

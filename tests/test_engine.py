@@ -150,3 +150,8 @@ def test_the_emergency_and_out_of_scope_topics_are_never_plain_answers_or_sugges
         reply = engine.respond(text)
         shown = [*reply.suggestions, *([reply.intent] if reply.kind is ReplyKind.ANSWER else [])]
         assert all(engine.intents[i].outcome.value == "answer" for i in shown), (text, reply)
+
+
+def test_a_pasted_web_address_or_number_leads_to_the_topic_that_gives_it(engine):
+    assert engine.respond("hertfordshirebeacon.org is this legit").intent == "victim_support_beacon"
+    assert engine.respond("who is 08000 121 700").intent == "modern_slavery"

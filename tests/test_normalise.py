@@ -1,3 +1,4 @@
+from bot.matching.encoder import dictionary_words
 from bot.matching.normalise import Normaliser
 from bot.text import clean, compile_phrase
 
@@ -36,3 +37,15 @@ def test_phrases_match_whole_words_with_alternatives_and_gaps():
     assert pattern.search("she is kicking my brother and me")
     assert not pattern.search("he is shitting me")
     assert not pattern.search("this hitting me")
+
+
+def test_real_words_are_never_corrected_into_content_words():
+    normalise = Normaliser(vocabulary=["randox", "number"], dictionary=["random"])
+    assert normalise("random question") == "random question"
+    assert normalise("randax numbre") == "randox number"  # typos still are
+
+
+def test_the_dictionary_knows_everyday_english_but_not_typos():
+    words = dictionary_words()
+    assert {"random", "stolen", "neighbour"} <= words
+    assert not {"numbr", "beacn", "polic"} & words

