@@ -3,8 +3,9 @@
 Staff keep the phrases in ``intents/_danger.yaml``. A phrase is a few words; ``a/b``
 accepts either word and a lone ``*`` stands for up to three words, so ``is hitting/kicking * me/my``
 covers "he is hitting me" and "she is kicking my mum". ``not_if`` phrases mark a past
-event or a general question ("last week", "how do I report"), which silences ordinary
-signals; ``urgent`` phrases ("right now") fire even then.
+event or a general question ("last week", "how do I report"), which silences signals;
+``urgent`` phrases ("right now") confirm danger the learned check suspects; ``never``
+phrases ("not an emergency") silence everything.
 """
 
 from __future__ import annotations
@@ -31,13 +32,15 @@ class DangerCheck:
         return self.never.first(text)
 
     def match(self, text: str) -> str | None:
-        """The phrase that marks ``text`` (cleaned words) as danger now, or None."""
-        urgent = self.urgent.first(text)
-        if urgent:
-            return urgent
+        """The signal phrase that marks ``text`` (cleaned words) as danger now, or None
+        (also when a ``not_if`` phrase marks it as past or general)."""
         if self.not_if.matching(text):
             return None
         return self.signals.first(text)
+
+    def urgent_match(self, text: str) -> str | None:
+        """A phrase saying it is happening now ("right now"): it confirms suspected danger."""
+        return self.urgent.first(text)
 
     def phrases(self) -> list[str]:
         return [

@@ -4,7 +4,8 @@ neither, with an "unsure" band in between.
 A linear model over the same features as topic matching (TF-IDF and, when available, the
 sentence vector) learns the three labels from ``intents/_safety/`` and from every topic
 example (all "not danger"). Staff phrases in ``intents/_danger.yaml`` override it: ``never``
-phrases silence everything, ``urgent`` and ordinary ``signals`` always mean danger now.
+phrases silence everything, ``signals`` always mean danger now, and ``urgent`` phrases
+("right now") turn an unsure verdict into danger now.
 """
 
 from __future__ import annotations
@@ -104,5 +105,8 @@ def assess(
         return SafetyVerdict(Safety.CRISIS, danger, crisis, why)
     if danger >= thresholds.danger_unsure:
         why = f"danger score {danger:.3f} in the unsure band from {thresholds.danger_unsure}"
+        urgent = phrases.urgent_match(cleaned) or phrases.urgent_match(words)
+        if urgent:
+            return SafetyVerdict(Safety.DANGER_NOW, danger, crisis, f"{why}, and '{urgent}'")
         return SafetyVerdict(Safety.UNSURE, danger, crisis, why)
     return SafetyVerdict(Safety.NONE, danger, crisis, "")
