@@ -237,6 +237,9 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
         return await stats_report(store, args.days)
 
     print(asyncio.run(_with_store(settings, report)))
+    content, _ = load_content(settings.intents, settings.knowledge, settings.seeds)
+    if content is not None and content.cards.review_note():
+        print(content.cards.review_note())
     return 0
 
 

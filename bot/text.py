@@ -15,7 +15,12 @@ MAX_INPUT_CHARS = 1000
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _WORD_APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)")
-_NON_WORD = re.compile(r"[\W_]+")
+# Combining marks belong to their word: Bengali, Gujarati and other scripts write vowels
+# as marks, and a word split at each one could never match a phrase.
+_MARKS = "".join(
+    re.escape(chr(c)) for c in range(0x300, 0x10000) if unicodedata.category(chr(c))[0] == "M"
+)
+_NON_WORD = re.compile(rf"(?:[^\w{_MARKS}]|_)+")
 _NON_DIGIT = re.compile(r"\D")
 
 

@@ -56,8 +56,14 @@ class ContentDir:
         self.root = root
         self.intents = root / "intents"
         self.knowledge = root / "knowledge"
-        shutil.copytree(DEFAULTS.intents, self.intents)
+        # Without the language cards, whose "not reviewed" warnings every test would see;
+        # ``with_cards`` adds them.
+        shutil.copytree(DEFAULTS.intents, self.intents, ignore=shutil.ignore_patterns("_languages"))
         shutil.copytree(DEFAULTS.knowledge, self.knowledge)
+
+    def with_cards(self) -> ContentDir:
+        shutil.copytree(DEFAULTS.intents / "_languages", self.intents / "_languages")
+        return self
 
     def write(self, relative: str, text: str) -> Path:
         path = self.root / relative

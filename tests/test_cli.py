@@ -15,8 +15,9 @@ def test_ask_prints_the_reply_as_plain_text(capsys):
 def test_ask_json_has_the_documented_fields(capsys):
     assert main(["ask", "--json", "how do I report fly tipping"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"text", "kind", "intent", "confidence", "suggestions", "reply"}
+    assert set(result) == {"text", "kind", "intent", "confidence", "suggestions", "reply", "language"}
     assert result["kind"] == "answer" and result["intent"] == "fly_tipping_report"
+    assert result["language"] == "en"
 
 
 def test_ask_without_text_answers_each_input_line_as_json(capsys, monkeypatch):

@@ -79,9 +79,9 @@ def test_the_packaged_model_is_the_pinned_one():
 async def test_messages_that_arrive_together_are_answered_in_one_batch(engine):
     batches: list[list[str]] = []
 
-    def respond_many(texts: list[str]) -> list[Reply]:
+    def respond_many(texts: list[str], hints: list[str | None]) -> list[Reply]:
         batches.append(texts)
-        return engine.respond_many(texts)
+        return engine.respond_many(texts, hints)
 
     batcher = ReplyBatcher(lambda: respond_many, workers=1)
     texts = ["beacon number", "fly tipping", "how do i join the police"] * 10
@@ -98,11 +98,11 @@ async def test_messages_that_arrive_together_are_answered_in_one_batch(engine):
 async def test_an_error_in_a_batch_reaches_its_handlers_and_the_next_batch_is_answered(engine):
     calls = []
 
-    def respond_many(texts: list[str]) -> list[Reply]:
+    def respond_many(texts: list[str], hints: list[str | None]) -> list[Reply]:
         calls.append(texts)
         if len(calls) == 1:
             raise RuntimeError("boom")
-        return engine.respond_many(texts)
+        return engine.respond_many(texts, hints)
 
     batcher = ReplyBatcher(lambda: respond_many, workers=1)
     first = await asyncio.gather(batcher.respond("a"), return_exceptions=True)

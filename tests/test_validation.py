@@ -11,7 +11,10 @@ def intent(id_: str, answer: str = "A short answer.", extra: str = "") -> str:
 
 def test_the_project_content_is_valid(capsys):
     assert main(["validate"]) == 0
-    assert capsys.readouterr().out == "Content OK: no problems.\n"
+    lines = capsys.readouterr().out.splitlines()
+    # The only warnings: language cards still waiting for a fluent speaker's review.
+    assert all("card has not been reviewed by a fluent speaker" in line for line in lines[:-1])
+    assert lines[-1] == f"0 error(s), {len(lines) - 1} warning(s)"
 
 
 def test_yaml_syntax_error_names_line_and_column(content_dir):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.content import answers
+from bot.content.cards import CardSet, load_cards
 from bot.content.danger import DangerCheck, load_danger
 from bot.content.facts import Fact, load_knowledge
 from bot.content.intents import (
@@ -33,6 +34,7 @@ class Content:
     matching: MatchingConfig
     danger: DangerCheck
     safety: SafetyCorpus = field(default_factory=SafetyCorpus)
+    cards: CardSet = field(default_factory=CardSet)
 
 
 def load_content(
@@ -48,7 +50,8 @@ def load_content(
     matching, matching_problems = load_matching(intents_dir)
     danger, danger_problems = load_danger(intents_dir)
     safety, safety_problems = load_safety(intents_dir)
-    problems += matching_problems + danger_problems + safety_problems
+    cards, card_problems = load_cards(intents_dir, facts)
+    problems += matching_problems + danger_problems + safety_problems + card_problems
     sources: list[IntentSource] = []
     if not intents_dir.is_dir():
         problems.append(
@@ -79,7 +82,7 @@ def load_content(
     problems.sort()
     if has_errors(problems):
         return None, problems
-    return Content(intents, facts, matching, danger, safety), problems
+    return Content(intents, facts, matching, danger, safety, cards), problems
 
 
 def _check_safety(

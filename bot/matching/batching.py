@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from bot.matching.reply import Reply
 
-RespondMany = Callable[[list[str]], list[Reply]]
+RespondMany = Callable[[list[str], list[str | None]], list[Reply]]
 
 
 class ReplyBatcher:
@@ -26,11 +26,12 @@ class ReplyBatcher:
         self._max_batch = max_batch
         self._workers = workers
         self._running = 0
-        self._waiting: list[tuple[str, asyncio.Future[Reply]]] = []
+        self._waiting: list[tuple[str, str | None, asyncio.Future[Reply]]] = []
 
-    async def respond(self, text: str) -> Reply:
+    async def respond(self, text: str, hint: str | None = None) -> Reply:
+        """``hint``: the resident's Telegram language, for language identification."""
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-        self._waiting.append((text, future))
+        self._waiting.append((text, hint, future))
         if self._running < self._workers:
             self._running += 1
             asyncio.get_running_loop().create_task(self._drain())
@@ -43,14 +44,16 @@ class ReplyBatcher:
                 del self._waiting[: self._max_batch]
                 try:
                     replies = await asyncio.to_thread(
-                        self._respond_many(), [text for text, _ in batch]
+                        self._respond_many(),
+                        [text for text, _, _ in batch],
+                        [hint for _, hint, _ in batch],
                     )
                 except Exception as exc:  # noqa: BLE001 - each waiting handler gets the error
-                    for _, future in batch:
+                    for _, _, future in batch:
                         if not future.done():
                             future.set_exception(exc)
                     continue
-                for (_, future), reply in zip(batch, replies, strict=True):
+                for (_, _, future), reply in zip(batch, replies, strict=True):
                     if not future.done():  # its handler may have been cancelled
                         future.set_result(reply)
         finally:

@@ -23,6 +23,7 @@ from bot.content.loading import Content
 from bot.content.safety import SafetyLabel
 from bot.matching.classifier import LinearModel
 from bot.matching.encoder import SentenceEncoder, dictionary_words
+from bot.matching.language import ENGLISH, DangerWords, LanguageGuesser
 from bot.matching.normalise import Normaliser
 from bot.matching.reply import Candidate, Reply, ReplyKind
 from bot.matching.safety import Safety, SafetyModel, SafetyVerdict, assess
@@ -103,6 +104,14 @@ class Engine:
         )
         self._emergency_id = self._id_of(Outcome.EMERGENCY)
         self._crisis_id = self._id_of(Outcome.CRISIS)
+        self.languages = LanguageGuesser(vocabulary)
+        self.cards = {
+            code: answers.render(card.card, content.facts)
+            for code, card in content.cards.cards.items()
+        }
+        self._card_danger = {
+            code: DangerWords(card.danger) for code, card in content.cards.cards.items()
+        }
 
     @property
     def uses_encoder(self) -> bool:
@@ -132,18 +141,29 @@ class Engine:
             scores[self._keyword_owner[found]] += self._keyword_boost
         return scores
 
-    def respond(self, text: str) -> Reply:
-        return self.respond_many([text])[0]
+    def respond(self, text: str, hint: str | None = None) -> Reply:
+        return self.respond_many([text], [hint])[0]
 
-    def respond_many(self, texts: list[str]) -> list[Reply]:
-        """Replies to several messages, their sentence vectors computed in one batch."""
-        cleaned = [clean(text) for text in texts]
+    def respond_many(self, texts: list[str], hints: list[str | None] | None = None) -> list[Reply]:
+        """Replies to several messages, their sentence vectors computed in one batch.
+        ``hints`` are the residents' Telegram languages (``language_code``), if known."""
+        languages = [
+            self.languages.identify(text, hint)
+            for text, hint in zip(texts, hints or [None] * len(texts), strict=True)
+        ]
+        replies = [
+            self._card(text, language) for text, language in zip(texts, languages, strict=True)
+        ]
+        todo = [i for i, reply in enumerate(replies) if reply is None]
+        cleaned = [clean(texts[i]) for i in todo]
         words = [self.normalise.canonical(c) for c in cleaned]
         vectors = self._encode(words)
-        return [
-            self._respond(text, c, w, None if vectors is None else vectors[i])
-            for i, (text, c, w) in enumerate(zip(texts, cleaned, words, strict=True))
-        ]
+        for n, i in enumerate(todo):
+            reply = self._respond(
+                texts[i], cleaned[n], words[n], None if vectors is None else vectors[n]
+            )
+            replies[i] = replace(reply, language=languages[i])
+        return [reply for reply in replies if reply is not None]
 
     def _respond(self, text: str, cleaned: str, words: str, vector: Vector | None) -> Reply:
         if not words:
@@ -282,6 +302,7 @@ class Engine:
         th = self.thresholds
         lines = [
             f'Read as: "{words}"',
+            f"Language: {reply.language or 'cannot tell'}",
             f"Outcome: {reply.kind.value}" + (f" → {reply.intent}" if reply.intent else ""),
             f"Decided by: {reply.decided_by}",
             f"Safety check: {verdict.safety.value} (danger {verdict.danger:.3f}, "
@@ -319,6 +340,47 @@ class Engine:
         )
 
     # -- outcomes
+
+    def _card(self, text: str, language: str | None) -> Reply | None:
+        """The card in the resident's language; when its danger words match, the card (999
+        line first) is followed by the English emergency reply. A message not told apart
+        as English or a card language is still read for every card language's danger
+        words: someone in danger writes short and without accents. None: answer in English."""
+        if language == ENGLISH:
+            return None
+        if language in self.cards:
+            danger = self._card_danger[language].match(text)
+        else:
+            language, danger = next(
+                (
+                    (code, found)
+                    for code, words in self._card_danger.items()
+                    if (found := words.match(text))
+                ),
+                (language, None),
+            )
+            if danger is None or language is None:
+                return None
+        if danger is None:
+            return Reply(
+                question=text,
+                kind=ReplyKind.CARD,
+                intent=None,
+                confidence=1.0,
+                html=self.cards[language],
+                language=language,
+                decided_by=f"written in '{language}': its language card",
+            )
+        english = self.rendered[self._emergency_id] if self._emergency_id else DANGER_PROMPT
+        return Reply(
+            question=text,
+            kind=ReplyKind.EMERGENCY,
+            intent=self._emergency_id,
+            confidence=1.0,
+            html=f"{self.cards[language]}\n\n{english}",
+            language=language,
+            decided_by=f"'{language}' danger phrase '{danger}'",
+        )
 
     def _is_answerable(self, intent_id: str) -> bool:
         return self.intents[intent_id].outcome is Outcome.ANSWER

@@ -58,9 +58,10 @@ class LiveContent:
         self._candidate: Snapshot | None = None
         self._lock = asyncio.Lock()
 
-    async def respond(self, text: str) -> Reply:
-        """The current engine's reply, computed off the event loop (batched with others)."""
-        return await self._batcher.respond(text)
+    async def respond(self, text: str, hint: str | None = None) -> Reply:
+        """The current engine's reply, computed off the event loop (batched with others);
+        ``hint`` is the resident's Telegram language."""
+        return await self._batcher.respond(text, hint)
 
     def changed_and_settled(self) -> bool:
         """True once files differ from the live version and have stayed the same for one

@@ -17,6 +17,7 @@ class ReplyKind(StrEnum):
     FALLBACK = "fallback"  # the "no answer" reply: 101 and 999
     EMERGENCY = "emergency"  # danger now: 999 first, then the topic that also matched
     CRISIS = "crisis"  # someone who may harm themselves: 999 if at risk, crisis lines
+    CARD = "card"  # written in another language: that language's card of safety numbers
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Reply:
     # The safety check was unsure: the reply starts with the 999 line and offers an
     # "I'm in danger now" button.
     danger_prompt: bool = False
+    language: str | None = None  # ISO 639-1 code of the message, when it could be told
 
     def as_json(self) -> dict[str, Any]:
         """The public shape of ``ask --json``: its keys are an interface, keep them."""
@@ -52,4 +54,5 @@ class Reply:
             "confidence": round(self.confidence, 4),
             "suggestions": list(self.suggestions),
             "reply": self.html,
+            "language": self.language,
         }

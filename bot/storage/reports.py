@@ -71,7 +71,7 @@ async def unanswered_report(store: Store, days: int, limit: int = 20) -> tuple[s
     return "\n".join(lines), groups
 
 
-OUTCOMES = ("answer", "suggest", "fallback", "emergency", "crisis")
+OUTCOMES = ("answer", "suggest", "fallback", "emergency", "crisis", "card")
 
 
 async def stats_report(store: Store, days: int) -> str:

@@ -82,7 +82,10 @@ async def admin_stats(update: Update, context: BotContext) -> None:
         report = await stats_report(context.services.store, _days(context))
     except StoreUnavailable as exc:
         report = f"The database is unavailable just now: {exc}"
-    await _send_report(update, f"{report}\n{context.services.live.engine.matching_mode}")
+    engine = context.services.live.engine
+    notes = [engine.matching_mode, engine.content.cards.review_note()]
+    report = "\n".join([report, *(note for note in notes if note)])
+    await _send_report(update, report)
 
 
 @admin_only

@@ -12,6 +12,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, filters
 
+from bot.matching.language import ENGLISH
 from bot.matching.reply import Reply, ReplyKind
 from bot.telegram import messages
 from bot.telegram.ratelimit import FloodVerdict
@@ -110,7 +111,9 @@ async def on_text(update: Update, context: BotContext) -> None:
     if message is None or user is None or not _addressed_to_bot(message, context):
         return
     live = context.services.live
-    reply = await live.respond(_question_text(message, context))
+    reply = await live.respond(_question_text(message, context), user.language_code)
+    if reply.language not in (None, ENGLISH):
+        log.info("reply %s to a message in language %s", reply.kind.value, reply.language)
     sent = await send_html(message, reply.html, keyboard_for(reply, live.engine))
     await record(context, user.id, reply, sent.message_id)
 
