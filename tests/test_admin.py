@@ -60,7 +60,7 @@ async def test_unanswered_groups_similar_questions_most_frequent_first(engine):
             "how do I renew a fishing licence",
         ):
             await ask(fake, message(RESIDENT, text))
-        (report,) = await ask(fake, message(ADMIN, "/unanswered 7"))
+        report, _buttons = await ask(fake, message(ADMIN, "/unanswered 7"), replies=2)
         lines = report.text.splitlines()
         assert lines[0] == "Unanswered questions, last 7 days (2 groups):"
         assert lines[1].startswith('3× "bin collection when"')
