@@ -14,8 +14,8 @@ from bot.matching.crossval import cross_validate
 from bot.matching.engine import Engine
 from bot.matching.evaluation import outcome_label
 
-# The floors ./test holds the live content to (tests/test_crossval.py); a draft below any
-# of them is not published.
+# The floors ./test holds the live content to (tests/test_crossval.py imports them); a draft
+# below any of them is not published.
 DANGER_LED_BY_999_FLOOR = 0.97  # danger-now messages whose reply starts with 999
 FALSE_ALARM_CEILING = 0.03  # emergency replies to messages that are not danger now
 CRISIS_FLOOR = 0.85  # crisis messages that get the crisis reply
