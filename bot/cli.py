@@ -243,6 +243,94 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.storage.html_report import build_report
+
+    engine_titles = _titles(settings)
+
+    async def report(store: SqliteStore) -> str:
+        return await build_report(store, args.days, engine_titles)
+
+    page = asyncio.run(_with_store(settings, report))
+    args.output.write_text(page, encoding="utf-8")
+    print(f"Wrote the report for the last {args.days} days to {args.output}")
+    return 0
+
+
+def _titles(settings: Settings) -> dict[str, str]:
+    content, _ = load_content(settings.intents, settings.knowledge, settings.seeds)
+    return {i.id: i.title for i in content.intents.values()} if content else {}
+
+
+def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.telegram.admin_review import PUBLISH_RUNNING, draft_of, publish
+
+    draft = draft_of(settings)
+    if not draft.changes():
+        print("The draft is empty: nothing to publish.")
+        return 0
+    print(PUBLISH_RUNNING)
+    engine = load_engine(settings)
+
+    async def run(store: SqliteStore) -> tuple[str, bool]:
+        return await publish(draft, engine, settings, store, admin=0, folds=args.folds)
+
+    summary, ok = asyncio.run(_with_store(settings, run))
+    print(summary)
+    if ok:
+        print("A running bot picks the change up by itself (or send /reload).")
+    return 0 if ok else 1
+
+
+def cmd_discard(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.telegram.admin_review import draft_of
+
+    draft = draft_of(settings)
+    files = draft.changes()
+    draft.discard()
+    if files:
+
+        async def audit(store: SqliteStore) -> None:
+            await store.add_audit(0, "discard", ", ".join(files))
+
+        asyncio.run(_with_store(settings, audit))
+    print("Draft discarded." if files else "There was no draft to discard.")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.storage.store import AuditEntry
+    from bot.telegram.admin_review import audit_text
+
+    async def entries(store: SqliteStore) -> list[AuditEntry]:
+        return await store.audit_entries(args.limit)
+
+    print(audit_text(asyncio.run(_with_store(settings, entries))))
+    return 0
+
+
+def cmd_export_csv(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.content.spreadsheet import FACTS, TOPICS, export_csv
+
+    topics, facts = export_csv(settings.intents, settings.knowledge, args.folder)
+    print(f"Wrote {args.folder / TOPICS} ({topics} rows) and {args.folder / FACTS} ({facts} rows)")
+    return 0
+
+
+def cmd_import_csv(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.content.spreadsheet import ImportRefused, import_csv
+
+    try:
+        changed = import_csv(args.folder, settings.intents, settings.knowledge, settings.seeds)
+    except ImportRefused as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"Import refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"Imported: {len(changed)} file(s) changed" + "".join(f"\n  {c}" for c in changed))
+    return 0
+
+
 def cmd_run(
     args: argparse.Namespace, settings: Settings, request: BaseRequest | None = None
 ) -> int:
@@ -307,6 +395,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=30, help="how far back (default: %(default)s)")
     _add_common_options(p)
     p.set_defaults(func=cmd_stats)
+    p = sub.add_parser("report", help="the admins' report with charts, as one HTML file")
+    p.add_argument("--days", type=int, default=30, help="how far back (default: %(default)s)")
+    p.add_argument("-o", "--output", type=Path, default=Path("report.html"), help="the file")
+    _add_common_options(p)
+    p.set_defaults(func=cmd_report)
+    p = sub.add_parser("publish", help="check the draft (review additions) and make it live")
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default: 5)")
+    _add_common_options(p)
+    p.set_defaults(func=cmd_publish)
+    p = sub.add_parser("discard", help="drop the draft")
+    _add_common_options(p)
+    p.set_defaults(func=cmd_discard)
+    p = sub.add_parser("audit", help="who changed content or the review inbox, and when")
+    p.add_argument("--limit", type=int, default=50, help="entries (default: %(default)s)")
+    _add_common_options(p)
+    p.set_defaults(func=cmd_audit)
+    p = sub.add_parser("export-csv", help="topics and facts to CSV for spreadsheets")
+    p.add_argument("folder", type=Path)
+    _add_common_options(p)
+    p.set_defaults(func=cmd_export_csv)
+    p = sub.add_parser("import-csv", help="topics and facts back from CSV (all or nothing)")
+    p.add_argument("folder", type=Path)
+    _add_common_options(p)
+    p.set_defaults(func=cmd_import_csv)
     return parser
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -69,6 +70,15 @@ class ContentDir:
         path = self.root / relative
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
         return path
+
+    def set_thresholds(self, **values: float) -> None:
+        """Change thresholds in this copy's _matching.yaml, keeping the rest of the file."""
+        path = self.intents / "_matching.yaml"
+        text = path.read_text(encoding="utf-8")
+        for name, value in values.items():
+            text, found = re.subn(rf"(?m)^(\s+{name}:\s*)-?[\d.]+", rf"\g<1>{value}", text)
+            assert found == 1, f"no threshold '{name}' in {path}"
+        path.write_text(text, encoding="utf-8")
 
     def problems(self, seeds: Path | None = None) -> list[str]:
         _, problems = load_content(self.intents, self.knowledge, seeds)

@@ -49,6 +49,7 @@ class Call:
     params: dict[str, Any]
     url: str
     message_id: int | None = None  # of the message the call created or edited
+    files: dict[str, Any] | None = None  # uploads: part name -> (file name, bytes, type)
 
     @property
     def text(self) -> str:
@@ -132,7 +133,8 @@ class FakeBotAPI(BaseRequest):
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         if name != "getUpdates" and self.keep_calls:
-            self.calls.append(Call(name, params, url))
+            files = dict(request_data.multipart_data) if request_data else {}
+            self.calls.append(Call(name, params, url, files=files or None))
         self._changed.set()
         if self.faults[name] and isinstance(self.faults[name][0], Exception):
             if name != "getUpdates" and self.keep_calls:
@@ -182,6 +184,11 @@ class FakeBotAPI(BaseRequest):
 
     async def _sendMessage(self, params: dict) -> dict:
         return self._message(params)
+
+    async def _sendDocument(self, params: dict) -> dict:
+        sent = self._message(params)
+        sent["document"] = {"file_id": f"doc{sent['message_id']}", "file_unique_id": "u"}
+        return sent
 
     async def _editMessageText(self, params: dict) -> dict:
         return self._message(params, params.get("message_id"))

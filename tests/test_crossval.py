@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from bot.cli import main
 from bot.matching.crossval import cross_validate
+from bot.matching.publishing import CRISIS_FLOOR, DANGER_LED_BY_999_FLOOR, FALSE_ALARM_CEILING
 from tests.conftest import project_content
-
-DANGER_LED_BY_999_FLOOR = 0.97  # danger-now messages whose reply starts with 999
-FALSE_ALARM_CEILING = 0.03  # emergency replies to messages that are not danger now
-CRISIS_FLOOR = 0.85  # crisis messages that get the crisis reply
 
 
 def test_cross_validated_safety_check_meets_its_floors(encoder):

@@ -106,13 +106,7 @@ def test_a_never_phrase_overrides_urgent_words(engine):
 
 
 def test_when_unsure_the_reply_leads_with_999_and_keeps_the_answer(content_dir, encoder):
-    # Thresholds that put every message in the unsure band.
-    matching = content_dir.intents / "_matching.yaml"
-    text = matching.read_text()
-    text = text.replace("  danger: 0.0 ", "  danger: 50.0").replace(
-        "  danger_unsure: -0.5", "  danger_unsure: -50"
-    )
-    matching.write_text(text)
+    content_dir.set_thresholds(danger=50, danger_unsure=-50)  # every message is "unsure"
     content, problems = load_content(content_dir.intents, content_dir.knowledge)
     assert content is not None, problems
     reply = Engine(content, encoder).respond("beacon phone number")

@@ -101,7 +101,8 @@ async def test_feedback_is_acknowledged_recorded_and_cannot_be_given_twice(engin
         (edit,) = fake.sent("editMessageReplyMarkup")
         assert edit.buttons == []  # the buttons are gone: no second vote
         (outcome,) = await store.outcomes(days=1)
-        assert outcome == MessageOutcome(outcome.at, "answer", "victim_support_beacon", 0)
+        beacon = "victim_support_beacon"
+        assert outcome == MessageOutcome(outcome.at, "answer", beacon, 0, closest=beacon)
         assert outcome.at == pytest.approx(time.time(), abs=60)
 
 
@@ -356,13 +357,7 @@ async def test_crisis_gets_crisis_lines_without_rating_buttons(engine):
 async def test_im_in_danger_button_under_an_unsure_reply_sends_the_emergency_reply(
     content_dir, encoder
 ):
-    # Thresholds that put every message in the unsure band.
-    matching = content_dir.intents / "_matching.yaml"
-    matching.write_text(
-        matching.read_text()
-        .replace("  danger: 0.0 ", "  danger: 50.0")
-        .replace("  danger_unsure: -0.5", "  danger_unsure: -50")
-    )
+    content_dir.set_thresholds(danger=50, danger_unsure=-50)  # every message is "unsure"
     content, problems = load_content(content_dir.intents, content_dir.knowledge)
     assert content is not None, problems
     async with running_bot(Engine(content, encoder)) as (fake, _, _):

@@ -55,10 +55,14 @@ def group_questions(questions: list[Question]) -> list[Group]:
 
 
 async def unanswered_report(store: Store, days: int, limit: int = 20) -> tuple[str, list[Group]]:
+    """The review inbox: unanswered groups, then answers rated 👎 ("answered, but not
+    helpful"); returns the text and the groups in the order listed."""
     groups = group_questions(await store.questions(days))
+    unhelpful = group_questions(await store.not_helpful(days))
     if not groups:
-        return f"No unanswered questions in the last {days} days.", []
-    lines = [f"Unanswered questions, last {days} days ({len(groups)} groups):"]
+        lines = [f"No unanswered questions in the last {days} days."]
+    else:
+        lines = [f"Unanswered questions, last {days} days ({len(groups)} groups):"]
     for group in groups[:limit]:
         closest = group.closest.most_common(1)[0][0] if group.closest else "-"
         score = f"{group.best_score:.2f}" if group.best_score is not None else "-"
@@ -68,7 +72,20 @@ async def unanswered_report(store: Store, days: int, limit: int = 20) -> tuple[s
         )
     if len(groups) > limit:
         lines.append(f"… and {len(groups) - limit} more groups (python -m bot review --csv)")
-    return "\n".join(lines), groups
+    if unhelpful:
+        lines.append(f"Answered, but not helpful (👎), {len(unhelpful)} groups:")
+    for group in unhelpful[:limit]:
+        lines.append(
+            f'{group.count}× "{group.example.text}" [#{group.example.id}]'
+            f" → answered: {group.example.intent}; {_wanted(group.example.wanted)}"
+        )
+    return "\n".join(lines), groups + unhelpful
+
+
+def _wanted(wanted: str | None) -> str:
+    if wanted is None:
+        return "no topic chosen"
+    return "wanted: something else" if wanted == "-" else f"wanted: {wanted}"
 
 
 OUTCOMES = ("answer", "suggest", "fallback", "emergency", "crisis", "card")
@@ -87,9 +104,7 @@ async def stats_report(store: Store, days: int) -> str:
         if row.intent and row.helpful is not None:
             helpful.setdefault(row.intent, []).append(row.helpful)
     lines = [f"Messages in the last {days} days: {total}"]
-    lines.append(
-        " · ".join(f"{k} {kinds[k] / total:.0%}" for k in OUTCOMES)
-    )
+    lines.append(" · ".join(f"{k} {kinds[k] / total:.0%}" for k in OUTCOMES))
     lines.append("Top topics:")
     lines += [f"  {intent}: {count}" for intent, count in intents.most_common(10)]
     if helpful:

@@ -17,7 +17,7 @@ import logging
 import secrets
 import sqlite3
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ import aiosqlite
 
 from bot.matching.reply import Reply, ReplyKind
 from bot.storage.redact import Redactor
-from bot.storage.store import MessageOutcome, Question, StoreUnavailable
+from bot.storage.store import AuditEntry, MessageOutcome, Question, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +63,29 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE messages ADD COLUMN reviewed INTEGER NOT NULL DEFAULT 0",
         "CREATE INDEX messages_user ON messages(user_key, reply_ref)",
     ],
+    3: [
+        # what a resident said they were looking for after a 👎 (an intent id, or "-")
+        "ALTER TABLE messages ADD COLUMN wanted TEXT",
+        """CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            admin INTEGER NOT NULL,
+            action TEXT NOT NULL,
+            detail TEXT NOT NULL
+        )""",
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
-QUESTION_COLUMNS = "id, at, kind, text, closest_intent, closest_score"  # fields of Question
+# fields of Question, in order
+QUESTION_COLUMNS = "id, at, kind, text, closest_intent, closest_score, intent, wanted"
+_LATEST = (
+    "(SELECT id FROM messages WHERE user_key = ?2 AND reply_ref = ?3 ORDER BY id DESC LIMIT 1)"
+)
+SET_TEXT = f"UPDATE messages SET text = ?1 WHERE id = {_LATEST}"  # noqa: S608 -- constants
+SET_WANTED = f"UPDATE messages SET wanted = ?1 WHERE id = {_LATEST}"  # noqa: S608 -- constants
+REMEMBERED = 10_000  # answered questions kept in memory, redacted only if they get a 👎
 
 
 @dataclass(frozen=True)
@@ -103,15 +121,26 @@ class MessageRecord:
 
 @dataclass(frozen=True)
 class FeedbackRecord:
-    """A vote waiting to be written; it joins its message by (user_key, reply_ref)."""
+    """A vote waiting to be written; it joins its message by (user_key, reply_ref). A 👎
+    carries the redacted question, which is then kept with the answer it rated."""
 
     user_key: str
     reply_ref: int
     helpful: int
     at: int
+    text: str | None = None
 
 
-Record = MessageRecord | FeedbackRecord
+@dataclass(frozen=True)
+class WantedRecord:
+    """After a 👎: the topic the resident was looking for ("-": something else)."""
+
+    user_key: str
+    reply_ref: int
+    wanted: str
+
+
+Record = MessageRecord | FeedbackRecord | WantedRecord
 
 
 async def migrate(conn: aiosqlite.Connection, target: int = SCHEMA_VERSION) -> int:
@@ -171,6 +200,9 @@ class SqliteStore:
         self._dropped = 0  # records dropped from a full backlog during the current outage
         self._evicted = 0  # all records ever dropped, to keep the writer's batch in step
         self._failing = False
+        # Answered questions by (user_key, reply_ref), in memory only: a 👎 writes its
+        # question (redacted) to the log; answers nobody rates are never stored as text.
+        self._answered: OrderedDict[tuple[str, int], str] = OrderedDict()
 
     # -- lifecycle
 
@@ -250,10 +282,15 @@ class SqliteStore:
     async def log_message(self, user_id: int, reply: Reply, reply_ref: int | None) -> None:
         closest = reply.ranked[0] if reply.ranked else None
         keep_text = reply.kind.value in TEXT_KINDS and reply.question
+        user_key = self.user_key(user_id)
+        if reply.kind is ReplyKind.ANSWER and reply.question and reply_ref is not None:
+            self._answered[(user_key, reply_ref)] = reply.question
+            if len(self._answered) > REMEMBERED:
+                self._answered.popitem(last=False)
         self._enqueue(
             MessageRecord(
                 at=int(time.time()),
-                user_key=self.user_key(user_id),
+                user_key=user_key,
                 kind=reply.kind.value,
                 intent=reply.intent,
                 confidence=round(reply.confidence, 4),
@@ -266,9 +303,13 @@ class SqliteStore:
         )
 
     async def record_feedback(self, user_id: int, reply_ref: int, helpful: bool) -> None:
-        self._enqueue(
-            FeedbackRecord(self.user_key(user_id), reply_ref, int(helpful), int(time.time()))
-        )
+        key = self.user_key(user_id)
+        question = None if helpful else self._answered.pop((key, reply_ref), None)
+        text = self._redact(question) if question else None
+        self._enqueue(FeedbackRecord(key, reply_ref, int(helpful), int(time.time()), text))
+
+    async def record_wanted(self, user_id: int, reply_ref: int, wanted: str) -> None:
+        self._enqueue(WantedRecord(self.user_key(user_id), reply_ref, wanted))
 
     def _enqueue(self, record: Record) -> None:
         if len(self._pending) >= MAX_PENDING:
@@ -347,6 +388,15 @@ class SqliteStore:
             for r in batch
             if isinstance(r, FeedbackRecord)
         ]
+        updates = [
+            (SET_TEXT, (r.text, r.user_key, r.reply_ref))
+            for r in batch
+            if isinstance(r, FeedbackRecord) and r.text
+        ] + [
+            (SET_WANTED, (r.wanted, r.user_key, r.reply_ref))
+            for r in batch
+            if isinstance(r, WantedRecord)
+        ]
         try:
             if messages:
                 await conn.executemany(
@@ -363,6 +413,8 @@ class SqliteStore:
                     " ON CONFLICT (message_id, user_key) DO UPDATE SET helpful = excluded.helpful",
                     feedback,
                 )
+            for sql, params in updates:  # a 👎's question, the topic wanted: rare, one by one
+                await conn.execute(sql, params)
             await conn.commit()
         except BaseException:
             with contextlib.suppress(sqlite3.Error, ValueError):
@@ -393,6 +445,8 @@ class SqliteStore:
 
     async def forget_user(self, user_id: int) -> int:
         key = self.user_key(user_id)
+        for remembered in [k for k in self._answered if k[0] == key]:
+            del self._answered[remembered]
         queued = len(self._pending)
         self._pending = deque(r for r in self._pending if r.user_key != key)
         return (
@@ -416,14 +470,15 @@ class SqliteStore:
             ("UPDATE messages SET text = NULL WHERE at < ? AND text IS NOT NULL", (cutoff,))
         )
 
-    async def questions(self, days: int) -> list[Question]:
-        """Unanswered and suggested questions with text, newest first, not yet reviewed."""
+    async def questions(self, days: int, reviewed: bool = False) -> list[Question]:
+        """Unanswered and suggested questions with text, newest first, not yet reviewed
+        (``reviewed``: those reviewed too)."""
         since = int(time.time()) - days * 86400
         rows = await self._read(
             f"SELECT {QUESTION_COLUMNS} FROM messages"  # noqa: S608 -- a constant column list
-            " WHERE at >= ? AND text IS NOT NULL AND reviewed = 0 AND kind IN (?, ?)"
+            " WHERE at >= ? AND text IS NOT NULL AND reviewed <= ? AND kind IN (?, ?)"
             " ORDER BY id DESC",
-            (since, *TEXT_KINDS),
+            (since, int(reviewed), *TEXT_KINDS),
         )
         return [Question(*row) for row in rows]
 
@@ -445,7 +500,34 @@ class SqliteStore:
         since = int(time.time()) - days * 86400
         rows = await self._read(
             "SELECT m.at, m.kind, m.intent, (SELECT MAX(f.helpful) FROM feedback f"
-            " WHERE f.message_id = m.id) FROM messages m WHERE m.at >= ?",
+            " WHERE f.message_id = m.id), m.closest_intent FROM messages m WHERE m.at >= ?",
             (since,),
         )
         return [MessageOutcome(*row) for row in rows]
+
+    async def not_helpful(self, days: int) -> list[Question]:
+        """Answers a resident rated 👎, with their (redacted) question, newest first."""
+        since = int(time.time()) - days * 86400
+        rows = await self._read(
+            f"SELECT {QUESTION_COLUMNS} FROM messages m"  # noqa: S608 -- a constant column list
+            " WHERE at >= ? AND text IS NOT NULL AND reviewed = 0 AND kind = ?"
+            " AND EXISTS (SELECT 1 FROM feedback f WHERE f.message_id = m.id AND f.helpful = 0)"
+            " ORDER BY id DESC",
+            (since, ReplyKind.ANSWER.value),
+        )
+        return [Question(*row) for row in rows]
+
+    async def add_audit(self, admin: int, action: str, detail: str) -> None:
+        """Written at once (not queued): an audit entry must not wait behind an outage."""
+        await self._change(
+            (
+                "INSERT INTO audit (at, admin, action, detail) VALUES (?, ?, ?, ?)",
+                (int(time.time()), admin, action, detail),
+            )
+        )
+
+    async def audit_entries(self, limit: int) -> list[AuditEntry]:
+        rows = await self._read(
+            "SELECT at, admin, action, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)
+        )
+        return [AuditEntry(*row) for row in rows]

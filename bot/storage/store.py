@@ -22,6 +22,18 @@ class Question:
     text: str
     closest_intent: str | None
     closest_score: float | None
+    intent: str | None = None  # the topic answered (an "answered, but not helpful" question)
+    wanted: str | None = None  # what the resident said they were looking for after a 👎
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One change to content or the review inbox, by an admin (a Telegram id) or staff (0)."""
+
+    at: int
+    admin: int
+    action: str
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -32,6 +44,7 @@ class MessageOutcome:
     kind: str
     intent: str | None
     helpful: int | None  # the resident's vote: 1, 0, or None when they gave none
+    closest: str | None = None  # the best-scoring topic, answered or not
 
 
 class Store(Protocol):
@@ -50,10 +63,18 @@ class Store(Protocol):
 
     async def purge_text(self, older_than_days: int) -> int: ...
 
-    async def questions(self, days: int) -> list[Question]: ...
+    async def questions(self, days: int, reviewed: bool = False) -> list[Question]: ...
 
     async def question(self, question_id: int) -> Question | None: ...
 
     async def mark_reviewed(self, question_id: int) -> bool: ...
 
     async def outcomes(self, days: int) -> list[MessageOutcome]: ...
+
+    async def record_wanted(self, user_id: int, reply_ref: int, wanted: str) -> None: ...
+
+    async def not_helpful(self, days: int) -> list[Question]: ...
+
+    async def add_audit(self, admin: int, action: str, detail: str) -> None: ...
+
+    async def audit_entries(self, limit: int) -> list[AuditEntry]: ...

@@ -12,7 +12,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot.matching.live import ReloadResult
-from bot.storage.reports import stats_report, unanswered_report
+from bot.storage.reports import stats_report
 from bot.storage.store import StoreUnavailable
 from bot.telegram.residents import unknown_command
 from bot.telegram.sending import send_plain, split_message
@@ -27,6 +27,10 @@ ADMIN_COMMANDS = [
     BotCommand("stats", "Admin: usage figures [days]"),
     BotCommand("why", "Admin: how a question is matched"),
     BotCommand("reload", "Admin: reload content now"),
+    BotCommand("report", "Admin: the report with charts, as an HTML file [days]"),
+    BotCommand("publish", "Admin: check the draft and make it live"),
+    BotCommand("discard", "Admin: drop the draft"),
+    BotCommand("audit", "Admin: who changed what, and when"),
 ]
 
 
@@ -56,51 +60,42 @@ def admin_only(handler: Handler) -> Handler:
     return wrapper
 
 
-def _days(context: BotContext, default: int = 7) -> int:
+def days_argument(context: BotContext, default: int = 7) -> int:
     if context.args and context.args[0].isdigit():
         return max(1, min(int(context.args[0]), 3650))
     return default
 
 
-async def _send_report(update: Update, text: str) -> None:
+async def send_report(update: Update, text: str) -> None:
     if update.message is not None:
         await send_plain(update.message, text)
 
 
 @admin_only
-async def admin_unanswered(update: Update, context: BotContext) -> None:
-    try:
-        report, _ = await unanswered_report(context.services.store, _days(context))
-    except StoreUnavailable as exc:
-        report = f"The database is unavailable just now: {exc}"
-    await _send_report(update, report)
-
-
-@admin_only
 async def admin_stats(update: Update, context: BotContext) -> None:
     try:
-        report = await stats_report(context.services.store, _days(context))
+        report = await stats_report(context.services.store, days_argument(context))
     except StoreUnavailable as exc:
         report = f"The database is unavailable just now: {exc}"
     engine = context.services.live.engine
     notes = [engine.matching_mode, engine.content.cards.review_note()]
     report = "\n".join([report, *(note for note in notes if note)])
-    await _send_report(update, report)
+    await send_report(update, report)
 
 
 @admin_only
 async def admin_why(update: Update, context: BotContext) -> None:
     text = " ".join(context.args or [])
     if not text:
-        await _send_report(update, "Usage: /why <a question as a resident would ask it>")
+        await send_report(update, "Usage: /why <a question as a resident would ask it>")
         return
-    await _send_report(update, context.services.live.engine.explain(text))
+    await send_report(update, context.services.live.engine.explain(text))
 
 
 @admin_only
 async def admin_reload(update: Update, context: BotContext) -> None:
     result = await context.services.live.reload()
-    await _send_report(update, _reload_text(result))
+    await send_report(update, _reload_text(result))
 
 
 def _reload_text(result: ReloadResult, limit: int = 20) -> str:

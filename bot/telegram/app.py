@@ -29,10 +29,18 @@ from bot.telegram.admin import (
     ADMIN_COMMANDS,
     admin_reload,
     admin_stats,
-    admin_unanswered,
     admin_why,
     purge_old_text,
     watch_content,
+)
+from bot.telegram.admin_review import (
+    REVIEW_BUTTON,
+    admin_audit,
+    admin_discard,
+    admin_publish,
+    admin_report,
+    admin_unanswered,
+    on_review_button,
 )
 from bot.telegram.ratelimit import FloodGuard, PacingRateLimiter
 from bot.telegram.residents import (
@@ -169,10 +177,15 @@ def build_application(
     app.add_handler(CommandHandler("stats", admin_stats))
     app.add_handler(CommandHandler("why", admin_why))
     app.add_handler(CommandHandler("reload", admin_reload))
+    app.add_handler(CommandHandler("report", admin_report))
+    app.add_handler(CommandHandler("publish", admin_publish))
+    app.add_handler(CommandHandler("discard", admin_discard))
+    app.add_handler(CommandHandler("audit", admin_audit))
     incoming = filters.UpdateType.MESSAGE  # edited messages get no second answer
     app.add_handler(MessageHandler(incoming & filters.TEXT & ~filters.COMMAND, on_text))
     app.add_handler(MessageHandler(incoming & MEDIA, on_media))
     app.add_handler(MessageHandler(incoming & filters.COMMAND, unknown_command))
+    app.add_handler(CallbackQueryHandler(on_review_button, pattern=REVIEW_BUTTON))
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_error_handler(on_error)
     jobs = app.job_queue

@@ -35,7 +35,8 @@ PRIVACY = (
     "• For each message I keep the time, which topic it matched and how sure I was. The words "
     "you typed are kept only when I could not answer, so staff can improve my answers; phone "
     "numbers, emails, postcodes, vehicle registrations and similar details are removed first.\n"
-    "• 👍/👎 feedback is kept with the answer it rates.\n"
+    "• 👍/👎 feedback is kept with the answer it rates; after a 👎, the question you asked is "
+    "kept too (details removed as above), so staff can see which answers failed.\n"
     "• Question text is deleted after {days} days.\n"
     "• Send /forget to delete everything kept about you, at any time."
 )
@@ -44,4 +45,10 @@ FORGET_FAILED = "Sorry, I couldn't delete your records just now. Please try agai
 DANGER_NOW = (
     "🚨 <b>If you or someone else is in danger now, call 999.</b>\n"
     "If you can't speak on a mobile, call 999 and press 55 when prompted."
+)
+WHAT_WANTED = "Sorry that didn't help. What were you looking for?"
+SOMETHING_ELSE = "Something else"
+WANTED_THANKS = (
+    "Thanks – staff read these to improve my answers. Try asking in other words, or send "
+    "/topics.\n• Not an emergency: call <b>101</b>.\n• Danger right now: call <b>999</b>."
 )

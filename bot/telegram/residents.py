@@ -23,6 +23,7 @@ from bot.telegram.sending import (
     send_html,
     split_message,
     topics_keyboard,
+    wanted_keyboard,
 )
 from bot.telegram.services import BotContext
 
@@ -193,6 +194,13 @@ async def on_button(update: Update, context: BotContext) -> None:
             await context.services.store.record_feedback(user.id, message.message_id, value == "1")
         except Exception:  # feedback is best effort
             log.exception("could not record feedback")
+        if value == "0":  # once per answer: its buttons are gone now
+            await message.reply_text(
+                messages.WHAT_WANTED, reply_markup=wanted_keyboard(engine, message.message_id)
+            )
+        return
+    if kind == "w" and message is not None:  # after a 👎: what they were looking for
+        await _wanted(query, context, user.id, message, value)
         return
     if kind == "d" and message is not None:  # "I'm in danger now" under an unsure reply
         emergency = engine.answer_for(engine.emergency_id) if engine.emergency_id else None
@@ -227,6 +235,30 @@ async def on_button(update: Update, context: BotContext) -> None:
         await _drop_keyboard(query)
     sent = await send_html(message, chosen.html, feedback_keyboard())
     await record(context, user.id, chosen, sent.message_id)
+
+
+async def _wanted(
+    query: CallbackQuery, context: BotContext, user_id: int, message: Message, value: str
+) -> None:
+    """Record the topic a resident wanted after a 👎 (for the review inbox), then give its
+    answer, or for "Something else" the ways to get help."""
+    ref, _, wanted = value.partition(":")
+    engine = context.services.live.engine
+    chosen = engine.answer_for(wanted) if wanted != "-" else None
+    if not ref.isdigit() or (chosen is None and wanted != "-"):
+        await query.answer(messages.EXPIRED, show_alert=True)
+        return
+    await query.answer(messages.FEEDBACK_THANKS)
+    try:
+        await context.services.store.record_wanted(user_id, int(ref), wanted)
+    except Exception:  # feedback is best effort
+        log.exception("could not record what a resident was looking for")
+    if chosen is None:
+        await query.edit_message_text(messages.WANTED_THANKS)
+        return
+    await _drop_keyboard(query)
+    sent = await send_html(message, chosen.html, feedback_keyboard())
+    await record(context, user_id, chosen, sent.message_id)
 
 
 async def _drop_keyboard(query: CallbackQuery) -> None:

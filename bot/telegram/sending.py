@@ -15,6 +15,7 @@ from telegram.constants import MessageLimit
 
 from bot.matching.engine import Engine
 from bot.matching.reply import Reply, ReplyKind
+from bot.telegram.messages import SOMETHING_ELSE
 from bot.telegram.services import BotContext
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,16 @@ def topics_keyboard(engine: Engine) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(i.title, callback_data=f"t:{i.id}")] for i in engine.topics]
     )
+
+
+def wanted_keyboard(engine: Engine, reply_ref: int) -> InlineKeyboardMarkup:
+    """After a 👎: the topics and "Something else"; each button names the rated answer."""
+    rows = [
+        [InlineKeyboardButton(i.title, callback_data=f"w:{reply_ref}:{i.id}")]
+        for i in engine.topics
+    ]
+    rows.append([InlineKeyboardButton(SOMETHING_ELSE, callback_data=f"w:{reply_ref}:-")])
+    return InlineKeyboardMarkup(rows)
 
 
 DANGER_BUTTON = InlineKeyboardButton("🚨 I'm in danger now", callback_data="d:now")
