@@ -82,6 +82,9 @@ async def admin_stats(update: Update, context: BotContext) -> None:
         report = await stats_report(context.services.store, _days(context))
     except StoreUnavailable as exc:
         report = f"The database is unavailable just now: {exc}"
+    health = context.services.store.health()  # records not yet written are not counted
+    if health is not None:
+        report = f"⚠️ {health}.\n{report}"
     await _send_report(update, f"{report}\n{context.services.live.engine.matching_mode}")
 
 
