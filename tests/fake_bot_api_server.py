@@ -29,6 +29,7 @@ from tests.fake_telegram import BOT_ID, BOT_USERNAME, parses_as_telegram_html
 class Sent:
     method: str
     params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
 
     @property
     def chat_id(self) -> int | None:

@@ -4,6 +4,7 @@ leak nothing into the log."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import re
@@ -24,6 +25,7 @@ from tests.telegram_harness import TOKEN
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "blackbox-secret-of-32-characters"
+ADMIN = 730900
 
 
 class BotProcess:
@@ -85,7 +87,9 @@ def person(user_id: int, first: str, username: str) -> dict:
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
     """One bot for the fault tests, logging at DEBUG (PTB then logs whole updates)."""
     api = FakeBotAPIServer()
-    process = BotProcess(api, tmp_path_factory.mktemp("bot"), LOG_LEVEL="DEBUG")
+    process = BotProcess(
+        api, tmp_path_factory.mktemp("bot"), LOG_LEVEL="DEBUG", ADMIN_IDS=str(ADMIN)
+    )
     os.environ.setdefault("CACHE_DIR", str(ROOT / ".pytest_cache" / "herts-safety-bot"))
     process.env["CACHE_DIR"] = os.environ["CACHE_DIR"]
     process.start()
@@ -179,6 +183,46 @@ def test_invisible_characters_inside_words_do_not_change_the_answer(bot):
     api.push(message(marked_chat, "bea\u200dcon ph\u00adone num\u200bber\ufeff\u200e"))
     api.wait_for(lambda: api.sent(chat_id=plain_chat) and api.sent(chat_id=marked_chat))
     assert api.sent(chat_id=marked_chat)[0].text == api.sent(chat_id=plain_chat)[0].text
+
+
+def test_a_429_makes_every_chat_wait_not_only_the_one_that_got_it(bot):
+    api = bot.api
+    api.fail_next("sendMessage", 429, "Too Many Requests: retry after 2", retry_after=2)
+    api.push(message(730601, "beacon number"))
+    api.wait_for(lambda: not api.state.faults["sendMessage"])  # the 429 has been answered
+    refused_at = time.monotonic()
+    api.push(message(730602, "beacon number"))
+    api.wait_for(lambda: api.sent(chat_id=730601) and api.sent(chat_id=730602))
+    assert api.sent(chat_id=730602)[0].at - refused_at >= 1.5  # it waited out the pause
+    assert len(api.sent(chat_id=730601)) == 1  # the refused reply was sent again, once
+
+
+def test_replies_in_a_group_keep_to_twenty_a_minute(bot):
+    api = bot.api
+    for n in range(3):
+        api.push(message(730701 + n, "@HertsSafetyBot beacon number", chat_type="group",
+                         chat_id=-730700))  # fmt: skip
+    api.wait_for(lambda: len(api.sent(chat_id=-730700)) == 3, timeout=30)
+    times = [s.at for s in api.sent(chat_id=-730700)]
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 2.9
+
+
+def test_a_failing_question_log_is_reported_by_stats_and_nothing_is_lost(bot):
+    api = bot.api
+    blocker = sqlite3.connect(bot.database, timeout=5)
+    blocker.execute("BEGIN EXCLUSIVE")  # every write now fails as "database is locked"
+    try:
+        api.push(message(730801, "my shed was broken into"))
+        api.wait_for(lambda: api.sent(chat_id=730801))
+        api.wait_for(lambda: "database write failed" in bot.log(), timeout=15)
+        api.push(message(ADMIN, "/stats"))
+        api.wait_for(lambda: api.sent(chat_id=ADMIN), timeout=15)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    report = api.sent(chat_id=ADMIN)[0].text
+    assert re.match(r"⚠️ question log unavailable since \d\d:\d\d, [1-9]\d* records waiting", report)
+    api.wait_for(lambda: "database writes resumed" in bot.log(), timeout=15)
 
 
 QUESTIONS = [
