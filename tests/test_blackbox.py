@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import CACHE
 from tests.fake_bot_api_server import FakeBotAPIServer
 from tests.fake_telegram import callback, message
 from tests.telegram_harness import TOKEN
@@ -90,8 +91,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
     process = BotProcess(
         api, tmp_path_factory.mktemp("bot"), LOG_LEVEL="DEBUG", ADMIN_IDS=str(ADMIN)
     )
-    os.environ.setdefault("CACHE_DIR", str(ROOT / ".pytest_cache" / "herts-safety-bot"))
-    process.env["CACHE_DIR"] = os.environ["CACHE_DIR"]
+    process.env["CACHE_DIR"] = str(CACHE)  # module-scoped: before conftest's per-test setting
     process.start()
     try:
         api.wait_for(lambda: "setMyCommands" in api.state.calls, timeout=60)
