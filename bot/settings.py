@@ -27,7 +27,7 @@ VARIABLES = (  # every environment variable (or .env line) the settings read
     "SEEDS_DIR", "LOG_LEVEL", "RETENTION_DAYS", "HASH_SECRET", "WEBHOOK_URL",
     "WEBHOOK_SECRET", "WEBHOOK_LISTEN", "WEBHOOK_PORT", "TELEGRAM_API_URL", "FLOOD_MESSAGES",
     "FLOOD_SECONDS", "PACE_CHAT_PER_SECOND", "PACE_TOTAL_PER_SECOND", "WATCH_CONTENT",
-    "HEALTH_FILE", "ENCODER", "ENCODER_MODEL", "CACHE_DIR",
+    "HEALTH_FILE", "ENCODER", "ENCODER_MODEL", "CACHE_DIR", "MISSED_AFTER_HOURS",
 )  # fmt: skip
 
 
@@ -57,6 +57,7 @@ class Settings:
     encoder: bool = True  # the sentence encoder beside TF-IDF (off: TF-IDF alone, less RAM)
     encoder_model: Path | None = None  # another copy of the pinned model.onnx (same SHA-256)
     cache_dir: Path | None = None  # example vectors and trained models, kept between starts
+    missed_after_hours: float = 24.0  # questions unanswered at a restart and older: not answered
 
     @property
     def webhook(self) -> bool:
@@ -161,6 +162,7 @@ def load_settings(
     number("FLOOD_SECONDS", "flood_seconds", float, 0.1)
     number("PACE_CHAT_PER_SECOND", "pace_chat_per_second", float, 0)
     number("PACE_TOTAL_PER_SECOND", "pace_total_per_second", float, 0)
+    number("MISSED_AFTER_HOURS", "missed_after_hours", float, 0)
 
     secret = env.get("HASH_SECRET", "")
     if secret and len(secret) < 16:

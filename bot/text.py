@@ -24,16 +24,21 @@ _NON_WORD = re.compile(rf"(?:[^\w{_MARKS}]|_)+")
 _NON_DIGIT = re.compile(r"\D")
 
 
-def _is_invisible(ch: str) -> bool:
-    # Cc: control, Cf: format (zero-width space/joiner, bidi marks), Co/Cn: private/unassigned
-    return unicodedata.category(ch) in {"Cc", "Cf", "Co", "Cn", "Cs"}
+def _without_invisible(ch: str) -> str:
+    """Format characters (category Cf: zero-width space and joiner, soft hyphen, BOM, bidi
+    marks) sit inside words, so they are removed: "bea\u200dcon" is "beacon". Controls,
+    private-use and unassigned code points separate words."""
+    category = unicodedata.category(ch)
+    if category == "Cf":
+        return ""
+    return " " if category in {"Cc", "Co", "Cn", "Cs"} else ch
 
 
 def clean(text: str) -> str:
     """Unicode and punctuation clean-up; the result is lower case words separated by one space."""
     text = unicodedata.normalize("NFKC", text[:MAX_INPUT_CHARS])
     if not text.isprintable():  # rare: only then look at each character
-        text = "".join(" " if _is_invisible(ch) else ch for ch in text)
+        text = "".join(map(_without_invisible, text))
     text = text.casefold().translate(_APOSTROPHES)
     text = _WORD_APOSTROPHE.sub("", text)
     return " ".join(_NON_WORD.sub(" ", text).split())

@@ -173,7 +173,9 @@ async def test_a_locked_database_delays_records_and_they_are_written_when_it_fre
     assert [q.text for q in await store.questions(days=1)] == ["while locked"]
 
 
-async def test_a_full_backlog_drops_the_oldest_records_and_says_so(store, monkeypatch, caplog):
+async def test_a_full_backlog_moves_the_oldest_to_the_fallback_file_and_back(
+    store, monkeypatch, caplog
+):
     monkeypatch.setattr("bot.storage.sqlite.MAX_PENDING", 3)
     await store.log_message(1, answered(), 1)
     await store.flush()
@@ -182,13 +184,43 @@ async def test_a_full_backlog_drops_the_oldest_records_and_says_so(store, monkey
     for n in range(5):
         await store.log_message(1, unanswered(f"question {n}"), n)
     assert not await store.flush(timeout=0.3)
-    assert "backlog full (3 records)" in caplog.text
+    assert "backlog full (3 records): the oldest go to bot.sqlite3.unwritten.jsonl" in caplog.text
+    assert store.health().startswith("question log unavailable since ")
+    assert store.health().endswith(", 3 records waiting")
     blocker.rollback()
     blocker.close()
     assert await store.flush(timeout=5)
-    assert "2 records were dropped" in caplog.text
+    assert "2 records were moved to bot.sqlite3.unwritten.jsonl and 0 lost" in caplog.text
+    assert store.health() is None
     texts = sorted(q.text for q in await store.questions(days=1))
-    assert texts == ["question 2", "question 3", "question 4"]
+    assert texts == [f"question {n}" for n in range(5)]
+    assert not store.fallback.exists()
+
+
+async def test_records_unwritten_at_shutdown_are_saved_and_imported_at_the_next_start(
+    tmp_path, caplog
+):
+    path = tmp_path / "bot.sqlite3"
+    store = SqliteStore(path, "k" * 32, Redactor(SERVICE_NUMBERS), **FAST)
+    await store.open()
+    await store.log_message(1, answered(), 1)
+    assert await store.flush()
+    blocker = sqlite3.connect(path, timeout=0)
+    blocker.execute("BEGIN EXCLUSIVE")
+    await store.log_message(1, unanswered("call me on 07700 900123"), 2)
+    await store.close()
+    blocker.rollback()
+    blocker.close()
+    assert "1 records saved to bot.sqlite3.unwritten.jsonl" in caplog.text
+    assert "07700" not in store.fallback.read_text()  # saved redacted, like the database
+    again = SqliteStore(path, "k" * 32, Redactor(SERVICE_NUMBERS), **FAST)
+    await again.open()
+    try:
+        assert await again.flush()
+        assert [q.text for q in await again.questions(days=1)] == ["call me on [phone]"]
+        assert not again.fallback.exists()
+    finally:
+        await again.close()
 
 
 async def test_a_read_only_file_is_survived_and_writing_resumes(store):

@@ -8,8 +8,10 @@ def test_clean_folds_case_punctuation_and_apostrophes():
     assert clean("don't") == clean("dont") == clean("don`t")
 
 
-def test_clean_removes_control_and_zero_width_characters():
-    assert clean("be\u200bacon\u0000 num\u200dber\u202e") == "be acon num ber"
+def test_clean_removes_invisible_characters_inside_words_and_splits_at_controls():
+    assert clean("be\u200bacon\u0000num\u200dber\u202e") == "beacon number"
+    for mark in ("\u200d", "\u200b", "\u00ad", "\ufeff", "\u200e", "\u200f", "\u2066"):
+        assert clean(f"bea{mark}con") == "beacon", repr(mark)
     assert clean("ｂｅａｃｏｎ") == "beacon"  # full-width letters (NFKC)
 
 

@@ -1,7 +1,14 @@
 """Pieces of the Telegram adapter that are about limits rather than conversations."""
 
-from bot.telegram.ratelimit import FloodGuard, FloodVerdict
+import asyncio
+import time
+
+from telegram.ext import ExtBot
+
+from bot.telegram.ratelimit import FloodGuard, FloodVerdict, PacingRateLimiter
 from bot.telegram.sending import split_message
+from tests.fake_telegram import FakeBotAPI
+from tests.telegram_harness import TOKEN
 
 
 def test_long_replies_are_split_at_line_ends_within_telegrams_limit():
@@ -26,3 +33,39 @@ def test_flood_guard_warns_once_then_drops_until_the_window_passes():
     assert verdicts == [ok, ok, ok, warn, drop, drop]
     assert guard.check(2, now=5) is ok  # someone else is unaffected
     assert guard.check(1, now=13) is ok  # the window has moved on
+
+
+async def _bot(fake: FakeBotAPI) -> ExtBot:
+    bot = ExtBot(TOKEN, request=fake, get_updates_request=fake, rate_limiter=PacingRateLimiter())
+    await bot.initialize()
+    return bot
+
+
+async def test_a_429_pauses_sends_to_every_chat_then_the_send_is_retried(monkeypatch):
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")  # as build_application sets it
+    fake = FakeBotAPI()
+    bot = await _bot(fake)
+    fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    started = time.monotonic()
+
+    async def other_chat() -> float:
+        await asyncio.sleep(0.1)  # after the 429
+        await bot.send_message(2, "to another chat")
+        return time.monotonic() - started
+
+    _, other = await asyncio.gather(bot.send_message(1, "first"), other_chat())
+    assert other >= 0.95  # it waited out the pause meant for the whole bot
+    assert [c.params["chat_id"] for c in fake.sent()] == [1, 2]
+    await bot.shutdown()
+
+
+async def test_replies_to_a_group_are_spaced_to_twenty_a_minute():
+    fake = FakeBotAPI()
+    bot = await _bot(fake)
+    started = time.monotonic()
+    await bot.send_message(-100, "one")
+    await bot.send_message(-100, "two")
+    assert time.monotonic() - started >= 2.9
+    await bot.send_message(5, "a private chat is not held up by it")
+    assert len(fake.sent()) == 3
+    await bot.shutdown()

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 import sqlite3
@@ -26,7 +28,13 @@ import aiosqlite
 
 from bot.matching.reply import Reply, ReplyKind
 from bot.storage.redact import Redactor
-from bot.storage.store import AuditEntry, MessageOutcome, Question, StoreUnavailable
+from bot.storage.store import (
+    AuditEntry,
+    InboxEntry,
+    MessageOutcome,
+    Question,
+    StoreUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +82,26 @@ MIGRATIONS: dict[int, list[str]] = {
             detail TEXT NOT NULL
         )""",
     ],
+    4: [
+        # Every incoming message and button press, recorded before it is answered, so a
+        # crash never loses one and a re-delivered one is not answered twice. The ids and
+        # the (redacted) text are kept only until it is answered.
+        """CREATE TABLE inbox (
+            update_id INTEGER PRIMARY KEY,
+            received INTEGER NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',
+            kind TEXT,
+            chat_id INTEGER,
+            chat_type TEXT,
+            user_id INTEGER,
+            message_id INTEGER,
+            date INTEGER,
+            text TEXT
+        )""",
+        "CREATE INDEX inbox_pending ON inbox(state) WHERE state = 'pending'",
+        "ALTER TABLE messages ADD COLUMN update_id INTEGER",
+        "CREATE UNIQUE INDEX messages_update ON messages(update_id) WHERE update_id IS NOT NULL",
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -102,6 +130,7 @@ class MessageRecord:
     reply_ref: int | None
     closest_intent: str | None
     closest_score: float | None
+    update_id: int | None = None
 
     def row(self) -> tuple[object, ...]:
         """The values in the order of the INSERT below."""
@@ -116,6 +145,7 @@ class MessageRecord:
             self.reply_ref,
             self.closest_intent,
             self.closest_score,
+            self.update_id,
         )
 
 
@@ -140,7 +170,26 @@ class WantedRecord:
     wanted: str
 
 
-Record = MessageRecord | FeedbackRecord | WantedRecord
+@dataclass(frozen=True)
+class ReceiptRecord:
+    """An update received: written at once (no lingering), and ``written`` is resolved
+    with True when it is new or still pending, False when it was answered before."""
+
+    entry: InboxEntry
+    written: asyncio.Future[bool]
+    user_key: None = None  # never removed by /forget: the update still needs its answer
+
+
+@dataclass(frozen=True)
+class DoneRecord:
+    """An update answered (or deliberately not): its ids and text are cleared."""
+
+    update_id: int
+    state: str = "done"
+    user_key: None = None
+
+
+Record = MessageRecord | FeedbackRecord | WantedRecord | ReceiptRecord | DoneRecord
 
 
 async def migrate(conn: aiosqlite.Connection, target: int = SCHEMA_VERSION) -> int:
@@ -193,16 +242,21 @@ class SqliteStore:
         self._conn: aiosqlite.Connection | None = None
         self._pending: deque[Record] = deque()
         self._wake = asyncio.Event()
+        self._urgent = asyncio.Event()  # a receipt waits: write without lingering
         self._idle = asyncio.Event()
         self._idle.set()
         self._writer: asyncio.Task[None] | None = None
         self.failures = 0  # failed write attempts since start (/stats shows them)
-        self._dropped = 0  # records dropped from a full backlog during the current outage
-        self._evicted = 0  # all records ever dropped, to keep the writer's batch in step
+        self._dropped = 0  # records lost from a full backlog during the current outage
+        self._spilled = 0  # records moved from a full backlog to the fallback file
+        self._evicted = 0  # records taken from the queue's front, to keep the batch in step
+        self._lost = 0  # records that could be neither written nor saved, in this run
         self._failing = False
         # Answered questions by (user_key, reply_ref), in memory only: a 👎 writes its
         # question (redacted) to the log; answers nobody rates are never stored as text.
         self._answered: OrderedDict[tuple[str, int], str] = OrderedDict()
+        self.failing_since: float | None = None  # when the current outage began
+        self.fallback = path.with_name(path.name + ".unwritten.jsonl")
 
     # -- lifecycle
 
@@ -212,16 +266,65 @@ class SqliteStore:
         leaves the store retrying in the background."""
         with contextlib.suppress(sqlite3.Error, OSError):
             await self._connect()
+        self._import_fallback()
         self._writer = asyncio.create_task(self._write_loop(), name="database-writer")
 
     async def close(self) -> None:
         if self._writer is not None:
-            await self.flush(timeout=5)
+            written = await self.flush(timeout=5)
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
             self._writer = None
+            if not written:
+                kept = self._spill(list(self._pending))
+                self._pending.clear()
+                log.warning(
+                    "question log unavailable at shutdown: %d records saved to %s, to be "
+                    "imported at the next start",
+                    kept,
+                    self.fallback.name,
+                )
+        if self._lost:
+            log.error("%d question-log records were lost in this run", self._lost)
         await self._disconnect()
+
+    def health(self) -> str | None:
+        """One line for admins while writes fail, else None."""
+        if self.failing_since is None:
+            return None
+        since = time.strftime("%H:%M", time.localtime(self.failing_since))
+        return f"question log unavailable since {since}, {len(self._pending)} records waiting"
+
+    # -- the fallback file: records that could not be written by shutdown (already redacted)
+
+    def _spill(self, records: list[Record]) -> int:
+        """Append records to the fallback file; returns how many were saved (receipts are
+        not: their update is answered or recorded in Telegram's own queue)."""
+        lines = [_to_json(r) for r in records if not isinstance(r, ReceiptRecord)]
+        try:
+            with self.fallback.open("a", encoding="utf-8") as file:
+                file.writelines(line + "\n" for line in lines)
+        except OSError as exc:
+            log.error("could not save %d question-log records: %s", len(lines), exc.strerror)
+            self._lost += len(lines)
+            return 0
+        return len(lines)
+
+    def _import_fallback(self) -> None:
+        try:
+            lines = self.fallback.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            log.error("cannot read %s: %s", self.fallback.name, exc.strerror)
+            return
+        records = [_from_json(line) for line in lines if line.strip()]
+        self._pending.extendleft(reversed(records))
+        self._idle.clear()
+        self._wake.set()
+        self.fallback.unlink()
+        log.info("imported %d question-log records saved at the last shutdown", len(records))
 
     async def _connect(self) -> aiosqlite.Connection:
         if self._conn is not None:
@@ -263,6 +366,13 @@ class SqliteStore:
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
             await migrate(conn)
+            # Answered updates are kept only to recognise a re-delivery (Telegram keeps
+            # updates for a day).
+            await conn.execute(
+                "DELETE FROM inbox WHERE state != 'pending' AND received < ?",
+                (int(time.time()) - 3 * 86400,),
+            )
+            await conn.commit()
         except BaseException:
             await conn.close()
             raise
@@ -276,10 +386,15 @@ class SqliteStore:
 
     # -- writes, queued
 
+    def redact(self, text: str) -> str:
+        return self._redact(text)
+
     def user_key(self, user_id: int) -> str:
         return hmac.new(self._secret, str(user_id).encode(), hashlib.sha256).hexdigest()[:32]
 
-    async def log_message(self, user_id: int, reply: Reply, reply_ref: int | None) -> None:
+    async def log_message(
+        self, user_id: int, reply: Reply, reply_ref: int | None, update_id: int | None = None
+    ) -> None:
         closest = reply.ranked[0] if reply.ranked else None
         keep_text = reply.kind.value in TEXT_KINDS and reply.question
         user_key = self.user_key(user_id)
@@ -299,6 +414,7 @@ class SqliteStore:
                 reply_ref=reply_ref,
                 closest_intent=closest.intent if closest else None,
                 closest_score=round(closest.score, 4) if closest else None,
+                update_id=update_id,
             )
         )
 
@@ -311,19 +427,49 @@ class SqliteStore:
     async def record_wanted(self, user_id: int, reply_ref: int, wanted: str) -> None:
         self._enqueue(WantedRecord(self.user_key(user_id), reply_ref, wanted))
 
+    # -- the inbox: every update recorded before it is answered
+
+    async def receive(self, entry: InboxEntry, wait: float = 1.0) -> bool:
+        """Record an update before it is answered; False when it was answered before (a
+        re-delivery). When the database cannot take it within ``wait`` seconds, True: the
+        resident is answered anyway, and the record follows when the database works."""
+        written: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._enqueue(ReceiptRecord(entry, written))
+        try:
+            return await asyncio.wait_for(asyncio.shield(written), wait)
+        except TimeoutError:
+            return True
+
+    async def mark_done(self, update_id: int, state: str = "done") -> None:
+        self._enqueue(DoneRecord(update_id, state))
+
+    async def pending_updates(self) -> list[InboxEntry]:
+        """Updates received but never answered (the bot stopped before it could)."""
+        rows = await self._read(
+            "SELECT update_id, received, kind, chat_id, chat_type, user_id, message_id, date,"
+            " text FROM inbox WHERE state = 'pending' ORDER BY update_id"
+        )
+        return [InboxEntry(*row) for row in rows]
+
     def _enqueue(self, record: Record) -> None:
-        if len(self._pending) >= MAX_PENDING:
-            self._pending.popleft()
-            self._dropped += 1
+        if len(self._pending) >= MAX_PENDING:  # the oldest go to the fallback file
+            oldest = self._pending.popleft()
             self._evicted += 1
-            if self._dropped == 1:
+            if self._spill([oldest]):
+                self._spilled += 1
+            else:
+                self._dropped += 1
+            if self._spilled + self._dropped == 1:
                 log.error(
-                    "database backlog full (%d records): dropping the oldest until it works",
+                    "database backlog full (%d records): the oldest go to %s until it works",
                     MAX_PENDING,
+                    self.fallback.name,
                 )
         self._pending.append(record)
         self._idle.clear()
         self._wake.set()
+        if isinstance(record, ReceiptRecord | DoneRecord):  # the inbox's records are prompt
+            self._urgent.set()
 
     async def flush(self, timeout: float = 2.0) -> bool:
         """Wait until queued records are written; False if that did not happen in time."""
@@ -343,12 +489,17 @@ class SqliteStore:
                 self._wake.clear()
                 await self._wake.wait()
                 # Let a busy bot's records gather: tens of transactions a second, not one
-                # per message, and far fewer trips to the database thread.
-                await asyncio.sleep(self._linger)
+                # per message, and far fewer trips to the database thread. The inbox's
+                # records do not wait: a receipt holds up Telegram's next delivery, and the
+                # sooner an answer is marked done, the smaller the window in which a crash
+                # would have it sent twice.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._urgent.wait(), self._linger)
+            self._urgent.clear()
             batch = [self._pending[i] for i in range(min(BATCH, len(self._pending)))]
             evicted = self._evicted
             try:
-                await self._write(batch)
+                answered_before = await self._write(batch)
             except (sqlite3.Error, OSError) as exc:
                 self.failures += 1
                 if not self._failing:
@@ -358,6 +509,7 @@ class SqliteStore:
                         len(self._pending),
                     )
                     self._failing = True
+                    self.failing_since = time.time()
                 if not any(word in str(exc) for word in ("locked", "busy", "full")):
                     # read-only, corrupt or gone: reopen next time (moving a corrupt file
                     # aside), so writing resumes once the file is usable again
@@ -369,19 +521,31 @@ class SqliteStore:
             # gone already: pop only the rest.
             for _ in range(max(0, len(batch) - (self._evicted - evicted))):
                 self._pending.popleft()
+            for record in batch:
+                if isinstance(record, ReceiptRecord) and not record.written.done():
+                    record.written.set_result(record.entry.update_id not in answered_before)
             if self._failing:
                 log.warning(
-                    "database writes resumed after %d failed attempts; %d records were dropped",
+                    "database writes resumed after %d failed attempts; %d records were "
+                    "moved to %s and %d lost",
                     self.failures,
+                    self._spilled,
+                    self.fallback.name,
                     self._dropped,
                 )
-                self._failing, self._dropped = False, 0
+                self._failing, self.failing_since, self._dropped = False, None, 0
+                if self._spilled:  # bring them back now the database works
+                    self._spilled = 0
+                    self._import_fallback()
             delay = self._retry_first
 
-    async def _write(self, batch: list[Record]) -> None:
+    async def _write(self, batch: list[Record]) -> set[int]:
         """One transaction; messages go in one executemany (one trip to the database
-        thread), so a busy bot does not wake the event loop once per record."""
+        thread), so a busy bot does not wake the event loop once per record. Returns the
+        received updates of the batch that were answered before."""
         conn = await self._connect()
+        receipts = [r.entry for r in batch if isinstance(r, ReceiptRecord)]
+        answered_before: set[int] = set()
         messages = [r.row() for r in batch if isinstance(r, MessageRecord)]
         feedback = [
             (r.user_key, r.helpful, r.at, r.reply_ref)
@@ -398,11 +562,25 @@ class SqliteStore:
             if isinstance(r, WantedRecord)
         ]
         try:
-            if messages:
+            if receipts:
                 await conn.executemany(
-                    "INSERT INTO messages (at, user_key, kind, intent, confidence, text,"
-                    " suggestions, reply_ref, closest_intent, closest_score)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR IGNORE INTO inbox (update_id, received, kind, chat_id, chat_type,"
+                    " user_id, message_id, date, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [dataclasses.astuple(e) for e in receipts],
+                )
+                ids = [e.update_id for e in receipts]
+                marks = ",".join("?" * len(ids))
+                rows = await conn.execute_fetchall(
+                    f"SELECT update_id FROM inbox WHERE state != 'pending'"  # noqa: S608
+                    f" AND update_id IN ({marks})",
+                    ids,
+                )
+                answered_before = {int(row[0]) for row in rows}
+            if messages:  # a message answered again after a crash is logged once
+                await conn.executemany(
+                    "INSERT OR IGNORE INTO messages (at, user_key, kind, intent, confidence,"
+                    " text, suggestions, reply_ref, closest_intent, closest_score, update_id)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     messages,
                 )
             if feedback:  # after the messages of the batch: a vote can follow its answer
@@ -415,11 +593,19 @@ class SqliteStore:
                 )
             for sql, params in updates:  # a 👎's question, the topic wanted: rare, one by one
                 await conn.execute(sql, params)
+            done = [(r.state, r.update_id) for r in batch if isinstance(r, DoneRecord)]
+            if done:  # after the messages: the answer's record and "done" commit together
+                await conn.executemany(
+                    "UPDATE inbox SET state = ?, chat_id = NULL, user_id = NULL,"
+                    " message_id = NULL, text = NULL WHERE update_id = ?",
+                    done,
+                )
             await conn.commit()
         except BaseException:
             with contextlib.suppress(sqlite3.Error, ValueError):
                 await conn.rollback()
             raise
+        return answered_before
 
     # -- reads and deletions (admins, /forget, retention)
 
@@ -531,3 +717,22 @@ class SqliteStore:
             "SELECT at, admin, action, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)
         )
         return [AuditEntry(*row) for row in rows]
+
+_RECORD_TYPES: dict[
+    str, type[MessageRecord] | type[FeedbackRecord] | type[WantedRecord] | type[DoneRecord]
+] = {
+    "message": MessageRecord,
+    "feedback": FeedbackRecord,
+    "wanted": WantedRecord,
+    "done": DoneRecord,
+}
+
+
+def _to_json(record: Record) -> str:
+    kind = next(k for k, cls in _RECORD_TYPES.items() if isinstance(record, cls))
+    return json.dumps({"type": kind, **dataclasses.asdict(record)}, ensure_ascii=False)
+
+
+def _from_json(line: str) -> Record:
+    fields = json.loads(line)
+    return _RECORD_TYPES[fields.pop("type")](**fields)

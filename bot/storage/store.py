@@ -37,6 +37,22 @@ class AuditEntry:
 
 
 @dataclass(frozen=True)
+class InboxEntry:
+    """An update as the inbox keeps it until answered: enough to answer it after a
+    restart, and no more (the text is redacted; ids are cleared once answered)."""
+
+    update_id: int
+    received: int  # Unix seconds
+    kind: str  # "message" or "button"
+    chat_id: int
+    chat_type: str
+    user_id: int
+    message_id: int  # the resident's message, or the bot's message under the button
+    date: int  # Unix seconds, when the resident sent it
+    text: str  # redacted message text, or the button's data
+
+
+@dataclass(frozen=True)
 class MessageOutcome:
     """One message of the log as usage figures see it."""
 
@@ -55,7 +71,22 @@ class Store(Protocol):
 
     async def close(self) -> None: ...
 
-    async def log_message(self, user_id: int, reply: Reply, reply_ref: int | None) -> None: ...
+    async def log_message(
+        self, user_id: int, reply: Reply, reply_ref: int | None, update_id: int | None = None
+    ) -> None: ...
+
+    async def receive(self, entry: InboxEntry, wait: float = 1.0) -> bool: ...
+
+    async def mark_done(self, update_id: int, state: str = "done") -> None: ...
+
+    async def pending_updates(self) -> list[InboxEntry]: ...
+
+    def redact(self, text: str) -> str: ...
+
+    def health(self) -> str | None:
+        """A line for admins while the question log cannot be written, else None."""
+
+    def user_key(self, user_id: int) -> str: ...
 
     async def record_feedback(self, user_id: int, reply_ref: int, helpful: bool) -> None: ...
 

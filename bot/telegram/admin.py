@@ -77,6 +77,9 @@ async def admin_stats(update: Update, context: BotContext) -> None:
         report = await stats_report(context.services.store, days_argument(context))
     except StoreUnavailable as exc:
         report = f"The database is unavailable just now: {exc}"
+    health = context.services.store.health()  # records not yet written are not counted
+    if health is not None:
+        report = f"⚠️ {health}.\n{report}"
     engine = context.services.live.engine
     notes = [engine.matching_mode, engine.content.cards.review_note()]
     report = "\n".join([report, *(note for note in notes if note)])

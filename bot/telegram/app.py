@@ -19,12 +19,12 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.matching.live import LiveContent
 from bot.settings import Settings
 from bot.storage.store import Store
-from bot.telegram import messages
+from bot.telegram import logscrub, messages
 from bot.telegram.admin import (
     ADMIN_COMMANDS,
     admin_reload,
@@ -42,6 +42,7 @@ from bot.telegram.admin_review import (
     admin_unanswered,
     on_review_button,
 )
+from bot.telegram.inbox import DurableQueue, InboxApplication, SkipPoison, answer_pending
 from bot.telegram.ratelimit import FloodGuard, PacingRateLimiter
 from bot.telegram.residents import (
     MEDIA,
@@ -56,7 +57,7 @@ from bot.telegram.residents import (
     topics,
     unknown_command,
 )
-from bot.telegram.sending import NO_PREVIEW
+from bot.telegram.sending import NO_PREVIEW, answer_query
 from bot.telegram.services import CONTEXT_TYPES, BotApplication, BotContext, Services, services_of
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ async def on_error(update: object, context: BotContext) -> None:
         return
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer()
+            await answer_query(update.callback_query)
         await context.bot.send_message(update.effective_chat.id, messages.ERROR.format(ref=ref))
     except TelegramError as exc:
         log.warning("could not send the apology for error %s: %s", ref, exc.__class__.__name__)
@@ -113,6 +114,9 @@ async def heartbeat(context: BotContext) -> None:
 async def post_init(app: BotApplication) -> None:
     svc = services_of(app)
     await svc.store.open()
+    if isinstance(app.update_queue, DurableQueue):
+        missed_after = svc.settings.missed_after_hours * 3600
+        await answer_pending(app, svc.store, app.update_queue, missed_after)
     await app.bot.set_my_commands(RESIDENT_COMMANDS)
     for admin in svc.settings.admin_ids:  # admins see their commands too, nobody else does
         try:
@@ -150,8 +154,11 @@ def build_application(
         settings.pace_chat_per_second if pacing else 0,
         settings.pace_total_per_second if pacing else 0,
     )
+    queue = DurableQueue(wait_in_put=settings.webhook)
     builder = (
         ApplicationBuilder()
+        .application_class(InboxApplication)
+        .update_queue(queue)
         .token(settings.token)
         .base_url(f"{settings.api_url}/bot")
         .base_file_url(f"{settings.api_url}/file/bot")
@@ -163,8 +170,13 @@ def build_application(
         .post_shutdown(post_shutdown)
     )
     if request is not None:
-        builder = builder.request(request).get_updates_request(updates_request or request)
+        builder = builder.request(request)
+    polling = SkipPoison(updates_request or request or HTTPXRequest(), queue)
+    builder = builder.get_updates_request(polling)
     app: BotApplication = builder.build()
+    queue.store = store
+    if store is not None:  # (tests of start-up faults build the bot without one)
+        logscrub.install(store.user_key)
     app.bot_data["services"] = Services(
         live, store, settings, FloodGuard(settings.flood_messages, settings.flood_seconds)
     )

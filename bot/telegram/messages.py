@@ -8,6 +8,7 @@ WELCOME = (
     "I'm not watched live and can't take reports.\n"
     "🚨 <b>In an emergency, call 999.</b>"
 )
+DELAYED = "<i>Sorry for the delay in answering.</i>"
 TOPICS = "Pick a topic, or type your question:"
 ONLY_TEXT = (
     "Sorry, I can only read text messages. Please type your question.\n"

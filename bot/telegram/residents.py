@@ -15,9 +15,12 @@ from telegram.ext import ApplicationHandlerStop, filters
 from bot.matching.language import ENGLISH
 from bot.matching.reply import Reply, ReplyKind
 from bot.telegram import messages
+from bot.telegram.inbox import is_delayed
 from bot.telegram.ratelimit import FloodVerdict
 from bot.telegram.sending import (
+    answer_query,
     feedback_keyboard,
+    is_entity_error,
     keyboard_for,
     record,
     send_html,
@@ -73,11 +76,11 @@ async def guard(update: Update, context: BotContext) -> None:
     if verdict is FloodVerdict.WARN:
         log.info("flood: a user passed the message limit; dropping until they slow down")
         if update.callback_query is not None:
-            await update.callback_query.answer(messages.SLOW_DOWN)
+            await answer_query(update.callback_query, messages.SLOW_DOWN)
         elif update.message is not None and _addressed_to_bot(update.message, context):
             await update.message.reply_text(messages.SLOW_DOWN)
     elif update.callback_query is not None:
-        await update.callback_query.answer()
+        await answer_query(update.callback_query)
     raise ApplicationHandlerStop
 
 
@@ -89,8 +92,9 @@ def _addressed_to_bot(message: Message, context: BotContext) -> bool:
     """In a group, only messages that mention the bot or reply to it are for us."""
     if not _is_group(message):
         return True
-    if message.text and message.text.startswith("/"):
-        return True
+    if message.text and message.text.startswith("/"):  # a command: ours unless @another_bot
+        _, at, addressee = message.text.split(maxsplit=1)[0].partition("@")
+        return not at or addressee.lower() == (context.bot.username or "").lower()
     replied = message.reply_to_message
     if replied is not None and replied.from_user and replied.from_user.id == context.bot.id:
         return True
@@ -115,7 +119,8 @@ async def on_text(update: Update, context: BotContext) -> None:
     reply = await live.respond(_question_text(message, context), user.language_code)
     if reply.language not in (None, ENGLISH):
         log.info("reply %s to a message in language %s", reply.kind.value, reply.language)
-    sent = await send_html(message, reply.html, keyboard_for(reply, live.engine))
+    text = f"{messages.DELAYED}\n\n{reply.html}" if is_delayed(message) else reply.html
+    sent = await send_html(message, text, keyboard_for(reply, live.engine), reply.intent)
     await record(context, user.id, reply, sent.message_id)
 
 
@@ -144,7 +149,7 @@ async def start(update: Update, context: BotContext) -> None:
             if guess.kind is ReplyKind.ANSWER and guess.intent:
                 reply = engine.answer_for(guess.intent)
         if reply is not None and reply.intent and engine.intents[reply.intent].menu:
-            sent = await send_html(message, reply.html, feedback_keyboard())
+            sent = await send_html(message, reply.html, feedback_keyboard(), reply.intent)
             await record(context, user.id, reply, sent.message_id)
             return
     await message.reply_text(messages.WELCOME, reply_markup=topics_keyboard(engine))
@@ -188,7 +193,7 @@ async def on_button(update: Update, context: BotContext) -> None:
     kind, _, value = (query.data or "").partition(":")
     message = query.message if isinstance(query.message, Message) else None
     if kind == "f" and value in ("0", "1") and message is not None:
-        await query.answer(messages.FEEDBACK_THANKS)
+        await answer_query(query, messages.FEEDBACK_THANKS)
         await _drop_keyboard(query)
         try:
             await context.services.store.record_feedback(user.id, message.message_id, value == "1")
@@ -204,14 +209,14 @@ async def on_button(update: Update, context: BotContext) -> None:
         return
     if kind == "d" and message is not None:  # "I'm in danger now" under an unsure reply
         emergency = engine.answer_for(engine.emergency_id) if engine.emergency_id else None
-        await query.answer()
+        await answer_query(query)
         await _drop_keyboard(query)
         sent = await send_html(message, emergency.html if emergency else messages.DANGER_NOW)
         if emergency is not None:
             await record(context, user.id, emergency, sent.message_id)
         return
     if kind == "s" and value == "-" and message is not None:
-        await query.answer()
+        await answer_query(query)
         await query.edit_message_text(messages.NONE_OF_THESE)
         reply = Reply(
             question="",
@@ -224,16 +229,20 @@ async def on_button(update: Update, context: BotContext) -> None:
         return
     chosen = engine.answer_for(value) if kind in ("s", "t") else None
     if chosen is None or message is None:
-        await query.answer(messages.EXPIRED, show_alert=True)
+        await answer_query(query, messages.EXPIRED, show_alert=True)
         return
-    await query.answer()
+    await answer_query(query)
     if kind == "s":  # replace the question, so old suggestion buttons can't be pressed again
         if len(split_message(chosen.html)) == 1:
-            await query.edit_message_text(chosen.html, reply_markup=feedback_keyboard())
-            await record(context, user.id, chosen, message.message_id)
-            return
+            try:
+                await query.edit_message_text(chosen.html, reply_markup=feedback_keyboard())
+                await record(context, user.id, chosen, message.message_id)
+                return
+            except BadRequest as exc:  # unreadable HTML: send_html below sends it as text
+                if not is_entity_error(exc):
+                    raise
         await _drop_keyboard(query)
-    sent = await send_html(message, chosen.html, feedback_keyboard())
+    sent = await send_html(message, chosen.html, feedback_keyboard(), chosen.intent)
     await record(context, user.id, chosen, sent.message_id)
 
 

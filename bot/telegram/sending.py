@@ -7,14 +7,24 @@ residents' words) turn HTML off explicitly.
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from collections.abc import Sequence
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+)
 from telegram.constants import MessageLimit
+from telegram.error import BadRequest
 
 from bot.matching.engine import Engine
 from bot.matching.reply import Reply, ReplyKind
+from bot.telegram.inbox import CURRENT_UPDATE
 from bot.telegram.messages import SOMETHING_ELSE
 from bot.telegram.services import BotContext
 
@@ -47,16 +57,67 @@ def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[
     return parts or [text[:1]]
 
 
+_LINK = re.compile(r"""<a\s[^>]*href=["']([^"']*)["'][^>]*>(.*?)</a>""", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
+
+
+def plain_from_html(text: str) -> str:
+    """Telegram HTML as plain text: tags removed, each link's address kept after its words."""
+
+    def link(match: re.Match[str]) -> str:
+        words, url = match.group(2), match.group(1)
+        return words if url in words else f"{words} ({url})"
+
+    return html.unescape(_TAG.sub("", _LINK.sub(link, text)))
+
+
+def is_entity_error(error: BadRequest) -> bool:
+    return "can't parse entities" in error.message.lower()
+
+
 async def send_html(
-    message: Message, text: str, markup: InlineKeyboardMarkup | None = None
+    message: Message,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    intent: str | None = None,
 ) -> Message:
-    """Reply in HTML, split to Telegram's limit; the keyboard goes on the last part."""
+    """Reply in HTML, split to Telegram's limit; the keyboard goes on the last part. HTML
+    that Telegram refuses (a staff edit with a stray ``<``) is sent once more as plain text,
+    so the resident still gets the answer, and a warning names ``intent`` for staff to fix."""
     parts = split_message(text)
     sent = message
     for n, part in enumerate(parts):
         last = n == len(parts) - 1
-        sent = await message.reply_text(part, reply_markup=markup if last else None)
+        try:
+            sent = await message.reply_text(part, reply_markup=markup if last else None)
+        except BadRequest as exc:
+            if not is_entity_error(exc):
+                raise
+            log.warning(
+                "Telegram could not read the HTML of the answer %s (%s); sent it as plain "
+                "text: fix the answer's tags or write &lt; for <",
+                intent or "(a fixed text)",
+                exc.message,
+            )
+            sent = await message.reply_text(
+                plain_from_html(part), reply_markup=markup if last else None, parse_mode=None
+            )
     return sent
+
+
+async def answer_query(
+    query: CallbackQuery, text: str | None = None, show_alert: bool = False
+) -> None:
+    """Stop the button's spinner. A press answered after Telegram's window ("query is too
+    old") cannot be answered any more, but the resident still gets what they asked for."""
+    try:
+        await query.answer(text, show_alert=show_alert)
+    except BadRequest as exc:
+        if "query is too old" not in exc.message.lower() and "query id is invalid" not in (
+            exc.message.lower()
+        ):
+            raise
+        log.info("a button press arrived too late to answer; carrying on")
 
 
 async def send_plain(message: Message, text: str) -> None:
@@ -68,7 +129,7 @@ async def send_plain(message: Message, text: str) -> None:
 async def record(context: BotContext, user_id: int, reply: Reply, ref: int | None) -> None:
     """Log an outcome after the resident has been answered; a failing store is logged only."""
     try:
-        await context.services.store.log_message(user_id, reply, ref)
+        await context.services.store.log_message(user_id, reply, ref, CURRENT_UPDATE.get())
     except Exception:  # storage must never break a conversation
         log.exception("could not record an outcome")
 

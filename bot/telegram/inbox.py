@@ -1,0 +1,264 @@
+"""Nothing lost, nothing answered twice: every update is recorded before it is answered.
+
+* ``DurableQueue``: PTB's update queue. An update is written to the store's inbox before
+  it is queued, so before polling confirms it to Telegram (the next ``getUpdates``) and
+  before the webhook answers 200. One already answered (Telegram delivers again what was
+  not confirmed) is dropped.
+* ``InboxApplication``: when an update's handlers have finished, it is marked done, in
+  the same transaction as its question-log record.
+* ``answer_pending``: at start-up, updates received but never answered (a ``kill -9``,
+  the OOM killer, a power cut) are answered, or only logged when too old.
+* ``SkipPoison``: an update PTB cannot read is replaced by an empty one with its
+  ``update_id``, so polling moves past it instead of fetching it again for ever.
+
+A reply Telegram accepted in the last moments before the process died, before it was
+marked done, is sent again after the restart: Telegram offers no way to ask.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import time
+from collections import OrderedDict
+from contextvars import ContextVar
+from typing import Any
+
+from telegram import CallbackQuery, Chat, Message, MessageEntity, Update, User
+from telegram.ext import Application
+from telegram.request import BaseRequest, RequestData
+
+from bot.storage.store import InboxEntry, Store
+from bot.telegram.logscrub import SCRUBBER
+
+log = logging.getLogger(__name__)
+
+# The update being handled, so its question-log record carries its id (logged once).
+CURRENT_UPDATE: ContextVar[int | None] = ContextVar("current_update", default=None)
+DELAYED_AFTER = 300.0  # seconds: older questions are answered with "Sorry for the delay"
+_REMEMBER = 20_000  # update ids kept in memory to recognise a second delivery at once
+
+
+class DurableQueue(asyncio.Queue[object]):
+    """The Application's update queue; ``store`` is set once it exists.
+
+    Polling: an update is written in the background and queued once written, and the next
+    ``getUpdates`` (which confirms the batch to Telegram) first waits for ``written()``,
+    so a batch is one transaction, not one per update. Webhook (``wait_in_put``): ``put``
+    waits, because PTB answers Telegram's call with 200 as soon as it returns."""
+
+    def __init__(self, *, wait_in_put: bool = False) -> None:
+        super().__init__()
+        self.store: Store | None = None
+        self._wait_in_put = wait_in_put
+        self._seen: OrderedDict[int, None] = OrderedDict()
+        self._writing: set[asyncio.Task[None]] = set()
+
+    def seen(self, update_id: int) -> bool:
+        """True for an id already queued in this run; else remember it."""
+        if update_id in self._seen:
+            return True
+        self._seen[update_id] = None
+        if len(self._seen) > _REMEMBER:
+            self._seen.popitem(last=False)
+        return False
+
+    async def put(self, item: object) -> None:
+        if not isinstance(item, Update) or self.store is None:
+            await super().put(item)
+            return
+        SCRUBBER.remember(item)
+        if self.seen(item.update_id):
+            return
+        entry = inbox_entry(item, self.store)
+        if entry is None:
+            await super().put(item)
+        elif self._wait_in_put:
+            await self._receive(item, entry, self.store)
+        else:
+            task = asyncio.create_task(self._receive(item, entry, self.store))
+            self._writing.add(task)
+            task.add_done_callback(self._writing.discard)
+
+    async def _receive(self, update: Update, entry: InboxEntry, store: Store) -> None:
+        if await store.receive(entry):
+            await super().put(update)
+        else:
+            log.info("update %s was answered before; skipping it", update.update_id)
+
+    async def written(self) -> None:
+        """Wait until every update put so far is in the inbox (or given up on)."""
+        if self._writing:
+            await asyncio.gather(*self._writing, return_exceptions=True)
+
+
+class InboxApplication(Application):  # type: ignore[type-arg]  # PTB's generics, see services
+    """PTB's Application that marks each recorded update done once handled."""
+
+    async def process_update(self, update: object) -> None:
+        if not isinstance(update, Update) or inbox_kind(update) is None:
+            await super().process_update(update)
+            return
+        token = CURRENT_UPDATE.set(update.update_id)
+        try:
+            await super().process_update(update)
+        finally:
+            CURRENT_UPDATE.reset(token)
+            store: Store = self.bot_data["services"].store
+            await store.mark_done(update.update_id)
+
+
+def inbox_kind(update: Update) -> str | None:
+    """What the inbox keeps: new messages and button presses (nothing else is answered)."""
+    if update.message is not None and update.effective_user is not None:
+        return "message"
+    if update.callback_query is not None and update.callback_query.message is not None:
+        return "button"
+    return None
+
+
+def inbox_entry(update: Update, store: Store) -> InboxEntry | None:
+    kind = inbox_kind(update)
+    user, chat = update.effective_user, update.effective_chat
+    if kind is None or user is None or chat is None:
+        return None
+    if update.message is not None:
+        message_id = update.message.message_id
+        date = int(update.message.date.timestamp())
+        text = store.redact(update.message.text or update.message.caption or "")
+    elif update.callback_query is not None and update.callback_query.message is not None:
+        message_id = update.callback_query.message.message_id
+        date = int(time.time())
+        text = update.callback_query.data or ""
+    else:
+        return None
+    return InboxEntry(
+        update.update_id, int(time.time()), kind, chat.id, chat.type, user.id, message_id, date,
+        text,
+    )  # fmt: skip
+
+
+def rebuilt_update(entry: InboxEntry, bot: Any) -> Update:  # noqa: ANN401 -- PTB's ExtBot
+    """The update again, from what the inbox kept, for the usual handlers."""
+    user = User(entry.user_id, "", is_bot=False)
+    chat = Chat(entry.chat_id, entry.chat_type)
+    date = dt.datetime.fromtimestamp(entry.date, dt.UTC)
+    if entry.kind == "button":
+        under = Message(entry.message_id, date, chat, from_user=bot.bot)
+        query = CallbackQuery("0", user, "", message=under, data=entry.text)
+        update = Update(entry.update_id, callback_query=query)
+    else:
+        entities = []
+        if entry.text.startswith("/"):
+            command = entry.text.split(maxsplit=1)[0]
+            entities.append(MessageEntity(MessageEntity.BOT_COMMAND, 0, len(command)))
+        message = Message(
+            entry.message_id, date, chat, from_user=user, text=entry.text, entities=entities
+        )
+        update = Update(entry.update_id, message=message)
+    update.set_bot(bot)
+    for part in (update.message, update.callback_query):
+        if part is not None:
+            part.set_bot(bot)
+            if isinstance(part, CallbackQuery) and isinstance(part.message, Message):
+                part.message.set_bot(bot)
+    return update
+
+
+async def answer_pending(
+    app: Application,  # type: ignore[type-arg]
+    store: Store,
+    queue: DurableQueue,
+    missed_after: float,
+) -> None:
+    """Queue the updates a previous run received and never answered; those older than
+    ``missed_after`` seconds are only counted in the log (the moment has passed)."""
+    try:
+        entries = await store.pending_updates()
+    except Exception:  # the database is down: nothing can be recovered now
+        log.exception("could not read unanswered updates from the inbox")
+        return
+    now = time.time()
+    missed = [e for e in entries if now - e.received > missed_after]
+    for entry in missed:
+        await store.mark_done(entry.update_id, "missed")
+    if missed:
+        log.warning(
+            "%d question(s) received before a restart are older than %.0f hours and were "
+            "not answered",
+            len(missed),
+            missed_after / 3600,
+        )
+    fresh = [e for e in entries if now - e.received <= missed_after]
+    if fresh:
+        log.info("answering %d updates received before the restart", len(fresh))
+    for entry in fresh:
+        queue.seen(entry.update_id)
+        update = rebuilt_update(entry, app.bot)
+        SCRUBBER.remember(update)
+        await asyncio.Queue.put(queue, update)  # already in the inbox
+
+
+def is_delayed(message: Message) -> bool:
+    return time.time() - message.date.timestamp() > DELAYED_AFTER
+
+
+class SkipPoison(BaseRequest):
+    """Wraps the ``getUpdates`` request: the previous batch is written to the inbox before
+    this call confirms it, and an update PTB cannot read (a date in milliseconds, a field
+    of the wrong type) is logged once, by id and reason, and handed on empty."""
+
+    def __init__(self, inner: BaseRequest, queue: DurableQueue) -> None:
+        self._inner = inner
+        self._queue = queue
+
+    async def initialize(self) -> None:
+        await self._inner.initialize()
+
+    async def shutdown(self) -> None:
+        await self._inner.shutdown()
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._inner.read_timeout
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,  # noqa: ANN401 -- PTB's signature
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,  # noqa: ANN401
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,  # noqa: ANN401
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,  # noqa: ANN401
+    ) -> tuple[int, bytes]:
+        if url.endswith("/getUpdates"):  # it confirms the last batch: record it first
+            await self._queue.written()
+        status, body = await self._inner.do_request(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
+        if status != 200 or not url.endswith("/getUpdates"):
+            return status, body
+        with contextlib.suppress(ValueError, AttributeError):
+            answer = json.loads(body)
+            answer["result"] = [_readable(raw) for raw in answer["result"]]
+            return status, json.dumps(answer).encode()
+        return status, body
+
+
+def _readable(raw: dict[str, Any]) -> dict[str, Any]:
+    try:
+        Update.de_json(raw, None)
+    except Exception as exc:  # noqa: BLE001 -- any failure to read it makes it poison
+        update_id = raw.get("update_id") if isinstance(raw, dict) else None
+        log.warning(
+            "skipped update %s: it cannot be read (%s: %.120s)",
+            update_id,
+            exc.__class__.__name__,
+            exc,
+        )
+        return {"update_id": update_id}
+    return raw

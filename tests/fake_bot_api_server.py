@@ -1,0 +1,222 @@
+"""A fake Telegram Bot API over real HTTP, for driving the real bot process (``python -m
+bot run`` with TELEGRAM_API_URL pointing here).
+
+It keeps Telegram's update queue (``getUpdates`` honours ``offset``: confirmed updates are
+gone for good), records what the bot sends, answers faults queued per method, and can
+``kill -9`` the bot when a given request arrives. From that moment it answers nothing
+more: requests in flight at the kill never reach "Telegram", as when a process dies
+before its request leaves the machine; replies answered before it count as delivered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+from tests.fake_telegram import BOT_ID, BOT_USERNAME, parses_as_telegram_html
+
+
+@dataclass
+class Sent:
+    method: str
+    params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def chat_id(self) -> int | None:
+        value = self.params.get("chat_id")
+        return int(value) if value is not None else None
+
+    @property
+    def text(self) -> str:
+        return str(self.params.get("text", ""))
+
+
+@dataclass
+class BotAPIState:
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    next_update: int = 1
+    next_message: int = 5000
+    sent: list[Sent] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)  # every method called, in order
+    faults: dict[str, deque[tuple[int, dict[str, Any]]]] = field(
+        default_factory=lambda: defaultdict(deque)
+    )
+    kill_at: int | None = None  # kill the bot when this request (counted from 1) arrives
+    pid: int | None = None
+    requests: int = 0
+    dead: bool = False
+
+
+class FakeBotAPIServer:
+    def __init__(self) -> None:
+        self.state = BotAPIState()
+        self.lock = threading.Condition()
+        ThreadingHTTPServer.request_queue_size = 256  # the bot opens many connections at once
+        server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        server.daemon_threads = True
+        self._server = server
+        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- what tests use
+
+    def push(self, *updates: dict[str, Any]) -> list[int]:
+        with self.lock:
+            ids = []
+            for update in updates:
+                update["update_id"] = self.state.next_update
+                ids.append(self.state.next_update)
+                self.state.next_update += 1
+                self.state.updates.append(update)
+            self.lock.notify_all()
+            return ids
+
+    def fail_next(self, method: str, status: int, description: str, **extra: Any) -> None:
+        body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+        if extra:
+            body["parameters"] = extra
+        with self.lock:
+            self.state.faults[method].append((status, body))
+
+    def kill_bot_at(self, pid: int, request_number: int) -> None:
+        """``kill -9`` the bot when its ``request_number``-th request from now arrives."""
+        with self.lock:
+            self.state.pid, self.state.dead = pid, False
+            self.state.kill_at = self.state.requests + request_number
+
+    def revive(self) -> None:
+        with self.lock:
+            self.state.dead, self.state.kill_at = False, None
+
+    def sent(self, method: str = "sendMessage", chat_id: int | None = None) -> list[Sent]:
+        with self.lock:
+            return [
+                s
+                for s in self.state.sent
+                if s.method == method and (chat_id is None or s.chat_id == chat_id)
+            ]
+
+    def unconfirmed(self) -> int:
+        with self.lock:
+            return len(self.state.updates)
+
+    def wait_for(self, condition: Any, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out; calls so far: {self.state.calls[-30:]}")
+            time.sleep(0.05)
+
+    # -- the HTTP side
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as PTB's connection pool expects
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+            def do_POST(self) -> None:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # killed bot
+                    self._answer()
+
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode()
+                params = {k: _value(v) for k, v in parse_qsl(body, keep_blank_values=True)}
+                if self.headers.get("Content-Type", "").startswith("application/json"):
+                    params = json.loads(body or "{}")
+                method = self.path.rsplit("/", 1)[-1]
+                answer = api._answer(method, params)
+                if answer is None:  # the bot is being killed: never answer
+                    time.sleep(5)
+                    return
+                status, result = answer
+                data = json.dumps(result).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+    def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        state = self.state
+        with self.lock:
+            state.requests += 1
+            state.calls.append(method)
+            if method == "getUpdates":  # Telegram forgets confirmed updates on receipt
+                offset = int(params.get("offset") or 0)
+                state.updates = [u for u in state.updates if u["update_id"] >= offset]
+            if state.dead:
+                return None
+            if state.kill_at is not None and state.requests >= state.kill_at:
+                state.dead = True
+                pid = state.pid
+                # A moment for replies already answered to be processed, then the kill.
+                threading.Timer(1.0, os.kill, (pid, signal.SIGKILL)).start()
+                return None
+            if state.faults[method]:
+                status, body = state.faults[method].popleft()
+                return status, body
+            if method == "getUpdates":
+                timeout = min(float(params.get("timeout") or 0), 0.5)
+                if not state.updates:
+                    self.lock.wait(timeout)
+                return 200, {"ok": True, "result": state.updates[:100]}
+            if (
+                method in ("sendMessage", "editMessageText")
+                and params.get("parse_mode") == "HTML"
+                and not parses_as_telegram_html(str(params.get("text", "")))
+            ):
+                return 400, {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: can't parse entities",
+                }
+            state.sent.append(Sent(method, params))
+            return 200, {"ok": True, "result": self._result(method, params)}
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return {
+                "id": BOT_ID,
+                "is_bot": True,
+                "first_name": "Herts Safety",
+                "username": BOT_USERNAME,
+                "can_join_groups": True,
+            }
+        if method in ("sendMessage", "editMessageText"):
+            self.state.next_message += 1
+            return {
+                "message_id": params.get("message_id") or self.state.next_message,
+                "date": int(time.time()),
+                "chat": {"id": params.get("chat_id"), "type": "private"},
+                "text": params.get("text", ""),
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Herts Safety"},
+            }
+        return True
+
+
+def _value(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
