@@ -8,6 +8,7 @@ the line of every value and the type YAML resolved, so both can be reported clea
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 
 import yaml
@@ -152,10 +153,13 @@ class YamlFile:
     def number(self, node: Node, what: str) -> float | None:
         raw = node.value if isinstance(node, ScalarNode) else None
         try:
-            return float(str(raw))
+            value = float(str(raw))
         except ValueError:
+            value = math.nan
+        if not math.isfinite(value):  # float() also reads "inf", "-.inf" and "nan"
             self.error(node, f"{what} '{raw}' must be a number, such as 0.5")
             return None
+        return value
 
     def unknown_keys(
         self, fields: dict[str, tuple[Node, Node]], known: set[str], what: str
