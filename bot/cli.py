@@ -23,6 +23,7 @@ from bot.settings import Settings, load_settings, read_environment
 if TYPE_CHECKING:
     from telegram.request import BaseRequest
 
+    from bot.matching.reply import Reply
     from bot.storage.sqlite import SqliteStore
 
 T = TypeVar("T")
@@ -124,9 +125,27 @@ def cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    """The terminal chat, logging its questions to the database as the Telegram bot does
+    (marked as the console's), so staff can try the review loop without Telegram."""
     from bot.console import chat
+    from bot.telegram.runner import open_store
 
-    return chat(load_engine(settings))
+    engine = load_engine(settings)
+    store = open_store(settings, engine.content)
+
+    async def talk() -> int:
+        await store.open()
+        loop = asyncio.get_running_loop()
+
+        def record(reply: Reply) -> None:  # called from the chat's thread
+            asyncio.run_coroutine_threadsafe(store.log_message(None, reply, None), loop).result()
+
+        try:
+            return await asyncio.to_thread(chat, engine, record)
+        finally:
+            await store.close()
+
+    return asyncio.run(talk())
 
 
 async def _with_store(settings: Settings, work: Callable[[SqliteStore], Awaitable[T]]) -> T:

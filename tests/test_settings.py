@@ -51,7 +51,7 @@ def test_intents_dir_in_dotenv_is_honoured_by_validate_ask_chat_eval_and_calibra
     assert "Glad to help!" in capsys.readouterr().out
 
     monkeypatch.setattr("sys.stdin", io.StringIO("thank you very much\nquit\n"))
-    assert main(["chat"]) == 0
+    assert main(["chat", "--database", str(changed.root / "bot.sqlite3")]) == 0
     assert "Glad to help!" in capsys.readouterr().out
 
     cases = changed.root / "cases.jsonl"

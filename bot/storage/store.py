@@ -42,7 +42,11 @@ class Store(Protocol):
 
     async def close(self) -> None: ...
 
-    async def log_message(self, user_id: int, reply: Reply, reply_ref: int | None) -> None: ...
+    async def log_message(
+        self, user_id: int | None, reply: Reply, reply_ref: int | None
+    ) -> None:
+        """Queue one message's outcome; ``user_id`` None marks the terminal chat's."""
+
 
     async def record_feedback(self, user_id: int, reply_ref: int, helpful: bool) -> None: ...
 
