@@ -25,8 +25,8 @@ def test_a_tab_in_the_indentation_is_named_on_its_line(content_dir):
 def test_a_key_indented_under_a_value_is_named(content_dir):
     content_dir.write("intents/deep.yaml", intent("deep", extra="  checked: 2026-11-22\n"))
     assert content_dir.problems() == [
-        "intents/deep.yaml:3: 'checked:' is indented deeper than the line above, so YAML reads "
-        "it as part of that value; line it up with the keys above"
+        "intents/deep.yaml:3: 'checked:' is indented deeper than 'title:' on line 2, so YAML "
+        "reads it as part of that value; give the two keys the same indentation"
     ]
 
 
@@ -40,6 +40,15 @@ def test_a_key_swallowed_by_a_block_answer_is_named(content_dir):
         "intents/swallowed.yaml:5: 'examples:' is indented like the answer's text, so it is "
         "read as part of the answer; move it to the start of the line"
     ) in problems
+
+
+def test_a_fact_field_outdented_from_its_fact_names_both_lines(content_dir):
+    path = content_dir.knowledge / "support.yaml"
+    path.write_text(path.read_text().replace("  web: hertfordshirebeacon.org\n", "web: hertfordshirebeacon.org\n", 1))
+    assert content_dir.problems()[0] == (
+        "knowledge/support.yaml:6: 'source:' is indented deeper than 'web:' on line 5, so YAML "
+        "reads it as part of that value; give the two keys the same indentation"
+    )
 
 
 def test_a_threshold_outside_thresholds_says_where_it_belongs(content_dir):

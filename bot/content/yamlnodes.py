@@ -29,7 +29,7 @@ _TYPE_NAMES = {
 
 
 _KEY = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*):(?:\s|$)")
-_KEY_WITH_VALUE = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*:\s+[^\s#]")
+_KEY_WITH_VALUE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*):\s+[^\s#]")
 
 
 def _indent(line: str) -> str:
@@ -82,12 +82,13 @@ class YamlFile:
         here = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
         above = self.lines[line - 2] if 1 < line <= len(self.lines) else ""
         if problem == "mapping values are not allowed here":
-            key = _KEY.match(here)
+            key, above_key = _KEY.match(here), _KEY_WITH_VALUE.match(above)
             # The key's own colon, below a key that already has its value on its line.
-            if key and here.index(":") == col - 1 and _KEY_WITH_VALUE.match(above):
+            if key and above_key and here.index(":") == col - 1:
                 return (
-                    f"'{key.group(1)}:' is indented deeper than the line above, so YAML "
-                    "reads it as part of that value; line it up with the keys above"
+                    f"'{key.group(1)}:' is indented deeper than '{above_key.group(1)}:' on "
+                    f"line {line - 1}, so YAML reads it as part of that value; give the two "
+                    "keys the same indentation"
                 )
             return (
                 f"YAML syntax error at column {col}: a ':' followed by a space inside a "
