@@ -11,13 +11,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DATABASE_PATH=/data/bot.sqlite3 \
-    CACHE_DIR=/data/cache \
+    XDG_CACHE_HOME=/data/cache \
     INTENTS_DIR=/app/intents \
     KNOWLEDGE_DIR=/app/knowledge \
     HEALTH_FILE=/tmp/bot-alive \
     WEBHOOK_PORT=8443
 
-WORKDIR /app
+# Built in /src, which is removed: the bot runs from site-packages, never from a source
+# folder in its working directory. /app holds the content folders (mount your own there).
+WORKDIR /src
 # Dependencies first, in their own layer: changing code or content does not reinstall them.
 COPY pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
@@ -26,9 +28,12 @@ COPY setup.py MANIFEST.in README.md ./
 COPY bot ./bot
 COPY intents ./intents
 COPY knowledge ./knowledge
-RUN pip install --no-deps . && rm -rf build *.egg-info \
-    && useradd --system --uid 10001 --home-dir /app bot \
-    && mkdir -p /data && chown bot /data
+RUN pip install --no-deps . \
+    && mkdir -p /app /data && cp -r intents knowledge /app/ && cd / && rm -rf /src \
+    && useradd --system --uid 10001 --home-dir /app bot && chown bot /data
+# The home folder (/app) is read-only to the bot: caches (the encoder's example vectors and
+# trained models, onnxruntime's own) go to the volume: XDG_CACHE_HOME above.
+WORKDIR /app
 
 USER bot
 VOLUME ["/data"]

@@ -88,7 +88,8 @@ def test_every_command_takes_the_content_and_database_options():
     parser = build_parser()
     common = ["--intents", "i", "--knowledge", "k", "--database", "d"]
     positional = {"eval": ["cases.jsonl"], "calibrate": ["cases.jsonl"]}
-    for command in ("run", "chat", "ask", "eval", "validate", "calibrate", "review", "stats"):
+    commands = ("run", "serve", "chat", "ask", "eval", "validate", "calibrate", "review", "stats")
+    for command in commands:
         args = parser.parse_args([command, *positional.get(command, []), *common])
         assert (args.intents, args.knowledge, args.database) == (Path("i"), Path("k"), Path("d"))
 
