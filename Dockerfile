@@ -2,6 +2,8 @@
 #   docker build -t herts-safety-bot .
 #   docker run -d --name herts-bot -e TELEGRAM_BOT_TOKEN=... -e ADMIN_IDS=... \
 #       -v herts-bot-data:/data herts-safety-bot
+# It runs `serve`: Telegram only. Without a token it prints one line and exits with
+# status 2 (never a terminal chat, which would read end-of-file and restart in a loop).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -9,21 +11,35 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DATABASE_PATH=/data/bot.sqlite3 \
+    XDG_CACHE_HOME=/data/cache \
     INTENTS_DIR=/app/intents \
     KNOWLEDGE_DIR=/app/knowledge \
-    HEALTH_FILE=/tmp/bot-alive
+    HEALTH_FILE=/tmp/bot-alive \
+    WEBHOOK_PORT=8443
 
-WORKDIR /app
-COPY pyproject.toml README.md ./
+# Built in /src, which is removed: the bot runs from site-packages, never from a source
+# folder in its working directory. /app holds the content folders (mount your own there).
+WORKDIR /src
+# Dependencies first, in their own layer: changing code or content does not reinstall them.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt && rm /tmp/requirements.txt
+COPY setup.py MANIFEST.in README.md ./
 COPY bot ./bot
-RUN pip install . && useradd --system --uid 10001 --home-dir /app bot \
-    && mkdir -p /data && chown bot /data
 COPY intents ./intents
 COPY knowledge ./knowledge
+RUN pip install --no-deps . \
+    && mkdir -p /app /data && cp -r intents knowledge /app/ && cd / && rm -rf /src \
+    && useradd --system --uid 10001 --home-dir /app bot && chown bot /data
+# The home folder (/app) is read-only to the bot: caches (the encoder's example vectors and
+# trained models, onnxruntime's own) go to the volume: XDG_CACHE_HOME above.
+WORKDIR /app
 
 USER bot
 VOLUME ["/data"]
+# The webhook server (when WEBHOOK_URL and WEBHOOK_SECRET are set; polling needs no port).
+EXPOSE 8443
 # The bot touches HEALTH_FILE while its event loop runs; stale for 2 minutes = unhealthy.
-HEALTHCHECK --interval=60s --timeout=5s --start-period=30s --retries=3 \
+HEALTHCHECK --interval=60s --timeout=5s --start-period=60s --retries=3 \
     CMD python -c "import os,sys,time; f=os.environ['HEALTH_FILE']; sys.exit(0 if os.path.exists(f) and time.time()-os.path.getmtime(f) < 120 else 1)"
-CMD ["python", "-m", "bot", "run"]
+CMD ["python", "-m", "bot", "serve"]

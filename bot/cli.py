@@ -1,4 +1,4 @@
-"""Command line, the only entry point: ``python -m bot [run|chat|ask|eval|validate|...]``.
+"""Command line, the only entry point: ``python -m bot COMMAND``.
 
 The settings are read here once (environment, then ``.env``, then flags, each winning over
 the one before) and passed to the command; nothing else reads the environment.
@@ -23,6 +23,7 @@ from bot.settings import Settings, load_settings, read_environment
 if TYPE_CHECKING:
     from telegram.request import BaseRequest
 
+    from bot.matching.reply import Reply
     from bot.storage.sqlite import SqliteStore
 
 T = TypeVar("T")
@@ -111,17 +112,40 @@ def cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
     scored = [(case, *engine.top_label(case.text)) for case in read_cases(args.cases)]
     result = calibrate_answer_threshold(scored, args.max_in_scope_loss)
     print(json.dumps(result, indent=2))
-    print(
-        f"Set 'thresholds: answer: {result['answer_threshold']}' in "
-        f"{settings.intents / '_matching.yaml'} to use it."
-    )
+    threshold, suggest = result["answer_threshold"], engine.content.matching.thresholds.suggest
+    where = settings.intents / "_matching.yaml"
+    if threshold < suggest:
+        print(
+            f"Set 'thresholds: answer: {threshold}' in {where} to use it, and lower "
+            f"'suggest' ({suggest}) to at most that: it may not be above 'answer'."
+        )
+    else:
+        print(f"Set 'thresholds: answer: {threshold}' in {where} to use it.")
     return 0
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    """The terminal chat, logging its questions to the database as the Telegram bot does
+    (marked as the console's), so staff can try the review loop without Telegram."""
     from bot.console import chat
+    from bot.telegram.runner import open_store
 
-    return chat(load_engine(settings))
+    engine = load_engine(settings)
+    store = open_store(settings, engine.content)
+
+    async def talk() -> int:
+        await store.open()
+        loop = asyncio.get_running_loop()
+
+        def record(reply: Reply) -> None:  # called from the chat's thread
+            asyncio.run_coroutine_threadsafe(store.log_message(None, reply, None), loop).result()
+
+        try:
+            return await asyncio.to_thread(chat, engine, record)
+        finally:
+            await store.close()
+
+    return asyncio.run(talk())
 
 
 async def _with_store(settings: Settings, work: Callable[[SqliteStore], Awaitable[T]]) -> T:
@@ -339,17 +363,42 @@ def cmd_run(
     if not settings.token:
         print("TELEGRAM_BOT_TOKEN is not set: starting a chat in the terminal instead.\n")
         return cmd_chat(args, settings)
+    return cmd_serve(args, settings, request)
+
+
+def cmd_serve(
+    args: argparse.Namespace, settings: Settings, request: BaseRequest | None = None
+) -> int:
+    """Telegram only, for services and containers: without a token, one line and exit 2,
+    never a terminal chat (which would read end-of-file, exit 0 and be restarted)."""
+    if not settings.token:
+        print(
+            "error: TELEGRAM_BOT_TOKEN is not set; put the token from @BotFather in the "
+            "environment or .env",
+            file=sys.stderr,
+        )
+        return 2
     from bot.telegram.runner import run_bot
 
     return run_bot(settings, request=request)
 
 
+DESCRIPTION = """\
+The Hertfordshire community safety assistant. With no command: the Telegram bot when
+TELEGRAM_BOT_TOKEN is set, otherwise a chat in the terminal. Settings come from the
+environment, then .env, then the --intents, --knowledge and --database flags (each wins
+over the one before). 'python -m bot COMMAND --help' describes one command."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
-    sub = parser.add_subparsers(dest="command")
-    p = sub.add_parser("run", help="run the Telegram bot (a terminal chat without a token)")
+    parser = argparse.ArgumentParser(prog="python -m bot", description=DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+    p = sub.add_parser("run", help="the Telegram bot; a terminal chat without a token (default)")
     _add_common_options(p)
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("serve", help="the Telegram bot only: exit 2 without a token (Docker)")
+    _add_common_options(p)
+    p.set_defaults(func=cmd_serve)
     p = sub.add_parser("chat", help="talk to the bot in the terminal")
     _add_common_options(p)
     p.set_defaults(func=cmd_chat)
@@ -441,9 +490,8 @@ def main(
             print(f"setting error: {problem}", file=sys.stderr)
         return 2
     try:
-        if args.command == "run":
-            return cmd_run(args, settings, request)
-        result: int = args.func(args, settings)
+        telegram = args.command in ("run", "serve")
+        result: int = args.func(args, settings, request) if telegram else args.func(args, settings)
         return result
     except KeyboardInterrupt:
         return 130

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 from bot.matching.engine import Engine
 from bot.matching.reply import Reply, ReplyKind
@@ -32,7 +33,15 @@ def to_terminal(reply: Reply, engine: Engine) -> str:
     return html_to_text(reply.html)
 
 
-def chat(engine: Engine) -> int:
+NO_LIST = (
+    "There's no list to choose from just now. Ask your question in words, "
+    "or type /topics to see what I can help with."
+)
+
+
+def chat(engine: Engine, record: Callable[[Reply], None] | None = None) -> int:
+    """Talk in the terminal until 'quit' or end of input; ``record`` is given every reply
+    the engine works out (the question log, as in Telegram)."""
     print("Hertfordshire community safety assistant (terminal). Type 'quit' to leave.")
     print("In an emergency, call 999.\n")
     pending: tuple[str, ...] = ()
@@ -49,7 +58,12 @@ def chat(engine: Engine) -> int:
             reply = engine.answer_for(pending[int(choice) - 1]) or engine.respond(text)
         elif text.strip() in {"/topics", "/help", "/start"}:
             reply = engine.answer_for("help") or engine.respond("help")
+        elif choice.isdigit() and len(choice) <= 2:  # a pick with no list open
+            print("bot> " + NO_LIST + "\n")
+            continue
         else:
             reply = engine.respond(text)
+            if record is not None:
+                record(reply)
         pending = reply.suggestions if reply.kind is ReplyKind.SUGGEST else ()
         print("bot> " + to_terminal(reply, engine).replace("\n", "\n     ") + "\n")

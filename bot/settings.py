@@ -1,8 +1,8 @@
 """Settings from environment variables, an optional ``.env`` file and command-line flags.
 
 Read once, by the command line's entry point, and passed to every command: the environment
-wins over ``.env``, and flags win over both. Nothing here runs at import time. Every problem
-is one line naming the variable; no command starts until all are fixed.
+wins over ``.env``, and flags win over both. Nothing reads the environment at import
+time. Every problem is one line naming the variable; no command starts until all are fixed.
 """
 
 from __future__ import annotations
@@ -18,6 +18,12 @@ from typing import Any
 from dotenv import dotenv_values
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Running from a source checkout (./run, ./test, pip install -e): the checkout's content
+# folders and data/ are the defaults. Installed (pip install ., Docker): the content copy
+# packed into the package (see setup.py), and a database in the user's data folder.
+FROM_CHECKOUT = (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "intents").is_dir()
+PACKAGED_CONTENT = Path(__file__).resolve().parent / "default_content"
+CONTENT_ROOT = PROJECT_ROOT if FROM_CHECKOUT else PACKAGED_CONTENT
 
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{8,256}$")
@@ -35,11 +41,12 @@ VARIABLES = (  # every environment variable (or .env line) the settings read
 class Settings:
     token: str = ""
     admin_ids: frozenset[int] = frozenset()
+    # Installed, load_settings puts it in the user's data folder: never in site-packages.
     database: Path = PROJECT_ROOT / "data" / "bot.sqlite3"
-    intents: Path = PROJECT_ROOT / "intents"
-    knowledge: Path = PROJECT_ROOT / "knowledge"
+    intents: Path = CONTENT_ROOT / "intents"
+    knowledge: Path = CONTENT_ROOT / "knowledge"
     # The source documents; when the folder exists, every fact's source must name one.
-    seeds: Path | None = PROJECT_ROOT.parent / "shared" / "seeds"
+    seeds: Path | None = PROJECT_ROOT.parent / "shared" / "seeds" if FROM_CHECKOUT else None
     log_level: str = "INFO"
     api_url: str = DEFAULT_API_URL
     webhook_url: str = ""
@@ -117,6 +124,8 @@ def load_settings(
 
     if env.get("DATABASE_PATH"):
         values["database"] = Path(env["DATABASE_PATH"])
+    elif not FROM_CHECKOUT:
+        values["database"] = _user_folder(env, "XDG_DATA_HOME", ".local/share") / "bot.sqlite3"
     database = Path(given.get("database", values.get("database", Settings.database)))
     if database.is_dir():
         name = "--database" if "database" in given else "DATABASE_PATH"
@@ -174,12 +183,17 @@ def load_settings(
     values["encoder"] = env.get("ENCODER", "1").lower() not in ("0", "false", "no", "off")
     if env.get("ENCODER_MODEL"):
         values["encoder_model"] = Path(env["ENCODER_MODEL"])
-    cache_home = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME") or "~") / ".cache")
     values["cache_dir"] = Path(
-        env.get("CACHE_DIR") or Path(cache_home) / "herts-safety-bot"
+        env.get("CACHE_DIR") or _user_folder(env, "XDG_CACHE_HOME", ".cache")
     ).expanduser()
     values.update((key, Path(value)) for key, value in given.items())
     return Settings(**values), problems
+
+
+def _user_folder(env: Mapping[str, str], xdg: str, under_home: str) -> Path:
+    """This program's folder in the user's XDG data or cache folder."""
+    home = env.get(xdg) or str(Path(env.get("HOME") or "~") / under_home)
+    return Path(home).expanduser() / "herts-safety-bot"
 
 
 def install_redaction(secrets: list[str]) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 import shutil
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,16 @@ def no_outside_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CACHE_DIR", str(CACHE))
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def nothing_written_to_the_checkout() -> Iterator[None]:
+    """Tests write only to temporary folders: a ``data/`` (the database and its hash key)
+    appearing in the checkout during a test fails it."""
+    data = DEFAULTS.database.parent
+    existed = data.exists()
+    yield
+    assert existed or not data.exists(), f"this test wrote into {data}; use tmp_path"
 
 
 @pytest.fixture(scope="session")

@@ -46,6 +46,7 @@ def test_the_token_never_appears_in_the_logs(tmp_path, monkeypatch, caplog):
     fake = FakeBotAPI()
     fake.fail_next("getMe", 401, f"Unauthorized: bad token {TOKEN}")
     env = {"TELEGRAM_BOT_TOKEN": TOKEN, "LOG_LEVEL": "DEBUG"}
+    env["DATABASE_PATH"] = str(tmp_path / "bot.sqlite3")
     assert main(["run"], env=env, request=fake) == 2
     logging.getLogger("httpx").info(
         "HTTP Request: POST https://api.telegram.org/bot%s/getMe", TOKEN

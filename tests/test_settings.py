@@ -51,7 +51,7 @@ def test_intents_dir_in_dotenv_is_honoured_by_validate_ask_chat_eval_and_calibra
     assert "Glad to help!" in capsys.readouterr().out
 
     monkeypatch.setattr("sys.stdin", io.StringIO("thank you very much\nquit\n"))
-    assert main(["chat"]) == 0
+    assert main(["chat", "--database", str(changed.root / "bot.sqlite3")]) == 0
     assert "Glad to help!" in capsys.readouterr().out
 
     cases = changed.root / "cases.jsonl"
@@ -88,7 +88,8 @@ def test_every_command_takes_the_content_and_database_options():
     parser = build_parser()
     common = ["--intents", "i", "--knowledge", "k", "--database", "d"]
     positional = {"eval": ["cases.jsonl"], "calibrate": ["cases.jsonl"]}
-    for command in ("run", "chat", "ask", "eval", "validate", "calibrate", "review", "stats"):
+    commands = ("run", "serve", "chat", "ask", "eval", "validate", "calibrate", "review", "stats")
+    for command in commands:
         args = parser.parse_args([command, *positional.get(command, []), *common])
         assert (args.intents, args.knowledge, args.database) == (Path("i"), Path("k"), Path("d"))
 

@@ -107,8 +107,9 @@ def test_unrecorded_numbers_emails_and_links_in_answers_are_errors(content_dir):
     problems = content_dir.problems()
     hint = "add it under knowledge/ with its source and refer to it as"
     assert (
-        f"intents/unsourced.yaml:5: phone number '01234 567890' is not a recorded fact; {hint} {{fact.phone}}"
-        in problems
+        "intents/unsourced.yaml:5: phone number '01234 567890' is not a recorded fact; add it "
+        "under knowledge/ as a fact's phone: (with its source), then refer to it as "
+        "{that_fact.phone}" in problems
     )
     assert (
         f"intents/unsourced.yaml:5: email address 'a@example.com' is not a recorded fact; {hint} {{fact.email}}"
@@ -124,11 +125,14 @@ def test_unrecorded_numbers_emails_and_links_in_answers_are_errors(content_dir):
     )
 
 
-def test_recorded_numbers_written_literally_are_accepted(content_dir):
+def test_recorded_numbers_typed_in_are_accepted_with_a_warning_naming_the_fact(content_dir):
     content_dir.write(
-        "intents/literal.yaml", intent("literal", answer="Call 101 or 0300 011 55 55.")
+        "intents/literal.yaml", intent("literal", answer="Call 101 or ring 0300 011 55 55.")
     )
-    assert not [p for p in content_dir.problems() if "literal.yaml" in p]
+    assert [p for p in content_dir.problems() if "literal.yaml" in p] == [
+        "intents/literal.yaml:3: warning: phone number '0300 011 55 55' is typed in; write "
+        "{beacon.phone} instead, so the answer follows when the number changes"
+    ]
 
 
 def test_html_telegram_cannot_show_is_reported(content_dir):

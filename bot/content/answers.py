@@ -137,11 +137,53 @@ def _unsourced(text: str, phones: set[str], emails: set[str], links: set[str]) -
                 f"link '{url}' is not a recorded fact; add it under knowledge/ "
                 "with its source and refer to it as {fact.web}"
             )
-    numbers = _LONG_NUMBER.findall(text_without_tags) + _SHORT_NUMBER.findall(text_without_tags)
     out.extend(
-        f"phone number '{number.strip()}' is not a recorded fact; add it under "
-        "knowledge/ with its source and refer to it as {fact.phone}"
-        for number in numbers
-        if digits(number) not in phones
+        f"phone number '{typed}' is not a recorded fact; add it under knowledge/ as a "
+        "fact's phone: (with its source), then refer to it as {that_fact.phone}"
+        for typed in _numbers_in(text_without_tags)
+        if digits(typed) not in phones
     )
     return out
+
+
+def typed_numbers(template: str, facts: dict[str, Fact]) -> list[tuple[int, str]]:
+    """Recorded phone numbers typed into an answer instead of referred to, as (line within
+    the template, message naming the reference to use). They are sourced, so a warning:
+    but the answer will not follow when the fact changes."""
+    out = []
+    phones = _phone_references(facts)
+    for number, text in enumerate(template.split("\n")):
+        literal = re.sub(r"<[^<>]*>", " ", REFERENCE.sub(" ", text))
+        for typed in _numbers_in(literal):
+            references = phones.get(digits(typed))
+            if references and len(digits(typed)) > 4:  # 999 and 101 may be typed
+                out.append(
+                    (
+                        number,
+                        f"phone number '{typed}' is typed in; write {' or '.join(references)} "
+                        "instead, so the answer follows when the number changes",
+                    )
+                )
+    return out
+
+
+def _phone_references(facts: dict[str, Fact]) -> dict[str, list[str]]:
+    """Digits of each recorded phone number -> the references that hold it."""
+    out: dict[str, list[str]] = {}
+    for fact in facts.values():
+        for name, value in fact.values.items():
+            if value.kind is FactKind.PHONE:
+                out.setdefault(digits(value.value), []).append(f"{{{fact.id}.{name}}}")
+    return out
+
+
+def _numbers_in(text: str) -> list[str]:
+    """Phone numbers as typed: long digit runs, and short ones after "call", "ring"...
+    unless they begin a long one ("Ring 0300 011 55 55" is one number, not '0300')."""
+    long_numbers = list(_LONG_NUMBER.finditer(text))
+    short_numbers = [
+        m.group(1)
+        for m in _SHORT_NUMBER.finditer(text)
+        if not any(n.start() <= m.start(1) < n.end() for n in long_numbers)
+    ]
+    return [m.group(0).strip() for m in long_numbers] + short_numbers

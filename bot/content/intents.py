@@ -98,6 +98,8 @@ def read_intent_file(path: Path) -> tuple[IntentSource | None, list[Problem]]:
         doc.error(fields["id"][1], f"id '{intent_id}' must be lower case letters, digits and _")
         intent_id = None
     title, answer = text_of("title"), text_of("answer")
+    if answer is not None:
+        _check_swallowed_keys(doc, fields["answer"][1])
     examples = doc.text_list(fields["examples"][1], "examples") if "examples" in fields else []
     if "examples" in fields and len(examples) < MIN_EXAMPLES and outcome not in SAFETY_OUTCOMES:
         doc.warning(
@@ -132,3 +134,16 @@ def read_intent_file(path: Path) -> tuple[IntentSource | None, list[Problem]]:
         examples_end_line=examples_node.end_mark.line + (1 if examples_node.end_mark.column else 0),
     )
     return IntentSource(intent, doc, fields["answer"][1], examples), doc.problems
+
+
+def _check_swallowed_keys(doc: YamlFile, node: Node) -> None:
+    """A key indented like the answer's text is read as part of the answer (YAML accepts
+    it silently): 'examples:' there leaves the intent without examples."""
+    for index, line in enumerate(str(node.value).split("\n")):
+        key = line.split(":", 1)[0]
+        if ":" in line and key in _KEYS:
+            doc.error(
+                answer_line(node, index),
+                f"'{key}:' is indented like the answer's text, so it is read as part of the "
+                "answer; move it to the start of the line",
+            )

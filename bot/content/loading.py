@@ -19,7 +19,7 @@ from bot.content.intents import (
     read_intent_file,
 )
 from bot.content.matching_settings import MatchingConfig, load_matching
-from bot.content.problems import Problem, Severity, has_errors
+from bot.content.problems import Problem, Severity, causes_first, has_errors
 from bot.content.safety import SafetyCorpus, SafetyLabel, load_safety
 from bot.content.yamlnodes import line_of
 from bot.text import clean
@@ -43,7 +43,8 @@ def load_content(
     seeds_dir: Path | None = None,
     today: dt.date | None = None,
 ) -> tuple[Content | None, list[Problem]]:
-    """All content, or None when any error was found; problems sorted by file and line.
+    """All content, or None when any error was found; problems sorted by file and line,
+    after those of files YAML could not read (whose loss may explain the others).
     ``seeds_dir``, when it exists, holds the documents facts must name as their source."""
     today = today or dt.date.today()  # noqa: DTZ011 -- staff date their checks locally
     facts, problems = load_knowledge(knowledge_dir, seeds_dir)
@@ -79,7 +80,7 @@ def load_content(
                 )
             )
     _check_safety(intents_dir, intents, safety, problems)
-    problems.sort()
+    problems = causes_first(problems)
     if has_errors(problems):
         return None, problems
     return Content(intents, facts, matching, danger, safety, cards), problems
@@ -138,6 +139,9 @@ def _cross_check(
             continue
         for index, message in answers.check(intent.answer, facts):
             problems.append(Problem(doc.name, answer_line(source.answer_node, index), message))
+        for index, message in answers.typed_numbers(intent.answer, facts):
+            line = answer_line(source.answer_node, index)
+            problems.append(Problem(doc.name, line, message, Severity.WARNING))
         rendered = answers.render(intent.answer, facts, topics_html="x" * 400)
         if len(rendered) > answers.TELEGRAM_LIMIT:
             problems.append(

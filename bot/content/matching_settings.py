@@ -44,16 +44,23 @@ def load_matching(folder: Path) -> tuple[MatchingConfig, list[Problem]]:
     if doc.root is None:
         return MatchingConfig(), doc.problems
     fields = doc.mapping(doc.root, "the matching settings") or {}
+    defaults = Thresholds()
+    top_level = {"thresholds", "regularisation", "keyword_boost", "replacements"}
     doc.unknown_keys(
         fields,
-        {"thresholds", "regularisation", "keyword_boost", "replacements"},
+        top_level,
         "the matching settings",
+        elsewhere=dict.fromkeys(defaults.__dict__, "under 'thresholds:' (indented)"),
     )
-    defaults = Thresholds()
     values = {}
     if "thresholds" in fields:
         th = doc.mapping(fields["thresholds"][1], "thresholds") or {}
-        doc.unknown_keys(th, set(defaults.__dict__), "thresholds")
+        doc.unknown_keys(
+            th,
+            set(defaults.__dict__),
+            "thresholds",
+            elsewhere=dict.fromkeys(top_level, "at the start of a line (not indented)"),
+        )
         for key, (_, node) in th.items():
             number = doc.number(node, f"thresholds.{key}")
             if number is not None:

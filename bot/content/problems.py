@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
@@ -18,6 +18,9 @@ class Problem:
     line: int
     message: str
     severity: Severity = Severity.ERROR
+    # A file YAML could not read: later problems (a missing fact, a missing intent) may
+    # follow from it, so it is reported first.
+    root_cause: bool = field(default=False, compare=False)
 
     def __str__(self) -> str:
         prefix = "warning: " if self.severity is Severity.WARNING else ""
@@ -30,6 +33,11 @@ def display_path(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def causes_first(problems: list[Problem]) -> list[Problem]:
+    """Files that did not parse first, then the rest by file and line."""
+    return sorted(problems, key=lambda p: (not p.root_cause, p))
 
 
 def has_errors(problems: list[Problem]) -> bool:

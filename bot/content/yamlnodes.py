@@ -8,6 +8,9 @@ the line of every value and the type YAML resolved, so both can be reported clea
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -25,6 +28,14 @@ _TYPE_NAMES = {
 }
 
 
+_KEY = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*):(?:\s|$)")
+_KEY_WITH_VALUE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*):\s+[^\s#]")
+
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
 def line_of(node: Node) -> int:
     return node.start_mark.line + 1
 
@@ -36,6 +47,7 @@ class YamlFile:
         self.path = path
         self.name = display_path(path)
         self.problems: list[Problem] = []
+        self.lines: list[str] = []
         self.root: Node | None = None
         self._parse()
 
@@ -43,10 +55,16 @@ class YamlFile:
         try:
             text = self.path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
-            self.error(1, f"file is not UTF-8 text ({exc.reason}); save it as UTF-8")
+            self._add(1, f"file is not UTF-8 text ({exc.reason}); save it as UTF-8", root=True)
             return
         except OSError as exc:
-            self.error(1, f"cannot read the file: {exc.strerror}")
+            self._add(1, f"cannot read the file: {exc.strerror}", root=True)
+            return
+        self.lines = text.splitlines()
+        tabs = [n for n, line in enumerate(self.lines, 1) if "\t" in _indent(line)]
+        for number in tabs:
+            self._add(number, "indented with a tab; YAML needs spaces: replace it", root=True)
+        if tabs:
             return
         try:
             self.root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -54,14 +72,54 @@ class YamlFile:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else 1
             col = mark.column + 1 if mark else 1
-            what = exc.problem or "invalid YAML"
-            self.error(
-                line,
-                f"YAML syntax error at column {col}: {what}; check the indentation, "
-                "colons and quotes on this line and the one before",
-            )
+            self._add(line, self._syntax_message(line, col, exc.problem), root=True)
         except yaml.YAMLError as exc:
-            self.error(1, f"YAML error: {exc}")
+            self._add(1, f"YAML error: {exc}", root=True)
+        if self.root is not None:
+            self._check_folded(self.root)
+
+    def _syntax_message(self, line: int, col: int, problem: str | None) -> str:
+        here = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        above = self.lines[line - 2] if 1 < line <= len(self.lines) else ""
+        if problem == "mapping values are not allowed here":
+            key, above_key = _KEY.match(here), _KEY_WITH_VALUE.match(above)
+            # The key's own colon, below a key that already has its value on its line.
+            if key and above_key and here.index(":") == col - 1:
+                return (
+                    f"'{key.group(1)}:' is indented deeper than '{above_key.group(1)}:' on "
+                    f"line {line - 1}, so YAML reads it as part of that value; give the two "
+                    "keys the same indentation"
+                )
+            return (
+                f"YAML syntax error at column {col}: a ':' followed by a space inside a "
+                'value; put the whole value in quotes ("...")'
+            )
+        what = problem or "invalid YAML"
+        return (
+            f"YAML syntax error at column {col}: {what}; check the indentation, "
+            "colons and quotes on this line and the one before"
+        )
+
+    def _check_folded(self, node: Node) -> None:
+        """YAML silently joins a plain (unquoted) value with the more indented lines below
+        it: '- beacon' then ' - victim care' is one item "beacon - victim care"."""
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                self._check_folded(key)
+                self._check_folded(value)
+        elif isinstance(node, SequenceNode):
+            for item in node.value:
+                self._check_folded(item)
+        elif isinstance(node, ScalarNode) and node.style is None:
+            for number in range(node.start_mark.line + 1, node.end_mark.line + 1):
+                text = self.lines[number].strip() if number < len(self.lines) else ""
+                if text == "-" or text.startswith("- "):
+                    self.error(
+                        number + 1,
+                        f"'{text}' is indented deeper than the '-' above, so YAML joins it "
+                        f"to that item ('{node.value}'); line up the dashes",
+                    )
+                    return
 
     def error(self, where: Node | int, message: str) -> None:
         self._add(where, message, Severity.ERROR)
@@ -69,9 +127,16 @@ class YamlFile:
     def warning(self, where: Node | int, message: str) -> None:
         self._add(where, message, Severity.WARNING)
 
-    def _add(self, where: Node | int, message: str, severity: Severity) -> None:
+    def _add(
+        self,
+        where: Node | int,
+        message: str,
+        severity: Severity = Severity.ERROR,
+        *,
+        root: bool = False,
+    ) -> None:
         line = where if isinstance(where, int) else line_of(where)
-        self.problems.append(Problem(self.name, line, message, severity))
+        self.problems.append(Problem(self.name, line, message, severity, root_cause=root))
 
     # -- typed readers: each returns None (and records a problem) when the value is wrong
 
@@ -152,17 +217,33 @@ class YamlFile:
     def number(self, node: Node, what: str) -> float | None:
         raw = node.value if isinstance(node, ScalarNode) else None
         try:
-            return float(str(raw))
+            value = float(str(raw))
         except ValueError:
+            value = math.nan
+        if not math.isfinite(value):  # float() also reads "inf", "-.inf" and "nan"
             self.error(node, f"{what} '{raw}' must be a number, such as 0.5")
             return None
+        return value
 
     def unknown_keys(
-        self, fields: dict[str, tuple[Node, Node]], known: set[str], what: str
+        self,
+        fields: dict[str, tuple[Node, Node]],
+        known: set[str],
+        what: str,
+        elsewhere: Mapping[str, str] | None = None,
     ) -> None:
+        """Reports keys not in ``known``; ``elsewhere`` names where keys of another level
+        belong ("under 'thresholds:'"), for a key indented at the wrong level."""
         for key, (key_node, _) in fields.items():
-            if key not in known:
+            if key in known:
+                continue
+            if elsewhere and key in elsewhere:
                 self.error(
                     key_node,
-                    f"unknown key '{key}' in {what}; expected one of: {', '.join(sorted(known))}",
+                    f"'{key}' belongs {elsewhere[key]}, not in {what}; check its indentation",
                 )
+                continue
+            self.error(
+                key_node,
+                f"unknown key '{key}' in {what}; expected one of: {', '.join(sorted(known))}",
+            )

@@ -8,7 +8,9 @@ Suggestions are counted apart (never right).
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import statistics
 import time
 from collections import Counter
@@ -144,37 +146,53 @@ def format_report(figures: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+class CalibrationError(ValueError):
+    """The cases cannot support an answer threshold; the message says why."""
+
+
 def calibrate_answer_threshold(
     scored: list[tuple[Case, str, float]], max_in_scope_loss: float = 0.005
 ) -> dict[str, Any]:
     """Pick the answer threshold that rejects the most out-of-scope questions while losing
     at most ``max_in_scope_loss`` in-scope accuracy against answering everything.
 
-    ``scored`` holds each case with the model's top intent and its score, before any
-    threshold is applied.
+    ``scored`` holds each case with the model's top label and its score, before any
+    threshold is applied. The safety check and the out-of-scope topic decide some cases
+    whatever the threshold (their scores are infinite): they count, but the threshold is
+    always a finite number between two topic scores.
     """
     in_scope = [(c, label, s) for c, label, s in scored if OUT_OF_SCOPE not in c.expect]
-    oos = [s for c, _, s in scored if OUT_OF_SCOPE in c.expect]
+    oos = [(label, s) for c, label, s in scored if OUT_OF_SCOPE in c.expect]
     if not in_scope:
-        raise ValueError("calibration needs in-scope cases")
+        raise CalibrationError(
+            "calibration needs in-scope cases (an intent id in 'expect'), not only 'none'"
+        )
+    topic_scores = sorted({s for _, _, s in scored if math.isfinite(s)})
+    if not topic_scores:
+        raise CalibrationError(
+            "no case reached topic matching (each was decided by the safety check or the "
+            "out-of-scope topic), so the cases say nothing about the answer threshold; "
+            "add in-scope questions"
+        )
 
     def in_scope_accuracy(threshold: float) -> float:
         return sum(label in c.expect and s >= threshold for c, label, s in in_scope) / len(in_scope)
 
     best_possible = in_scope_accuracy(float("-inf"))
     floor = best_possible - max_in_scope_loss
-    candidates = sorted({s for _, _, s in scored})
-    chosen, below = candidates[0], candidates[0] - 0.1
-    for previous, threshold in zip([below, *candidates], candidates, strict=False):
+    # Ascending, the lowest topic score first (which answers every topic case): stop at the
+    # first threshold that costs too much.
+    chosen, below = topic_scores[0], topic_scores[0] - 0.1
+    for previous, threshold in itertools.pairwise(topic_scores):
         if in_scope_accuracy(threshold) + 1e-12 < floor:
-            break  # ascending: stop at the first threshold that costs too much
+            break
         chosen, below = threshold, previous
     # Halfway to the next lower score: the same cases either side, a margin for new ones.
     chosen = (chosen + below) / 2
-    oos_recall = sum(s < chosen for s in oos) / len(oos) if oos else None
+    turned_away = sum(label == OUT_OF_SCOPE or s < chosen for label, s in oos)
     return {
         "answer_threshold": round(chosen, 4),
         "in_scope_accuracy": round(in_scope_accuracy(chosen), 4),
         "in_scope_accuracy_without_threshold": round(best_possible, 4),
-        "out_of_scope_recall": None if oos_recall is None else round(oos_recall, 4),
+        "out_of_scope_recall": round(turned_away / len(oos), 4) if oos else None,
     }

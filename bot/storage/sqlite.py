@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 TEXT_KINDS = (ReplyKind.FALLBACK.value, ReplyKind.SUGGEST.value)
 MAX_PENDING = 10_000
+# The user of the terminal chat's messages: not a hash, so they never mix with residents'.
+CONSOLE_USER = "console"
 BATCH = 500
 
 # Each entry brings the schema from the version before it to its own number.
@@ -393,11 +395,15 @@ class SqliteStore:
         return hmac.new(self._secret, str(user_id).encode(), hashlib.sha256).hexdigest()[:32]
 
     async def log_message(
-        self, user_id: int, reply: Reply, reply_ref: int | None, update_id: int | None = None
+        self,
+        user_id: int | None,
+        reply: Reply,
+        reply_ref: int | None,
+        update_id: int | None = None,
     ) -> None:
         closest = reply.ranked[0] if reply.ranked else None
         keep_text = reply.kind.value in TEXT_KINDS and reply.question
-        user_key = self.user_key(user_id)
+        user_key = CONSOLE_USER if user_id is None else self.user_key(user_id)
         if reply.kind is ReplyKind.ANSWER and reply.question and reply_ref is not None:
             self._answered[(user_key, reply_ref)] = reply.question
             if len(self._answered) > REMEMBERED:

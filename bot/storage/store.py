@@ -72,8 +72,13 @@ class Store(Protocol):
     async def close(self) -> None: ...
 
     async def log_message(
-        self, user_id: int, reply: Reply, reply_ref: int | None, update_id: int | None = None
-    ) -> None: ...
+        self,
+        user_id: int | None,
+        reply: Reply,
+        reply_ref: int | None,
+        update_id: int | None = None,
+    ) -> None:
+        """Queue one message's outcome; ``user_id`` None marks the terminal chat's."""
 
     async def receive(self, entry: InboxEntry, wait: float = 1.0) -> bool: ...
 

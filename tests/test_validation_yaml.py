@@ -1,0 +1,76 @@
+"""What YAML silently accepts (or reports far from the cause) is caught, cause first."""
+
+from bot.cli import main
+from tests.test_validation import intent
+
+
+def test_a_list_item_indented_one_space_too_deep_is_not_folded_into_the_one_above(
+    content_dir,
+):
+    path = content_dir.intents / "victim_support_beacon.yaml"
+    path.write_text(path.read_text().replace("  - beacon\n  - victim care\n", "  - beacon\n   - victim care\n"))
+    assert content_dir.problems() == [
+        "intents/victim_support_beacon.yaml:6: '- victim care' is indented deeper than the "
+        "'-' above, so YAML joins it to that item ('beacon - victim care'); line up the dashes"
+    ]
+
+
+def test_a_tab_in_the_indentation_is_named_on_its_line(content_dir):
+    content_dir.write("intents/tabs.yaml", intent("tabs").replace("  - filler phrasing number 3", "\t- filler phrasing number 3"))
+    assert content_dir.problems()[0] == (
+        "intents/tabs.yaml:8: indented with a tab; YAML needs spaces: replace it"
+    )
+
+
+def test_a_key_indented_under_a_value_is_named(content_dir):
+    content_dir.write("intents/deep.yaml", intent("deep", extra="  checked: 2026-11-22\n"))
+    assert content_dir.problems() == [
+        "intents/deep.yaml:3: 'checked:' is indented deeper than 'title:' on line 2, so YAML "
+        "reads it as part of that value; give the two keys the same indentation"
+    ]
+
+
+def test_a_key_swallowed_by_a_block_answer_is_named(content_dir):
+    text = "id: swallowed\ntitle: Swallowed\nanswer: |\n  A short answer.\n  examples:\n" + "".join(
+        f"  - filler phrasing number {n}\n" for n in range(10)
+    )
+    content_dir.write("intents/swallowed.yaml", text)
+    problems = content_dir.problems()
+    assert (
+        "intents/swallowed.yaml:5: 'examples:' is indented like the answer's text, so it is "
+        "read as part of the answer; move it to the start of the line"
+    ) in problems
+
+
+def test_a_fact_field_outdented_from_its_fact_names_both_lines(content_dir):
+    path = content_dir.knowledge / "support.yaml"
+    path.write_text(path.read_text().replace("  web: hertfordshirebeacon.org\n", "web: hertfordshirebeacon.org\n", 1))
+    assert content_dir.problems()[0] == (
+        "knowledge/support.yaml:6: 'source:' is indented deeper than 'web:' on line 5, so YAML "
+        "reads it as part of that value; give the two keys the same indentation"
+    )
+
+
+def test_a_threshold_outside_thresholds_says_where_it_belongs(content_dir):
+    path = content_dir.intents / "_matching.yaml"
+    path.write_text(path.read_text().replace("\n  crisis: -0.2", "\ncrisis: -0.2", 1))
+    assert content_dir.problems() == [
+        "intents/_matching.yaml:12: 'crisis' belongs under 'thresholds:' (indented), not in "
+        "the matching settings; check its indentation"
+    ]
+
+
+def test_when_a_file_does_not_parse_its_error_comes_first(content_dir, capsys):
+    # An unquoted ': ' in a fact loses the whole knowledge file, and with it every fact the
+    # answers refer to: the cause must lead, not the follow-on errors.
+    path = content_dir.knowledge / "support.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("  name: Hertfordshire Beacon (victim care centre)", "  name: Beacon: victim care", 1))
+    lines = content_dir.problems()
+    assert len(lines) > 1
+    assert lines[0] == (
+        "knowledge/support.yaml:2: YAML syntax error at column 15: a ':' followed by a space "
+        'inside a value; put the whole value in quotes ("...")'
+    )
+    assert main(["validate", "--intents", str(content_dir.intents), "--knowledge", str(content_dir.knowledge)]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == lines[0]
