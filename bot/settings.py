@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -202,12 +202,19 @@ def install_redaction(secrets: list[str]) -> None:
     secrets = [s for s in secrets if s]
     if not secrets:
         return
-    previous = logging.getLogRecordFactory()
 
     def redact(text: str) -> str:
         for secret in secrets:
             text = text.replace(secret, "[token]")
         return text
+
+    rewrite_log_records(redact)
+
+
+def rewrite_log_records(rewrite: Callable[[str], str]) -> None:
+    """Apply ``rewrite`` to the message and exception text of every log record as it is
+    created: before any handler, formatter or library logger can see the original."""
+    previous = logging.getLogRecordFactory()
 
     def factory(*args: object, **kwargs: object) -> logging.LogRecord:
         record = previous(*args, **kwargs)
@@ -215,9 +222,10 @@ def install_redaction(secrets: list[str]) -> None:
             message = record.getMessage()
         except (TypeError, ValueError):
             message = str(record.msg)
-        record.msg, record.args = redact(message), None
+        record.msg, record.args = rewrite(message), None
         if record.exc_info:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+            record.exc_text = rewrite(text)
         return record
 
     logging.setLogRecordFactory(factory)

@@ -10,12 +10,13 @@ that hides the token, so every handler sees the cleaned record.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections import OrderedDict
 from collections.abc import Callable
 
 from telegram import Update
+
+from bot.settings import rewrite_log_records
 
 _PAYLOAD = re.compile(  # from the start of a dumped update or message to the end of the line
     r"""(?s)(Update\(|Message\(|[Dd]ata was:? |\{\s*['"](?:update_id|message|edited_message|"""
@@ -77,19 +78,5 @@ def install(hash_id: Callable[[int], str]) -> ResidentScrubber:
     SCRUBBER.hash_id = hash_id
     if not _installed:
         _installed = True
-        previous = logging.getLogRecordFactory()
-
-        def factory(*args: object, **kwargs: object) -> logging.LogRecord:
-            record = previous(*args, **kwargs)
-            try:
-                message = record.getMessage()
-            except (TypeError, ValueError):
-                message = str(record.msg)
-            record.msg, record.args = SCRUBBER.scrub(message), None
-            if record.exc_info:
-                text = record.exc_text or logging.Formatter().formatException(record.exc_info)
-                record.exc_text = SCRUBBER.scrub(text)
-            return record
-
-        logging.setLogRecordFactory(factory)
+        rewrite_log_records(SCRUBBER.scrub)
     return SCRUBBER
