@@ -270,20 +270,17 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from bot.storage.html_report import build_report
 
-    engine_titles = _titles(settings)
+    content, _ = load_content(settings.intents, settings.knowledge, settings.seeds)
+    titles = {i.id: i.title for i in content.intents.values()} if content else {}
+    notes = [n for n in (content.cards.review_note(),) if n] if content else []
 
     async def report(store: SqliteStore) -> str:
-        return await build_report(store, args.days, engine_titles)
+        return await build_report(store, args.days, titles, notes=notes)
 
     page = asyncio.run(_with_store(settings, report))
     args.output.write_text(page, encoding="utf-8")
     print(f"Wrote the report for the last {args.days} days to {args.output}")
     return 0
-
-
-def _titles(settings: Settings) -> dict[str, str]:
-    content, _ = load_content(settings.intents, settings.knowledge, settings.seeds)
-    return {i.id: i.title for i in content.intents.values()} if content else {}
 
 
 def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:

@@ -54,6 +54,7 @@ async def test_report_is_one_html_file_for_admins_only_and_the_cli_writes_the_sa
     assert page.count("<svg") >= 3
     assert UNANSWERED in page and "how do I report fly tipping" in page
     assert "Support for victims of crime (Beacon)" in page  # top topics by title
+    assert "not yet reviewed by a fluent speaker" in page  # language cards to check
     for forbidden in ("<script", "http://", "https://", "@import", str(RESIDENT), "Resident"):
         assert forbidden not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
 

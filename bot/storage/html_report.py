@@ -63,9 +63,14 @@ class Period:
 
 
 async def build_report(
-    store: Store, days: int, titles: Mapping[str, str], now: float | None = None
+    store: Store,
+    days: int,
+    titles: Mapping[str, str],
+    now: float | None = None,
+    notes: Sequence[str] = (),
 ) -> str:
-    """The report of the last ``days`` days, compared with the ``days`` before them."""
+    """The report of the last ``days`` days, compared with the ``days`` before them;
+    ``notes`` are lines for staff about the content (e.g. unreviewed translations)."""
     now = time.time() if now is None else now
     cutoff = now - days * 86400
     rows = await store.outcomes(days * 2)
@@ -74,7 +79,7 @@ async def build_report(
     unanswered = group_questions([q for q in await store.questions(days) if q.at >= cutoff])
     unhelpful = [q for q in await store.not_helpful(days) if q.at >= cutoff]
     today = dt.datetime.fromtimestamp(now, LOCAL_TIME).date()
-    return render(current, previous, unanswered, unhelpful, titles, days, today)
+    return render(current, previous, unanswered, unhelpful, titles, days, today, notes)
 
 
 def render(
@@ -85,6 +90,7 @@ def render(
     titles: Mapping[str, str],
     days: int,
     today: dt.date,
+    notes: Sequence[str] = (),
 ) -> str:
     def title(intent: str | None) -> str:
         return titles.get(intent or "", intent or "—")
@@ -114,6 +120,9 @@ def render(
     sections.append(
         _section("Answers rated not helpful, with the question", _unhelpful(unhelpful, title))
     )
+    if notes:
+        items = "".join(f"<li>{escape(note)}</li>" for note in notes)
+        sections.append(_section("For staff: content to check", f"<ul>{items}</ul>"))
     period = f"{first:%-d %b %Y} – {today:%-d %b %Y}"
     return PAGE.format(
         title=f"Community safety assistant: report, last {days} days",

@@ -54,7 +54,8 @@ async def admin_report(update: Update, context: BotContext) -> None:
     engine = context.services.live.engine
     titles = {i.id: i.title for i in engine.intents.values()}
     try:
-        page = await build_report(context.services.store, days, titles)
+        notes = [n for n in (engine.content.cards.review_note(),) if n]
+        page = await build_report(context.services.store, days, titles, notes=notes)
     except StoreUnavailable as exc:
         await send_report(update, f"The database is unavailable just now: {exc}")
         return
