@@ -2,8 +2,14 @@
 
 import io
 import json
+import shutil
+import subprocess
+from pathlib import Path
 
 from bot.cli import main
+from tests.conftest import DEFAULTS
+
+PROJECT = Path(__file__).resolve().parents[1]
 
 
 def test_ask_prints_the_reply_as_plain_text(capsys):
@@ -60,3 +66,21 @@ def test_the_terminal_chat_answers_and_lets_you_pick_a_suggestion(capsys, monkey
     assert "Did you mean:" in out and "1. " in out
     assert "camera-vans" in out  # the first suggestion (the camera van), chosen by number
     assert "I can help with:" in out
+
+
+def test_run_reads_relative_paths_from_where_staff_run_it(tmp_path):
+    """A member of staff checking a copy of the content: ./run validate --intents intents."""
+    shutil.copytree(DEFAULTS.intents, tmp_path / "intents")
+    shutil.copytree(DEFAULTS.knowledge, tmp_path / "knowledge")
+    beacon = tmp_path / "intents" / "victim_support_beacon.yaml"
+    beacon.write_text(beacon.read_text().replace("  - beacon contact number\n", "  - beacon: contact number\n"))
+    result = subprocess.run(
+        [str(PROJECT / "run"), "validate", "--intents", "intents", "--knowledge", "knowledge"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "victim_support_beacon.yaml:" in result.stdout
+    assert "an item of examples must be text" in result.stdout
