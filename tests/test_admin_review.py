@@ -74,7 +74,7 @@ async def test_report_is_one_html_file_for_admins_only_and_the_cli_writes_the_sa
 
 def _screenshot(page: Path, folder: Path) -> Path:
     chromium = shutil.which("chromium")
-    assert chromium, "headless Chromium is needed: apt-get install chromium (.ci/run does)"
+    assert chromium, "headless Chromium is needed: apt-get install chromium (./test does when it may)"
     png = folder / "report.png"
     subprocess.run(
         [
