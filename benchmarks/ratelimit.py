@@ -23,7 +23,7 @@ from telegram.ext import AIORateLimiter, BaseRateLimiter, ExtBot
 from telegram.request import BaseRequest, RequestData
 
 from bot.telegram.ratelimit import PacingRateLimiter
-from tests.fake_telegram import BOT_ID, BOT_USERNAME
+from tests.fake_telegram import BOT_USER
 
 
 class StrictTelegram(BaseRequest):
@@ -50,8 +50,7 @@ class StrictTelegram(BaseRequest):
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         if name == "getMe":
-            me = {"id": BOT_ID, "is_bot": True, "first_name": "b", "username": BOT_USERNAME}
-            return 200, json.dumps({"ok": True, "result": me}).encode()
+            return 200, json.dumps({"ok": True, "result": BOT_USER}).encode()
         now = time.monotonic()
         chat = int(params["chat_id"])
         if now < self.blocked_until:

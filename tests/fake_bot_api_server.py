@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
-from tests.fake_telegram import BOT_ID, BOT_USERNAME, parses_as_telegram_html
+from tests.fake_telegram import BOT_ID, BOT_USER, parses_as_telegram_html
 
 
 @dataclass
@@ -196,13 +196,7 @@ class FakeBotAPIServer:
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
-            return {
-                "id": BOT_ID,
-                "is_bot": True,
-                "first_name": "Herts Safety",
-                "username": BOT_USERNAME,
-                "can_join_groups": True,
-            }
+            return BOT_USER
         if method in ("sendMessage", "editMessageText"):
             self.state.next_message += 1
             return {

@@ -23,6 +23,13 @@ from telegram.request import BaseRequest, RequestData
 
 BOT_ID = 7000001
 BOT_USERNAME = "HertsSafetyBot"
+BOT_USER = {  # what getMe answers
+    "id": BOT_ID,
+    "is_bot": True,
+    "first_name": "Herts Safety",
+    "username": BOT_USERNAME,
+    "can_join_groups": True,
+}
 TELEGRAM_TAGS = {
     "b",
     "strong",
@@ -163,13 +170,7 @@ class FakeBotAPI(BaseRequest):
         return True
 
     async def _getMe(self, params: dict) -> dict:
-        return {
-            "id": BOT_ID,
-            "is_bot": True,
-            "first_name": "Herts Safety",
-            "username": BOT_USERNAME,
-            "can_join_groups": True,
-        }
+        return BOT_USER
 
     async def _getUpdates(self, params: dict) -> list[dict]:
         offset = int(params.get("offset", 0) or 0)
