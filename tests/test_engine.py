@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import re
 
@@ -155,3 +156,20 @@ def test_the_emergency_and_out_of_scope_topics_are_never_plain_answers_or_sugges
 def test_a_pasted_web_address_or_number_leads_to_the_topic_that_gives_it(engine):
     assert engine.respond("hertfordshirebeacon.org is this legit").intent == "victim_support_beacon"
     assert engine.respond("who is 08000 121 700").intent == "modern_slavery"
+
+
+def test_a_repeated_question_gets_the_same_reply_and_new_thresholds_take_effect(engine):
+    """Repeats are answered from the recent replies; changing the thresholds (calibration,
+    benchmarks) must not leave replies decided by the old ones."""
+    question = "beacon numbr"
+    first = engine.respond(question)
+    again = engine.respond(question)
+    assert again == first and again.question == question and first.kind is ReplyKind.ANSWER
+    assert engine.respond("BEACON numbr").question == "BEACON numbr"
+    saved = engine.thresholds
+    try:
+        engine.thresholds = dataclasses.replace(saved, answer=1e9, suggest=1e9)
+        assert engine.respond(question).kind is ReplyKind.FALLBACK
+    finally:
+        engine.thresholds = saved
+    assert engine.respond(question) == first

@@ -20,12 +20,14 @@ from bot.content import answers
 from bot.content.facts import FactKind, link_key
 from bot.content.intents import SAFETY_OUTCOMES, Intent, Outcome
 from bot.content.loading import Content
+from bot.content.matching_settings import Thresholds
 from bot.content.safety import SafetyLabel
 from bot.matching.classifier import LinearModel
 from bot.matching.encoder import SentenceEncoder, dictionary_words
 from bot.matching.language import ENGLISH, DangerWords, LanguageGuesser
 from bot.matching.normalise import Normaliser
 from bot.matching.reply import Candidate, Reply, ReplyKind
+from bot.matching.reply_cache import ReplyCache
 from bot.matching.safety import Safety, SafetyModel, SafetyVerdict, assess
 from bot.text import PhraseSet, clean, digits
 
@@ -52,7 +54,8 @@ class Engine:
         self.encoder = encoder
         self.cache_dir = cache_dir
         cfg = content.matching
-        self.thresholds = cfg.thresholds
+        self._recent = ReplyCache()
+        self._thresholds = cfg.thresholds
         vocabulary = {word for text in self._all_phrases(content) for word in clean(text).split()}
         self.normalise = Normaliser(cfg.replacements, vocabulary, dictionary_words())
         # Topics compete in matching; emergency and crisis are the safety check's to choose.
@@ -114,6 +117,16 @@ class Engine:
         }
 
     @property
+    def thresholds(self) -> Thresholds:
+        return self._thresholds
+
+    @thresholds.setter
+    def thresholds(self, value: Thresholds) -> None:
+        """New thresholds (calibration, benchmarks): recent replies were decided by the old."""
+        self._thresholds = value
+        self._recent = ReplyCache()
+
+    @property
     def uses_encoder(self) -> bool:
         return self.encoder is not None
 
@@ -146,10 +159,21 @@ class Engine:
 
     def respond_many(self, texts: list[str], hints: list[str | None] | None = None) -> list[Reply]:
         """Replies to several messages, their sentence vectors computed in one batch.
-        ``hints`` are the residents' Telegram languages (``language_code``), if known."""
+        ``hints`` are the residents' Telegram languages (``language_code``), if known.
+        A message answered recently (the same text and hint) reuses its reply."""
+        hints = hints or [None] * len(texts)
+        replies = [self._recent.get(text, hint) for text, hint in zip(texts, hints, strict=True)]
+        new = [i for i, reply in enumerate(replies) if reply is None]
+        if new:
+            fresh = self._respond_new([texts[i] for i in new], [hints[i] for i in new])
+            for i, reply in zip(new, fresh, strict=True):
+                replies[i] = reply
+                self._recent.put(texts[i], hints[i], reply)
+        return [reply for reply in replies if reply is not None]
+
+    def _respond_new(self, texts: list[str], hints: list[str | None]) -> list[Reply]:
         languages = [
-            self.languages.identify(text, hint)
-            for text, hint in zip(texts, hints or [None] * len(texts), strict=True)
+            self.languages.identify(text, hint) for text, hint in zip(texts, hints, strict=True)
         ]
         replies = [
             self._card(text, language) for text, language in zip(texts, languages, strict=True)

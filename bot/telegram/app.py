@@ -42,7 +42,7 @@ from bot.telegram.admin_review import (
     admin_unanswered,
     on_review_button,
 )
-from bot.telegram.inbox import DurableQueue, InboxApplication, SkipPoison, answer_pending
+from bot.telegram.inbox import DurableQueue, InboxApplication, InboxBot, answer_pending
 from bot.telegram.ratelimit import FloodGuard, PacingRateLimiter
 from bot.telegram.residents import (
     MEDIA,
@@ -155,24 +155,26 @@ def build_application(
         settings.pace_total_per_second if pacing else 0,
     )
     queue = DurableQueue(wait_in_put=settings.webhook)
+    bot = InboxBot(
+        settings.token,
+        base_url=f"{settings.api_url}/bot",
+        base_file_url=f"{settings.api_url}/file/bot",
+        request=request or HTTPXRequest(connection_pool_size=256),  # PTB's default
+        get_updates_request=updates_request or request or HTTPXRequest(),
+        rate_limiter=limiter,
+        defaults=DEFAULTS,
+        inbox=queue,
+    )
     builder = (
         ApplicationBuilder()
         .application_class(InboxApplication)
+        .bot(bot)
         .update_queue(queue)
-        .token(settings.token)
-        .base_url(f"{settings.api_url}/bot")
-        .base_file_url(f"{settings.api_url}/file/bot")
-        .rate_limiter(limiter)
-        .defaults(DEFAULTS)
         .context_types(CONTEXT_TYPES)
         .concurrent_updates(256)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
-    if request is not None:
-        builder = builder.request(request)
-    polling = SkipPoison(updates_request or request or HTTPXRequest(), queue)
-    builder = builder.get_updates_request(polling)
     app: BotApplication = builder.build()
     queue.store = store
     if store is not None:  # (tests of start-up faults build the bot without one)

@@ -8,7 +8,7 @@
   the same transaction as its question-log record.
 * ``answer_pending``: at start-up, updates received but never answered (a ``kill -9``,
   the OOM killer, a power cut) are answered, or only logged when too old.
-* ``SkipPoison``: an update PTB cannot read is replaced by an empty one with its
+* ``InboxBot``: an update PTB cannot read is replaced by an empty one with its
   ``update_id``, so polling moves past it instead of fetching it again for ever.
 
 A reply Telegram accepted in the last moments before the process died, before it was
@@ -18,9 +18,7 @@ marked done, is sent again after the restart: Telegram offers no way to ask.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-import json
 import logging
 import time
 from collections import OrderedDict
@@ -28,8 +26,8 @@ from contextvars import ContextVar
 from typing import Any
 
 from telegram import CallbackQuery, Chat, Message, MessageEntity, Update, User
-from telegram.ext import Application
-from telegram.request import BaseRequest, RequestData
+from telegram.error import TelegramError
+from telegram.ext import Application, ExtBot
 
 from bot.storage.store import InboxEntry, Store
 from bot.telegram.logscrub import SCRUBBER
@@ -206,52 +204,59 @@ def is_delayed(message: Message) -> bool:
     return time.time() - message.date.timestamp() > DELAYED_AFTER
 
 
-class SkipPoison(BaseRequest):
-    """Wraps the ``getUpdates`` request: the previous batch is written to the inbox before
-    this call confirms it, and an update PTB cannot read (a date in milliseconds, a field
-    of the wrong type) is logged once, by id and reason, and handed on empty."""
-
-    def __init__(self, inner: BaseRequest, queue: DurableQueue) -> None:
-        self._inner = inner
-        self._queue = queue
-
-    async def initialize(self) -> None:
-        await self._inner.initialize()
-
-    async def shutdown(self) -> None:
-        await self._inner.shutdown()
-
-    @property
-    def read_timeout(self) -> float | None:
-        return self._inner.read_timeout
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = BaseRequest.DEFAULT_NONE,  # noqa: ANN401 -- PTB's signature
-        write_timeout: Any = BaseRequest.DEFAULT_NONE,  # noqa: ANN401
-        connect_timeout: Any = BaseRequest.DEFAULT_NONE,  # noqa: ANN401
-        pool_timeout: Any = BaseRequest.DEFAULT_NONE,  # noqa: ANN401
-    ) -> tuple[int, bytes]:
-        if url.endswith("/getUpdates"):  # it confirms the last batch: record it first
-            await self._queue.written()
-        status, body = await self._inner.do_request(
-            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
-        )
-        if status != 200 or not url.endswith("/getUpdates"):
-            return status, body
-        with contextlib.suppress(ValueError, AttributeError):
-            answer = json.loads(body)
-            answer["result"] = [_readable(raw) for raw in answer["result"]]
-            return status, json.dumps(answer).encode()
-        return status, body
+def _not_a_batch_dump(record: logging.LogRecord) -> bool:
+    """PTB logs a batch it cannot read at CRITICAL, raw data and all; ``InboxBot`` logs
+    each unreadable update itself, once, by id and reason."""
+    return not str(record.msg).startswith("Error while parsing updates!")
 
 
-def _readable(raw: dict[str, Any]) -> dict[str, Any]:
+_BOT_LOG = logging.getLogger("telegram.ext.ExtBot.inbox")
+_BOT_LOG.addFilter(_not_a_batch_dump)
+
+
+class InboxBot(ExtBot[Any]):
+    """PTB's bot, for two things polling needs.
+
+    * The previous batch is written to the inbox before ``getUpdates`` confirms it.
+    * An update PTB cannot read (a date in milliseconds, a field of the wrong type) is
+      logged once, by id and reason, and handed on empty, so polling moves past it instead
+      of fetching it again for ever. Each update is read once: only when PTB fails to read
+      a batch is it read again one update at a time, from the raw answer kept by ``_post``.
+    """
+
+    _LOGGER = _BOT_LOG
+
+    def __init__(self, *args: Any, inbox: DurableQueue, **kwargs: Any) -> None:  # noqa: ANN401
+        super().__init__(*args, **kwargs)
+        self._inbox = inbox
+        self._raw_updates: list[Any] | None = None
+
+    async def _post(self, endpoint: str, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+        result = await super()._post(endpoint, *args, **kwargs)
+        if endpoint == "getUpdates":
+            self._raw_updates = result
+        return result
+
+    async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:  # noqa: ANN401
+        await self._inbox.written()  # this call confirms the last batch: record it first
+        self._raw_updates = None
+        try:
+            return await super().get_updates(*args, **kwargs)
+        except TelegramError:
+            raise
+        except Exception:
+            raw, self._raw_updates = self._raw_updates, None
+            if not isinstance(raw, list):
+                raise
+            return tuple(u for u in (read_update(item, self) for item in raw) if u is not None)
+
+
+def read_update(raw: object, bot: ExtBot[Any]) -> Update | None:
+    """One update from Telegram's JSON; one that cannot be read is logged (id and reason,
+    never its content) and returned empty, so it is confirmed and nothing waits behind it.
+    None when it has no usable ``update_id`` either."""
     try:
-        Update.de_json(raw, None)
+        return Update.de_json(raw, bot)  # type: ignore[arg-type]  # checked by the failure
     except Exception as exc:  # noqa: BLE001 -- any failure to read it makes it poison
         update_id = raw.get("update_id") if isinstance(raw, dict) else None
         log.warning(
@@ -260,5 +265,8 @@ def _readable(raw: dict[str, Any]) -> dict[str, Any]:
             exc.__class__.__name__,
             exc,
         )
-        return {"update_id": update_id}
-    return raw
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        return None
+    empty = Update(update_id)
+    empty.set_bot(bot)
+    return empty
