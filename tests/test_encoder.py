@@ -31,6 +31,17 @@ def test_a_long_message_is_read_to_its_end(encoder):
     assert not np.allclose(vector, plain)  # the question at the end still counts
 
 
+def test_a_burst_of_long_and_short_messages_reads_each_as_if_alone(encoder):
+    """Many messages arrive together (a flood of long ones among them): they are encoded in
+    runs of bounded size, and each gets the vector it gets on its own."""
+    texts = [f"message {n} about the fence and the hedge next door " * (1 + n % 30) for n in range(40)]
+    texts += [f"beacon number {n}" for n in range(40)]
+    together = encoder.encode(texts)
+    encoder.forget_messages()
+    alone = np.stack([encoder.encode([text])[0] for text in texts[::7]])
+    assert np.allclose(together[::7], alone, atol=2e-3)
+
+
 def test_a_model_file_that_is_not_the_pinned_one_is_refused(tmp_path):
     fake = tmp_path / "model.onnx"
     fake.write_bytes(b"not the model")

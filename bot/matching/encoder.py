@@ -33,7 +33,12 @@ TOKENIZER_PATH = Path(__file__).with_name("data") / "minilm-tokenizer.json"
 MAX_TOKENS = 128  # the length the model was trained on
 MAX_WINDOWS = 8  # a very long message: its first and last windows of MAX_TOKENS
 BATCH_SIZE = 64
-MEMORY_CACHE_SIZE = 50_000
+# Tokens in one run (rows x the longest row): 64 full-length windows at once took the
+# process from ~300 MB to ~650 MB; 2,048 keeps a burst of long messages near 320 MB.
+TOKEN_BUDGET = 2048
+# Residents' messages' vectors held besides the content's; repeated messages mostly reuse
+# whole replies (ReplyCache).
+MEMORY_CACHE_SIZE = 10_000
 
 Vectors = npt.NDArray[np.float32]
 
@@ -149,7 +154,7 @@ class SentenceEncoder:
             return out
         vectors = self._encode_uncached([texts[rows[0]] for rows in missing.values()])
         with self._lock:
-            if len(self._memory) + len(missing) > MEMORY_CACHE_SIZE:
+            if len(self._memory) - len(self._kept) + len(missing) > MEMORY_CACHE_SIZE:
                 self._memory = {k: self._memory[k] for k in self._kept}
             for (key, rows), vector in zip(missing.items(), vectors, strict=True):
                 out[rows] = vector
@@ -178,9 +183,8 @@ class SentenceEncoder:
             owners.extend([index] * len(pieces))
         order = sorted(range(len(windows)), key=lambda i: len(windows[i]))  # less padding
         sums = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
-        for start in range(0, len(order), BATCH_SIZE):
-            chunk = order[start : start + BATCH_SIZE]
-            width = max(len(windows[i]) for i in chunk)
+        for chunk in _chunks(order, [len(w) for w in windows]):
+            width = len(windows[chunk[-1]])
             ids = np.zeros((len(chunk), width), dtype=np.int64)
             mask = np.zeros_like(ids)
             for row, i in enumerate(chunk):
@@ -225,3 +229,20 @@ class SentenceEncoder:
         except OSError as exc:  # a read-only or full disk only costs time at the next start
             log.warning("encoder cache not saved (%s)", exc)
             partial.unlink(missing_ok=True)
+
+
+def _chunks(order: list[int], lengths: list[int]) -> list[list[int]]:
+    """Windows in ``order`` (shortest first) cut into runs of at most BATCH_SIZE rows and
+    TOKEN_BUDGET tokens, counting each row as long as the run's last (longest) one."""
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        if current and (
+            len(current) >= BATCH_SIZE or (len(current) + 1) * lengths[i] > TOKEN_BUDGET
+        ):
+            chunks.append(current)
+            current = []
+        current.append(i)
+    if current:
+        chunks.append(current)
+    return chunks
