@@ -204,8 +204,13 @@ def _like(old: object, new: str) -> object:
 def _set_list(data: CommentedMap, key: str, values: list[str]) -> None:
     old = data.get(key)
     if isinstance(old, CommentedSeq):
-        keep = [_like(o, v) for o, v in zip(old, values, strict=False)]
-        old[:] = keep + values[len(keep) :]  # list comments stay on the items they follow
+        # Item by item: list comments stay on the items they follow (a slice assignment
+        # drops the comments of the items it replaces).
+        for index, value in enumerate(values[: len(old)]):
+            if _text(old[index]) != value:
+                old[index] = _like(old[index], value)
+        del old[len(values) :]
+        old.extend(values[len(old) :])
     elif values:
         data[key] = CommentedSeq(values)
 

@@ -91,8 +91,14 @@ def assess(
         return SafetyVerdict(Safety.NONE, float("-inf"), float("-inf"), f"never phrase '{never}'")
     signal = phrases.match(cleaned) or phrases.match(words)
     danger, crisis = model.scores(words, vector)
-    if signal:
+    # A staff phrase sends the emergency reply unless the learned check is sure it is not
+    # danger (shoplifters "hitting my shop"): then it is unsure, 999 first all the same.
+    no_model = danger == float("-inf")
+    if signal and (no_model or danger >= thresholds.danger_unsure):
         return SafetyVerdict(Safety.DANGER_NOW, danger, crisis, f"danger phrase '{signal}'")
+    if signal:
+        why = f"danger phrase '{signal}' but danger score {danger:.3f} is below the unsure band"
+        return SafetyVerdict(Safety.UNSURE, danger, crisis, why)
     is_crisis = crisis >= thresholds.crisis
     if is_crisis and crisis >= danger:
         why = f"crisis score {crisis:.3f} >= {thresholds.crisis}"
