@@ -9,7 +9,8 @@
 * ``answer_pending``: at start-up, updates received but never answered (a ``kill -9``,
   the OOM killer, a power cut) are answered, or only logged when too old.
 * ``SkipPoison``: an update PTB cannot read is replaced by an empty one with its
-  ``update_id``, so polling moves past it instead of fetching it again for ever.
+  ``update_id``, so polling moves past it instead of fetching it again for ever
+  (``read_update`` decides and logs, for the webhook too).
 
 A reply Telegram accepted in the last moments before the process died, before it was
 marked done, is sent again after the restart: Telegram offers no way to ask.
@@ -22,12 +23,13 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import re
 import time
 from collections import OrderedDict
 from contextvars import ContextVar
 from typing import Any
 
-from telegram import CallbackQuery, Chat, Message, MessageEntity, Update, User
+from telegram import Bot, CallbackQuery, Chat, Message, MessageEntity, Update, User
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
@@ -244,21 +246,37 @@ class SkipPoison(BaseRequest):
             return status, body
         with contextlib.suppress(ValueError, AttributeError):
             answer = json.loads(body)
-            answer["result"] = [_readable(raw) for raw in answer["result"]]
+            answer["result"] = [r for r in map(_readable, answer["result"]) if r]
             return status, json.dumps(answer).encode()
         return status, body
 
 
-def _readable(raw: dict[str, Any]) -> dict[str, Any]:
+def read_update(raw: object, bot: Bot | None) -> Update | None:
+    """``raw`` as PTB reads it, or None when it cannot (a poison update): then one WARNING
+    names its ``update_id`` and the reason, never its content. Polling and webhook alike."""
     try:
-        Update.de_json(raw, None)
+        if not isinstance(raw, dict):
+            raise TypeError(f"a JSON {type(raw).__name__}, not an object")
+        return Update.de_json(raw, bot)
     except Exception as exc:  # noqa: BLE001 -- any failure to read it makes it poison
         update_id = raw.get("update_id") if isinstance(raw, dict) else None
-        log.warning(
-            "skipped update %s: it cannot be read (%s: %.120s)",
-            update_id,
-            exc.__class__.__name__,
-            exc,
-        )
-        return {"update_id": update_id}
-    return raw
+        log.warning("skipped update %s: it cannot be read (%s)", update_id, safe_reason(exc))
+        return None
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def safe_reason(error: Exception) -> str:
+    """The error's class and message, without the quoted values a message may repeat from
+    the update (``invalid literal for int(): 'my neighbour'``)."""
+    return f"{error.__class__.__name__}: {_QUOTED.sub('…', str(error))[:120]}"
+
+
+def _readable(raw: Any) -> Any:  # noqa: ANN401 -- JSON from Telegram
+    """The update, or in place of a poison one, an empty update with its id: the next
+    ``getUpdates`` then confirms it, instead of fetching it again for ever."""
+    if read_update(raw, None) is not None:
+        return raw
+    update_id = raw.get("update_id") if isinstance(raw, dict) else None
+    return {"update_id": update_id} if isinstance(update_id, int) else {}
