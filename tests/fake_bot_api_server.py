@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from tests.fake_telegram import BOT_ID, BOT_USER, parses_as_telegram_html
+from tests.resident_data import RESIDENT_DATA
 
 
 @dataclass
@@ -78,6 +79,7 @@ class FakeBotAPIServer:
         with self.lock:
             ids = []
             for update in updates:
+                RESIDENT_DATA.update(update)  # as changed since it was built
                 update["update_id"] = self.state.next_update
                 ids.append(self.state.next_update)
                 self.state.next_update += 1

@@ -24,6 +24,7 @@ import pytest
 from tests.conftest import CACHE
 from tests.fake_bot_api_server import FakeBotAPIServer
 from tests.fake_telegram import callback, message
+from tests.resident_data import RESIDENT_DATA
 from tests.telegram_harness import TOKEN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +52,7 @@ class BotProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> subprocess.Popen[bytes]:
+        RESIDENT_DATA.watch(self.log_path)  # the whole run's check reads this log too
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "bot", "run"],
