@@ -281,6 +281,32 @@ def test_a_poison_webhook_body_is_acknowledged_skipped_once_and_the_rest_answere
     assert_no_resident_data(log, "Poisoned Webhook Question", "not json", 750001, 750002, 750003)
 
 
+def test_a_reply_accepted_a_moment_before_a_kill_9_is_not_sent_again(tmp_path):
+    """The bot marks an update answered within milliseconds of Telegram accepting its reply
+    (benchmarks/crash_window.py measures it), so a kill a fifth of a second later must not
+    make the restarted bot answer the resident a second time."""
+    api = FakeBotAPIServer()
+    bot = BotProcess(api, tmp_path)
+    try:
+        process = bot.start()
+        api.wait_for(lambda: "setMyCommands" in api.state.calls, timeout=60)
+        api.kill_bot_after_reply(process.pid, 0.2)
+        api.push(message(760001, "beacon number"))
+        assert process.wait(timeout=30) == -signal.SIGKILL
+        api.revive()
+        bot.start()
+        api.push(message(760002, "beacon number"))  # answered once the restart is done
+        api.wait_for(lambda: api.sent(chat_id=760002), timeout=60)
+        time.sleep(0.5)  # a repeated reply would be sent by now
+        assert bot.stop() == 0
+    finally:
+        if bot.process is not None and bot.process.poll() is None:
+            bot.process.kill()
+        api.close()
+    assert len(api.sent(chat_id=760001)) == 1
+    assert bot.rows("SELECT COUNT(*) FROM messages") == [(2,)]
+
+
 QUESTIONS = [
     "beacon number",
     "how do I report fly-tipping",
