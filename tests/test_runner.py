@@ -109,6 +109,32 @@ async def test_webhook_mode_checks_the_secret_token_and_answers(engine):
             server.stop()
 
 
+def test_a_webhook_address_telegram_refuses_stops_the_bot_with_one_line(tmp_path, caplog):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    fake = FakeBotAPI()
+    fake.fail_next("setWebhook", 400, "Bad Request: bad webhook: Failed to resolve host")
+    env = {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
+        "WATCH_CONTENT": "0",
+        "WEBHOOK_URL": "https://no-such-host.example.org",
+        "WEBHOOK_SECRET": "s3cret-token",
+        "WEBHOOK_LISTEN": "127.0.0.1",
+        "WEBHOOK_PORT": str(port),
+    }
+    assert main(["run"], env=env, request=fake) == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [
+        "Telegram refused the webhook (Bad webhook: failed to resolve host); check WEBHOOK_URL"
+    ]
+    tries = [c.method for c in fake.calls if c.method.startswith("setWebhook")]
+    assert tries == ["setWebhook:400"]  # not retried for ever
+
+
 async def test_the_health_file_is_touched_while_the_bot_runs(engine, tmp_path):
     from tests.telegram_harness import running_bot
 

@@ -95,11 +95,10 @@ def run_bot(settings: Settings, request: BaseRequest | None = None) -> int:
     if app is None:
         return 2
     try:
-        asyncio.run(wait_for_telegram(app, settings.api_url))
         if settings.webhook:
-            log.info("starting the webhook server on port %s", settings.webhook_port)
-            asyncio.run(serve_webhook(app, settings, ALLOWED_UPDATES))
+            asyncio.run(_webhook(app, settings))
         else:
+            asyncio.run(wait_for_telegram(app, settings.api_url))
             log.info("starting long polling")
             app.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1)
     except InvalidToken as exc:
@@ -109,3 +108,10 @@ def run_bot(settings: Settings, request: BaseRequest | None = None) -> int:
         log.error("Telegram refused the webhook (%s); check WEBHOOK_URL", exc.message)
         return 2
     return 0
+
+
+async def _webhook(app: BotApplication, settings: Settings) -> None:
+    """Both on one event loop: the rate limiter's clocks belong to the loop that uses them."""
+    await wait_for_telegram(app, settings.api_url)
+    log.info("starting the webhook server on port %s", settings.webhook_port)
+    await serve_webhook(app, settings, ALLOWED_UPDATES)

@@ -110,18 +110,20 @@ async def serve_webhook(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with app:  # initialises, and at the end shuts down, the bot and its network
-        if app.post_init is not None:
-            await app.post_init(app)
-        server = webhook_server(app, settings)
-        try:
-            await set_webhook(app, settings, allowed_updates)
-            await app.start()
-            await stop.wait()
-        finally:
-            server.stop()  # no new calls; those in flight finish before the queue drains
-            await server.close_all_connections()
-            if app.running:
-                await app.stop()  # answers what was received, then stops
-    if app.post_shutdown is not None:
-        await app.post_shutdown(app)
+    try:
+        async with app:  # initialises, and at the end shuts down, the bot and its network
+            if app.post_init is not None:
+                await app.post_init(app)
+            server = webhook_server(app, settings)
+            try:
+                await set_webhook(app, settings, allowed_updates)
+                await app.start()
+                await stop.wait()
+            finally:
+                server.stop()  # no new calls; those in flight finish before the queue drains
+                await server.close_all_connections()
+                if app.running:
+                    await app.stop()  # answers what was received, then stops
+    finally:  # the question log is written out even when the start failed
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
