@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import textwrap
@@ -12,6 +13,7 @@ from bot.content.loading import Content, load_content
 from bot.matching.encoder import SentenceEncoder
 from bot.matching.engine import Engine
 from bot.settings import VARIABLES, Settings
+from tests.resident_data import RESIDENT_DATA, LeakCheck
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEFAULTS = Settings()  # the project's own content folders
@@ -26,9 +28,61 @@ def project_content() -> Content:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Encode the content once, before the test workers start, so they share the vectors."""
+    """Encode the content once, before the test workers start, so they share the vectors.
+    Every log line of the run at INFO and above is checked for resident data."""
     if not hasattr(config, "workerinput"):
         Engine(project_content(), SentenceEncoder(cache_dir=CACHE), CACHE)
+    logging.getLogger().addHandler(LeakCheck())
+
+
+# -- no resident data in any log line of the run (tests/resident_data.py)
+
+_from_workers: list[str] = []  # pytest-xdist: leaks outside tests, reported by the workers
+
+
+@pytest.fixture(autouse=True)
+def no_resident_data_in_the_log(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fails the test during which a log line (ours, PTB's, a bot process's) repeated
+    resident data a fake had sent; the message names the logger and the kind of data."""
+    root = logging.getLogger()
+    if root.getEffectiveLevel() > logging.INFO:  # INFO lines must exist to be checked
+        root.setLevel(logging.INFO)
+    during = RESIDENT_DATA.when = f"during {request.node.nodeid}"
+    yield
+    found = RESIDENT_DATA.take_leaks(during)
+    RESIDENT_DATA.when = f"after {request.node.nodeid}"
+    if found:
+        pytest.fail("resident data in the log:\n" + "\n".join(found), pytrace=False)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """pytest-xdist: a worker's leaks from outside its tests come back to the controller."""
+    _from_workers.extend(getattr(node, "workeroutput", {}).get("resident_leaks", []))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Lines written outside any test (a module's bot stopping, a fixture's teardown)
+    are checked last; any leak fails the run as a test result of its own."""
+    leaks = RESIDENT_DATA.take_leaks()
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: the controller reports
+        workeroutput["resident_leaks"] = leaks
+        return
+    leaks += _from_workers
+    if not leaks:
+        return
+    report = pytest.TestReport(
+        nodeid="tests/conftest.py::no resident data in the log",
+        location=("tests/conftest.py", 0, "no resident data in the log"),
+        keywords={},
+        outcome="failed",
+        longrepr="resident data in the log:\n" + "\n".join(dict.fromkeys(leaks)),
+        when="call",
+    )
+    session.config.hook.pytest_runtest_logreport(report=report)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(autouse=True)

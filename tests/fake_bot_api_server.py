@@ -3,9 +3,10 @@ bot run`` with TELEGRAM_API_URL pointing here).
 
 It keeps Telegram's update queue (``getUpdates`` honours ``offset``: confirmed updates are
 gone for good), records what the bot sends, answers faults queued per method, and can
-``kill -9`` the bot when a given request arrives. From that moment it answers nothing
-more: requests in flight at the kill never reach "Telegram", as when a process dies
-before its request leaves the machine; replies answered before it count as delivered.
+``kill -9`` the bot when a given request arrives, or a set time after it accepted a reply.
+From that moment it answers nothing more: requests in flight at the kill never reach
+"Telegram", as when a process dies before its request leaves the machine; replies answered
+before it count as delivered.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from tests.fake_telegram import BOT_ID, BOT_USER, parses_as_telegram_html
+from tests.resident_data import RESIDENT_DATA
 
 
 @dataclass
@@ -52,6 +54,7 @@ class BotAPIState:
         default_factory=lambda: defaultdict(deque)
     )
     kill_at: int | None = None  # kill the bot when this request (counted from 1) arrives
+    kill_after_reply: float | None = None  # kill the bot this long after the next reply
     pid: int | None = None
     requests: int = 0
     dead: bool = False
@@ -78,6 +81,7 @@ class FakeBotAPIServer:
         with self.lock:
             ids = []
             for update in updates:
+                RESIDENT_DATA.update(update)  # as changed since it was built
                 update["update_id"] = self.state.next_update
                 ids.append(self.state.next_update)
                 self.state.next_update += 1
@@ -98,9 +102,23 @@ class FakeBotAPIServer:
             self.state.pid, self.state.dead = pid, False
             self.state.kill_at = self.state.requests + request_number
 
+    def kill_bot_after_reply(self, pid: int, seconds: float) -> None:
+        """``kill -9`` the bot ``seconds`` after the next ``sendMessage`` is accepted (the
+        bot goes on meanwhile): how soon must a sent reply be marked sent?"""
+        with self.lock:
+            self.state.pid, self.state.dead = pid, False
+            self.state.kill_after_reply = seconds
+
+    def _kill_now(self) -> None:
+        with self.lock:
+            self.state.dead = True
+            if self.state.pid is not None:
+                os.kill(self.state.pid, signal.SIGKILL)
+
     def revive(self) -> None:
         with self.lock:
             self.state.dead, self.state.kill_at = False, None
+            self.state.kill_after_reply = None
 
     def sent(self, method: str = "sendMessage", chat_id: int | None = None) -> list[Sent]:
         with self.lock:
@@ -192,6 +210,9 @@ class FakeBotAPIServer:
                     "description": "Bad Request: can't parse entities",
                 }
             state.sent.append(Sent(method, params))
+            if method == "sendMessage" and state.kill_after_reply is not None:
+                threading.Timer(state.kill_after_reply, self._kill_now).start()
+                state.kill_after_reply = None
             return 200, {"ok": True, "result": self._result(method, params)}
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:

@@ -21,6 +21,8 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
+from tests.resident_data import RESIDENT_DATA
+
 BOT_ID = 7000001
 BOT_USERNAME = "HertsSafetyBot"
 BOT_USER = {  # what getMe answers
@@ -213,6 +215,7 @@ class FakeBotAPI(BaseRequest):
 
     def push(self, *updates: dict) -> None:
         for update in updates:
+            RESIDENT_DATA.update(update)  # as changed since it was built
             update["update_id"] = self._next_update
             self._next_update += 1
             self._updates.append(update)
@@ -283,11 +286,13 @@ def message(
         if text.startswith("/"):
             command = text.split()[0]
             body["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-    return {"message": body}
+    update = {"message": body}
+    RESIDENT_DATA.update(update)
+    return update
 
 
 def callback(user_id: int, data: str, message_id: int, text: str = "...") -> dict:
-    return {
+    update = {
         "callback_query": {
             "id": str(next(_ids)),
             "from": user(user_id),
@@ -302,3 +307,5 @@ def callback(user_id: int, data: str, message_id: int, text: str = "...") -> dic
             },
         }
     }
+    RESIDENT_DATA.update(update)
+    return update

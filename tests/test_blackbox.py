@@ -9,6 +9,7 @@ import os
 import random
 import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,11 +18,13 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import CACHE
 from tests.fake_bot_api_server import FakeBotAPIServer
 from tests.fake_telegram import callback, message
+from tests.resident_data import RESIDENT_DATA
 from tests.telegram_harness import TOKEN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,6 +52,7 @@ class BotProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> subprocess.Popen[bytes]:
+        RESIDENT_DATA.watch(self.log_path)  # the whole run's check reads this log too
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "bot", "run"],
@@ -223,6 +227,84 @@ def test_a_failing_question_log_is_reported_by_stats_and_nothing_is_lost(bot):
     report = api.sent(chat_id=ADMIN)[0].text
     assert re.match(r"⚠️ question log unavailable since \d\d:\d\d, [1-9]\d* records waiting", report)
     api.wait_for(lambda: "database writes resumed" in bot.log(), timeout=15)
+
+
+def test_a_poison_webhook_body_is_acknowledged_skipped_once_and_the_rest_answered(tmp_path):
+    """Telegram sends a webhook call again until it gets a 200: a body the bot cannot read
+    must get one, with a single WARNING, while the updates around it are answered."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    api = FakeBotAPIServer()
+    hook_secret = "webhook-secret-0123456789"
+    bot = BotProcess(
+        api,
+        tmp_path,
+        WEBHOOK_URL="https://bot.example.org",
+        WEBHOOK_SECRET=hook_secret,
+        WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(port),
+    )
+    poison = message(750002, "Poisoned Webhook Question")
+    poison["message"]["date"] = int(time.time() * 1000)  # milliseconds: PTB cannot read it
+    calls = [
+        {"update_id": 900001, **message(750001, "beacon number")},
+        {"update_id": 900002, **poison},
+        {"update_id": 900003, **message(750003, "beacon number")},
+    ]
+    headers = {"X-Telegram-Bot-Api-Secret-Token": hook_secret}
+    bot.start()
+    try:
+        api.wait_for(lambda: "setWebhook" in api.state.calls, timeout=60)
+        [hook] = api.sent("setWebhook")
+        assert hook.params["url"] == "https://bot.example.org/telegram"
+        url = f"http://127.0.0.1:{port}/telegram"
+        for body in calls:
+            assert httpx.post(url, json=body, headers=headers, timeout=10).status_code == 200
+        api.wait_for(lambda: api.sent(chat_id=750001) and api.sent(chat_id=750003))
+        log = bot.log()
+        skipped = [line for line in log.splitlines() if "skipped" in line]
+        assert len(skipped) == 1 and "WARNING" in skipped[0] and "900002" in skipped[0]
+        not_json = httpx.post(url, content=b"\xff{not json", headers=headers, timeout=10)
+        assert not_json.status_code == 200
+        api.wait_for(lambda: "body is not JSON" in bot.log())
+        assert bot.stop() == 0
+    finally:
+        if bot.process is not None and bot.process.poll() is None:
+            bot.process.kill()
+        api.close()
+    log = bot.log()
+    assert "CRITICAL" not in log and "Traceback" not in log
+    assert len(re.findall(r"WARNING .*skipped", log)) == 2
+    assert not api.sent(chat_id=750002)
+    assert "0300 011 55 55" in api.sent(chat_id=750003)[0].text
+    assert_no_resident_data(log, "Poisoned Webhook Question", "not json", 750001, 750002, 750003)
+
+
+def test_a_reply_accepted_a_moment_before_a_kill_9_is_not_sent_again(tmp_path):
+    """The bot marks an update answered within milliseconds of Telegram accepting its reply
+    (benchmarks/crash_window.py measures it), so a kill a fifth of a second later must not
+    make the restarted bot answer the resident a second time."""
+    api = FakeBotAPIServer()
+    bot = BotProcess(api, tmp_path)
+    try:
+        process = bot.start()
+        api.wait_for(lambda: "setMyCommands" in api.state.calls, timeout=60)
+        api.kill_bot_after_reply(process.pid, 0.2)
+        api.push(message(760001, "beacon number"))
+        assert process.wait(timeout=30) == -signal.SIGKILL
+        api.revive()
+        bot.start()
+        api.push(message(760002, "beacon number"))  # answered once the restart is done
+        api.wait_for(lambda: api.sent(chat_id=760002), timeout=60)
+        time.sleep(0.5)  # a repeated reply would be sent by now
+        assert bot.stop() == 0
+    finally:
+        if bot.process is not None and bot.process.poll() is None:
+            bot.process.kill()
+        api.close()
+    assert len(api.sent(chat_id=760001)) == 1
+    assert bot.rows("SELECT COUNT(*) FROM messages") == [(2,)]
 
 
 QUESTIONS = [

@@ -65,7 +65,8 @@ async def test_webhook_mode_checks_the_secret_token_and_answers(engine):
     import httpx
 
     from bot.settings import Settings
-    from bot.telegram.runner import webhook_options
+    from bot.telegram.runner import ALLOWED_UPDATES
+    from bot.telegram.webhook import set_webhook, webhook_server
     from tests.fake_telegram import message
     from tests.telegram_harness import running_bot
 
@@ -81,31 +82,57 @@ async def test_webhook_mode_checks_the_secret_token_and_answers(engine):
     )
     async with running_bot(engine) as (fake, _, app):
         await app.updater.stop()  # switch from polling to the webhook server
-        options = webhook_options(settings)
-        options.pop("allowed_updates")
-        options.pop("bootstrap_retries")
-        await app.updater.start_webhook(**options)
-        (hook,) = fake.sent("setWebhook")
-        assert hook.params["url"] == "https://bot.example.org/telegram"
-        assert hook.params["secret_token"] == "s3cret-token"
-        update = {"update_id": 1, **message(42, "beacon number")}
-        async with httpx.AsyncClient() as client:
-            url = f"http://127.0.0.1:{port}/telegram"
-            wrong = await client.post(
-                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"}
-            )
-            assert wrong.status_code == 403
-            right = await client.post(
-                url,
-                content=json.dumps(update),
-                headers={
-                    "X-Telegram-Bot-Api-Secret-Token": "s3cret-token",
-                    "Content-Type": "application/json",
-                },
-            )
-            assert right.status_code == 200
-        await fake.wait_for(lambda: fake.sent(chat_id=42))
-        assert "0300 011 55 55" in fake.sent(chat_id=42)[0].text
+        server = webhook_server(app, settings)
+        try:
+            await set_webhook(app, settings, ALLOWED_UPDATES)
+            (hook,) = fake.sent("setWebhook")
+            assert hook.params["url"] == "https://bot.example.org/telegram"
+            assert hook.params["secret_token"] == "s3cret-token"
+            update = {"update_id": 1, **message(42, "beacon number")}
+            async with httpx.AsyncClient() as client:
+                url = f"http://127.0.0.1:{port}/telegram"
+                for wrong in ({"X-Telegram-Bot-Api-Secret-Token": "nope"}, {}):
+                    refused = await client.post(url, json=update, headers=wrong)
+                    assert refused.status_code == 403
+                right = await client.post(
+                    url,
+                    content=json.dumps(update),
+                    headers={
+                        "X-Telegram-Bot-Api-Secret-Token": "s3cret-token",
+                        "Content-Type": "application/json",
+                    },
+                )
+                assert right.status_code == 200
+            await fake.wait_for(lambda: fake.sent(chat_id=42))
+            assert "0300 011 55 55" in fake.sent(chat_id=42)[0].text
+        finally:
+            server.stop()
+
+
+def test_a_webhook_address_telegram_refuses_stops_the_bot_with_one_line(tmp_path, caplog):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    fake = FakeBotAPI()
+    fake.fail_next("setWebhook", 400, "Bad Request: bad webhook: Failed to resolve host")
+    env = {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
+        "WATCH_CONTENT": "0",
+        "WEBHOOK_URL": "https://no-such-host.example.org",
+        "WEBHOOK_SECRET": "s3cret-token",
+        "WEBHOOK_LISTEN": "127.0.0.1",
+        "WEBHOOK_PORT": str(port),
+    }
+    assert main(["run"], env=env, request=fake) == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [
+        "Telegram refused the webhook (Bad webhook: failed to resolve host); check WEBHOOK_URL"
+    ]
+    tries = [c.method for c in fake.calls if c.method.startswith("setWebhook")]
+    assert tries == ["setWebhook:400"]  # not retried for ever
 
 
 async def test_the_health_file_is_touched_while_the_bot_runs(engine, tmp_path):

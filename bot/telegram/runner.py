@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from typing import Any
 
 from telegram import Update
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import BadRequest, InvalidToken, NetworkError
 from telegram.request import BaseRequest
 
 from bot.content.facts import FactKind, recorded
@@ -21,25 +20,12 @@ from bot.storage.redact import Redactor
 from bot.storage.sqlite import SqliteStore, load_or_create_secret
 from bot.telegram.app import build_application
 from bot.telegram.services import BotApplication
+from bot.telegram.webhook import serve_webhook
 
 log = logging.getLogger(__name__)
 
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
-
-
-def webhook_options(settings: Settings) -> dict[str, Any]:
-    """PTB's webhook server behind HTTPS: Telegram calls WEBHOOK_URL/telegram with the secret
-    token, and PTB refuses (403) any call without it."""
-    return {
-        "listen": settings.webhook_listen,
-        "port": settings.webhook_port,
-        "url_path": "telegram",
-        "webhook_url": settings.webhook_url.rstrip("/") + "/telegram",
-        "secret_token": settings.webhook_secret,
-        "allowed_updates": ALLOWED_UPDATES,
-        "bootstrap_retries": -1,
-    }
 
 
 def create_application(
@@ -109,14 +95,23 @@ def run_bot(settings: Settings, request: BaseRequest | None = None) -> int:
     if app is None:
         return 2
     try:
-        asyncio.run(wait_for_telegram(app, settings.api_url))
         if settings.webhook:
-            log.info("starting the webhook server on port %s", settings.webhook_port)
-            app.run_webhook(**webhook_options(settings))
+            asyncio.run(_webhook(app, settings))
         else:
+            asyncio.run(wait_for_telegram(app, settings.api_url))
             log.info("starting long polling")
             app.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1)
     except InvalidToken as exc:
         log.error("Telegram rejected the bot token (%s); check TELEGRAM_BOT_TOKEN", exc)
         return 2
+    except BadRequest as exc:  # only setting the webhook gets here
+        log.error("Telegram refused the webhook (%s); check WEBHOOK_URL", exc.message)
+        return 2
     return 0
+
+
+async def _webhook(app: BotApplication, settings: Settings) -> None:
+    """Both on one event loop: the rate limiter's clocks belong to the loop that uses them."""
+    await wait_for_telegram(app, settings.api_url)
+    log.info("starting the webhook server on port %s", settings.webhook_port)
+    await serve_webhook(app, settings, ALLOWED_UPDATES)
