@@ -101,6 +101,15 @@ async def migrate(conn: aiosqlite.Connection, target: int = SCHEMA_VERSION) -> i
     return max(version, target)
 
 
+async def migrate_file(path: Path) -> tuple[int, int]:
+    """``python -m bot migrate``: the versions before and after (the file is created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    async with aiosqlite.connect(path) as conn:
+        row = await (await conn.execute("PRAGMA user_version")).fetchone()
+        before = int(row[0]) if row else 0
+        return before, await migrate(conn)
+
+
 def load_or_create_secret(path: Path) -> str:
     """The key of the user hash, kept beside the database when not given in settings."""
     try:
