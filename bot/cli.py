@@ -416,6 +416,19 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if behind else 0
 
 
+def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
+    """The container's health check: print the running bot's status line; exit 0 when
+    the bot wrote it lately and is active or standby, else 1."""
+    from bot.telegram.health import read_health
+
+    if settings.health_file is None:
+        print("error: HEALTH_FILE is not set, so the bot writes no health file", file=sys.stderr)
+        return 1
+    healthy, line = read_health(settings.health_file)
+    print(line)
+    return 0 if healthy else 1
+
+
 def cmd_run(
     args: argparse.Namespace, settings: Settings, request: BaseRequest | None = None
 ) -> int:
@@ -527,6 +540,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="the database: schema, active instance, waiting updates")
     _add_common_options(p)
     p.set_defaults(func=cmd_status)
+    p = sub.add_parser("health", help="the running bot's status (HEALTH_FILE); exit 1 if stale")
+    _add_common_options(p)
+    p.set_defaults(func=cmd_health)
     p = sub.add_parser("export-csv", help="topics and facts to CSV for spreadsheets")
     p.add_argument("folder", type=Path)
     _add_common_options(p)

@@ -64,7 +64,7 @@ class Settings:
     pace_chat_per_second: float = 1.0  # steady replies per second to one chat (bursts of 3)
     pace_total_per_second: float = 30.0  # replies per second over all chats
     watch_content: bool = True  # reload intents/ and knowledge/ when their files change
-    health_file: Path | None = None  # touched every 30 s while the bot runs (Docker health check)
+    health_file: Path | None = None  # status line rewritten while the bot runs (health check)
     encoder: bool = True  # the sentence encoder beside TF-IDF (off: TF-IDF alone, less RAM)
     encoder_model: Path | None = None  # another copy of the pinned model.onnx (same SHA-256)
     cache_dir: Path | None = None  # example vectors and trained models, kept between starts

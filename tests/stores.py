@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,22 @@ class Database:
             yield
         finally:
             self.proxy.restore()
+
+    @contextlib.asynccontextmanager
+    async def blocked(self) -> AsyncIterator[None]:
+        """Writes fail until the end of the block, the connections staying up: another
+        session holds the tables (PostgreSQL) or the file (SQLite)."""
+        if self.proxy is None:
+            with self.outage():
+                yield
+            return
+        conn = await asyncpg.connect(self.direct_url)
+        try:
+            async with conn.transaction():
+                await conn.execute("LOCK TABLE messages, inbox, feedback IN ACCESS EXCLUSIVE MODE")
+                yield
+        finally:
+            await conn.close()
 
     def close(self) -> None:
         if self.proxy is not None:

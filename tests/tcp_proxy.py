@@ -36,10 +36,11 @@ class TcpProxy:
             sockets, self._sockets = self._sockets, set()
         if listener is not None:
             listener.close()
-        for sock in sockets:
+        for sock in sockets:  # shutdown first: it wakes the relay thread blocked on it
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                sock.close()
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
 
     close = cut
 

@@ -225,8 +225,7 @@ class QueuedStore(ABC):
                 await self._writer
             self._writer = None
             if not written:
-                kept = self._spill(list(self._pending))
-                self._pending.clear()
+                kept = self.save_unwritten()
                 log.warning(
                     "question log unavailable at shutdown: %d records saved to %s, to be "
                     "imported at the next start",
@@ -236,6 +235,11 @@ class QueuedStore(ABC):
         if self._lost:
             log.error("%d question-log records were lost in this run", self._lost)
         await self._disconnect()
+
+    def save_unwritten(self) -> int:
+        kept = self._spill(list(self._pending))
+        self._pending.clear()
+        return kept
 
     def health(self) -> str | None:
         """One line for admins while writes fail, else None."""

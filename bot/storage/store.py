@@ -103,6 +103,10 @@ class Store(Protocol):
     def health(self) -> str | None:
         """A line for admins while the question log cannot be written, else None."""
 
+    def save_unwritten(self) -> int:
+        """Move records not yet written to the fallback file now (the process is about to
+        end abruptly); they are imported at the next start. Returns how many."""
+
     def user_key(self, user_id: int) -> str: ...
 
     async def record_feedback(self, user_id: int, reply_ref: int, helpful: bool) -> None: ...

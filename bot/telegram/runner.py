@@ -72,11 +72,17 @@ def create_application(
 
 
 def open_store(
-    settings: Settings, content: Content, *, retry_first: float = 0.5, retry_max: float = 30.0
+    settings: Settings,
+    content: Content,
+    *,
+    retry_first: float = 0.5,
+    retry_max: float = 30.0,
+    give_up: float = 10.0,
 ) -> QueuedStore:
     """The question log (PostgreSQL when DATABASE_URL is set, else the SQLite file); public
     service numbers are kept when question text is redacted. A failed write is retried
-    after ``retry_first`` seconds, doubling to ``retry_max``."""
+    after ``retry_first`` seconds, doubling to ``retry_max``; a PostgreSQL statement that
+    takes ``give_up`` seconds has failed."""
     public = ["101", "999", *recorded(content.facts, FactKind.PHONE)]
     redactor = Redactor(public)
     if settings.database_url:  # the settings require HASH_SECRET with it
@@ -88,6 +94,7 @@ def open_store(
             fallback,
             retry_first=retry_first,
             retry_max=retry_max,
+            timeout=give_up,
         )
     secret = settings.hash_secret or load_or_create_secret(settings.database.parent / "hash-secret")
     return SqliteStore(
