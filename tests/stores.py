@@ -36,6 +36,10 @@ class Database:
             self.proxy = TcpProxy(server.port)
             self.url = direct.replace(f":{server.port}/", f":{self.proxy.port}/")
 
+    def settings(self) -> dict[str, Any]:
+        """The bot's settings for this database (``running_bot(engine, **db.settings())``)."""
+        return {"database": self.path, "database_url": self.url or ""}
+
     def store(self, redactor: Redactor | None = None, **fast: Any) -> QueuedStore:
         """A store; ``fast`` shortens its waits (``retry_first``, ``retry_max``, and the
         time a locked file or a silent server is given: ``give_up``)."""

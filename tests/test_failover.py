@@ -140,3 +140,37 @@ def test_an_active_bot_that_loses_its_database_stops_and_the_standby_serves(post
     log = first.log()
     assert "lost the connection that holds the active lock" in log
     assert "stopping now so that two instances never serve at once" in log
+
+
+def test_a_reset_lock_connection_is_taken_again_and_a_standby_stops_cleanly(postgres, tmp_path):
+    url = postgres.create_database()
+    api = FakeBotAPIServer()
+    first = Instance(api, tmp_path / "first", url)
+    second = Instance(api, tmp_path / "second", url)
+    try:
+        first.start()
+        wait_until(lambda: first.health() == "active", timeout=90)
+        # The server ends the lock's session (as a restart or a proxy would); nobody else
+        # wants the lock, so the active instance takes it again and goes on serving.
+        ended = rows(
+            postgres,
+            url,
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+            " AND granted",
+        )
+        assert ended == ["t"]
+        wait_until(lambda: "took it again" in first.log(), timeout=10)
+        api.push(message(770001, "beacon number"))
+        api.wait_for(lambda: api.sent(chat_id=770001), timeout=15)
+        assert first.process.poll() is None
+        second.start()
+        wait_until(lambda: second.health() == "standby", timeout=90)
+        started = time.monotonic()
+        assert second.stop() == 0  # a standby stops at once on SIGTERM
+        assert time.monotonic() - started < 10
+        assert first.stop() == 0
+    finally:
+        first.kill()
+        second.kill()
+        api.close()
+    assert len(api.sent(chat_id=770001)) == 1

@@ -47,8 +47,8 @@ async def test_the_running_bot_says_active_and_when_its_question_log_fails(
     engine, database, tmp_path
 ):
     health = tmp_path / "alive"
-    where = {"database": database.path, "database_url": database.url or ""}
-    async with running_bot(engine, health_file=health, give_up=0.5, **where) as (fake, store, _):
+    bot = running_bot(engine, health_file=health, give_up=0.5, **database.settings())
+    async with bot as (fake, store, _):
         await fake.wait_for(lambda: health.exists() and health.read_text() == "active\n")
         async with database.blocked():
             fake.push(message(5001, "my shed was broken into"))

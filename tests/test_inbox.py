@@ -20,8 +20,7 @@ def entry(update_id: int, chat: int, text: str, age: float) -> InboxEntry:
 
 
 async def test_unanswered_updates_are_answered_after_a_restart(engine, database, caplog):
-    where = {"database": database.path, "database_url": database.url or ""}
-    settings = dataclasses.replace(SETTINGS, **where)
+    settings = dataclasses.replace(SETTINGS, **database.settings())
     store = open_store(settings, engine.content)
     await store.open()
     assert await store.receive(entry(900, 6001, "beacon number", age=5))
@@ -30,7 +29,7 @@ async def test_unanswered_updates_are_answered_after_a_restart(engine, database,
     await store.close()
 
     caplog.set_level(logging.INFO)
-    async with running_bot(engine, **where) as (fake, _, _):
+    async with running_bot(engine, **database.settings()) as (fake, _, _):
         await fake.wait_for(lambda: fake.sent(chat_id=6001) and fake.sent(chat_id=6002))
         fake._next_update = 900  # Telegram delivers update 900 again
         fake.push(message(6001, "beacon number"))
