@@ -10,6 +10,8 @@ from bot.cli import main
 from tests.fake_telegram import message
 from tests.telegram_harness import running_bot
 
+ADMIN = 4242
+
 
 def check(path, capsys) -> tuple[int, str]:
     code = main(["health"], env={"HEALTH_FILE": str(path)})
@@ -46,8 +48,12 @@ def test_without_a_health_file_setting_the_check_fails_and_says_why(capsys):
 async def test_the_running_bot_says_active_and_when_its_question_log_fails(
     engine, database, tmp_path
 ):
+    """The health line and /stats both say so while the question log cannot be written."""
     health = tmp_path / "alive"
-    bot = running_bot(engine, health_file=health, give_up=0.5, **database.settings())
+    admins = frozenset({ADMIN})
+    bot = running_bot(
+        engine, health_file=health, give_up=0.5, admin_ids=admins, **database.settings()
+    )
     async with bot as (fake, store, _):
         await fake.wait_for(lambda: health.exists() and health.read_text() == "active\n")
         async with database.blocked():
@@ -55,8 +61,10 @@ async def test_the_running_bot_says_active_and_when_its_question_log_fails(
             await fake.wait_for(lambda: fake.sent(chat_id=5001))  # the reply does not wait
             await fake.wait_for(lambda: health.read_text().startswith("active;"), timeout=10)
             line = health.read_text().strip()
-            assert re.fullmatch(
-                r"active; question log unavailable since \d\d:\d\d, [1-9]\d* records waiting", line
-            )
+            degraded = r"question log unavailable since \d\d:\d\d, [1-9]\d* records waiting"
+            assert re.fullmatch(f"active; {degraded}", line)
+            fake.push(message(ADMIN, "/stats"))
+            await fake.wait_for(lambda: fake.sent(chat_id=ADMIN), timeout=10)
+            assert re.match(f"⚠️ {degraded}", fake.sent(chat_id=ADMIN)[0].text)
         assert await store.flush(timeout=10)
         await fake.wait_for(lambda: health.read_text() == "active\n", timeout=5)
