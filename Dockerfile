@@ -39,7 +39,9 @@ USER bot
 VOLUME ["/data"]
 # The webhook server (when WEBHOOK_URL and WEBHOOK_SECRET are set; polling needs no port).
 EXPOSE 8443
-# The bot touches HEALTH_FILE while its event loop runs; stale for 2 minutes = unhealthy.
+# The bot rewrites HEALTH_FILE while its event loop runs ("active", "standby", or
+# "active; question log unavailable since ..."); `health` prints it and fails when it is
+# 2 minutes old.
 HEALTHCHECK --interval=60s --timeout=5s --start-period=60s --retries=3 \
-    CMD python -c "import os,sys,time; f=os.environ['HEALTH_FILE']; sys.exit(0 if os.path.exists(f) and time.time()-os.path.getmtime(f) < 120 else 1)"
+    CMD ["python", "-m", "bot", "health"]
 CMD ["python", "-m", "bot", "serve"]

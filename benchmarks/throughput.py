@@ -1,7 +1,8 @@
 """Messages per second through the real Application, its polling loop and the fake Bot API.
 
 Many simulated users send questions at a steady offered rate, logged to a real SQLite
-file in a temporary folder; the figures are messages
+file in a temporary folder (or to PostgreSQL: ``--postgres`` starts a throwaway server
+with durable commits, as the tests do; ``--database-url`` uses yours); the figures are messages
 answered per second, time from an update being offered to its reply being sent (median
 and 99th percentile), and the process's peak memory. Outgoing pacing is off (it would
 measure Telegram's limits, not the bot):
@@ -18,6 +19,7 @@ import argparse
 import asyncio
 import json
 import resource
+import secrets
 import statistics
 import sys
 import tempfile
@@ -30,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.settings import Settings
 from bot.telegram.runner import create_application
 from tests.fake_telegram import FakeBotAPI, message
+from tests.postgres_server import PostgresServer
 
 QUESTIONS = [
     "beacon numbr",
@@ -67,13 +70,15 @@ class TimedFake(FakeBotAPI):
         self.push(message(user_id, text))
 
 
-async def run(messages: int, users: int, rate: float, unique: bool) -> dict:
+async def run(messages: int, users: int, rate: float, unique: bool, database_url: str) -> dict:
     fake = TimedFake()
     folder = tempfile.mkdtemp()
     settings = Settings(
         token="123456789:AAH" + "x" * 32,
         flood_messages=10**6,
         database=Path(folder) / "bench.sqlite3",
+        database_url=database_url,
+        hash_secret=secrets.token_hex(16),  # every instance shares one with PostgreSQL
         watch_content=False,
         cache_dir=Path.home() / ".cache" / "herts-safety-bot",
     )
@@ -99,6 +104,7 @@ async def run(messages: int, users: int, rate: float, unique: bool) -> dict:
     elapsed = fake.last_reply - started
     latencies = sorted(fake.latencies)
     return {
+        "store": "PostgreSQL" if database_url else "SQLite",
         "messages": messages,
         "users": users,
         "offered_per_second": rate,
@@ -119,9 +125,21 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="make every message different (no repeated text: the encoder cannot reuse a vector)",
     )
+    parser.add_argument("--database-url", default="", help="log to this PostgreSQL database")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="log to a throwaway PostgreSQL server started here (fsync on), then stopped",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    result = asyncio.run(run(args.messages, args.users, args.rate, args.unique))
+    server = PostgresServer(durable=True).start() if args.postgres else None
+    try:
+        url = server.create_database() if server else args.database_url
+        result = asyncio.run(run(args.messages, args.users, args.rate, args.unique, url))
+    finally:
+        if server is not None:
+            server.stop()
     if args.json:
         print(json.dumps(result))
     else:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from telegram.request import BaseRequest
 
     from bot.matching.reply import Reply
-    from bot.storage.sqlite import SqliteStore
+    from bot.storage.queued import QueuedStore
 
 T = TypeVar("T")
 
@@ -148,15 +148,22 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(talk())
 
 
-async def _with_store(settings: Settings, work: Callable[[SqliteStore], Awaitable[T]]) -> T:
+async def _with_store(settings: Settings, work: Callable[[QueuedStore], Awaitable[T]]) -> T:
+    from bot.storage.postgres import PostgresStore
     from bot.storage.redact import Redactor
     from bot.storage.sqlite import SqliteStore
 
-    path = settings.database
-    if not path.exists():
-        raise OSError(f"no database at {path} (set DATABASE_PATH or pass --database)")
     # review and stats never hash a user id, so the key does not matter here
-    store = SqliteStore(path, secret="staff-read-only", redactor=Redactor())  # noqa: S106
+    key = "staff-read-only"
+    store: QueuedStore
+    if settings.database_url:
+        fallback = settings.database.parent / "postgresql.unwritten.jsonl"
+        store = PostgresStore(settings.database_url, key, Redactor(), fallback)
+    else:
+        path = settings.database
+        if not path.exists():
+            raise OSError(f"no database at {path} (set DATABASE_PATH or pass --database)")
+        store = SqliteStore(path, secret=key, redactor=Redactor())
     await store.open()
     try:
         return await work(store)
@@ -172,7 +179,7 @@ def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "ignore":
         question_id = _question_id(args)
 
-        async def ignore(store: SqliteStore) -> bool:
+        async def ignore(store: QueuedStore) -> bool:
             return await store.mark_reviewed(question_id)
 
         if not asyncio.run(_with_store(settings, ignore)):
@@ -181,7 +188,7 @@ def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Question #{question_id} is hidden from the review list.")
         return 0
 
-    async def report(store: SqliteStore) -> tuple[str, list[Group]]:
+    async def report(store: QueuedStore) -> tuple[str, list[Group]]:
         return await unanswered_report(store, args.days, limit=args.limit)
 
     text, groups = asyncio.run(_with_store(settings, report))
@@ -231,7 +238,7 @@ def _review_add(args: argparse.Namespace, settings: Settings) -> int:
         raise ValueError("usage: python -m bot review add QUESTION_ID INTENT_ID")
     question_id, intent_id = _question_id(args), args.ids[1]
 
-    async def fetch(store: SqliteStore) -> Question | None:
+    async def fetch(store: QueuedStore) -> Question | None:
         return await store.question(question_id)
 
     question = asyncio.run(_with_store(settings, fetch))
@@ -246,7 +253,7 @@ def _review_add(args: argparse.Namespace, settings: Settings) -> int:
         print(exc, file=sys.stderr)
         return 1
 
-    async def done(store: SqliteStore) -> bool:
+    async def done(store: QueuedStore) -> bool:
         return await store.mark_reviewed(question_id)
 
     asyncio.run(_with_store(settings, done))
@@ -257,7 +264,7 @@ def _review_add(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     from bot.storage.reports import stats_report
 
-    async def report(store: SqliteStore) -> str:
+    async def report(store: QueuedStore) -> str:
         return await stats_report(store, args.days)
 
     print(asyncio.run(_with_store(settings, report)))
@@ -274,7 +281,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     titles = {i.id: i.title for i in content.intents.values()} if content else {}
     notes = [n for n in (content.cards.review_note(),) if n] if content else []
 
-    async def report(store: SqliteStore) -> str:
+    async def report(store: QueuedStore) -> str:
         return await build_report(store, args.days, titles, notes=notes)
 
     page = asyncio.run(_with_store(settings, report))
@@ -293,7 +300,7 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
     print(PUBLISH_RUNNING)
     engine = load_engine(settings)
 
-    async def run(store: SqliteStore) -> tuple[str, bool]:
+    async def run(store: QueuedStore) -> tuple[str, bool]:
         return await publish(draft, engine, settings, store, admin=0, folds=args.folds)
 
     summary, ok = asyncio.run(_with_store(settings, run))
@@ -311,7 +318,7 @@ def cmd_discard(args: argparse.Namespace, settings: Settings) -> int:
     draft.discard()
     if files:
 
-        async def audit(store: SqliteStore) -> None:
+        async def audit(store: QueuedStore) -> None:
             await store.add_audit(0, "discard", ", ".join(files))
 
         asyncio.run(_with_store(settings, audit))
@@ -323,7 +330,7 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from bot.storage.store import AuditEntry
     from bot.telegram.admin_review import audit_text
 
-    async def entries(store: SqliteStore) -> list[AuditEntry]:
+    async def entries(store: QueuedStore) -> list[AuditEntry]:
         return await store.audit_entries(args.limit)
 
     print(audit_text(asyncio.run(_with_store(settings, entries))))
@@ -350,6 +357,76 @@ def cmd_import_csv(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print(f"Imported: {len(changed)} file(s) changed" + "".join(f"\n  {c}" for c in changed))
     return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Bring the database's schema up to this program's (the bot also does it at start-up)."""
+    import sqlite3
+
+    from bot.storage import postgres, sqlite
+
+    failures: tuple[type[BaseException], ...] = (*postgres.ERRORS, sqlite3.Error)
+    try:
+        if settings.database_url:
+            where = f"PostgreSQL {postgres.where(settings.database_url)}"
+            before, after = asyncio.run(postgres.migrate_database(settings.database_url))
+        else:
+            where = f"SQLite {settings.database}"
+            before, after = asyncio.run(sqlite.migrate_file(settings.database))
+    except failures as exc:
+        print(f"error: cannot migrate the database: {exc}", file=sys.stderr)
+        return 1
+    if before == after:
+        print(f"{where}: schema already at version {after}")
+    else:
+        print(f"{where}: schema migrated from version {before} to {after}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    """The database at a glance; exit 1 when it cannot be read or its schema is behind."""
+    import sqlite3
+    import time
+
+    from bot.storage import postgres, sqlite
+    from bot.storage.store import DatabaseStatus
+
+    failures: tuple[type[BaseException], ...] = (*postgres.ERRORS, sqlite3.Error)
+    status: DatabaseStatus
+    try:
+        if settings.database_url:
+            status = asyncio.run(postgres.inspect(settings.database_url))
+        else:
+            status = sqlite.inspect(settings.database)
+    except failures as exc:
+        print(f"error: cannot read the database: {exc}", file=sys.stderr)
+        return 1
+    print(f"store: {status.where}")
+    behind = status.schema < status.expected
+    advice = " (run 'python -m bot migrate', or start the bot)" if behind else ""
+    print(f"schema: version {status.schema} of {status.expected}{advice}")
+    if settings.database_url:
+        if status.active is None:
+            print("active instance: none (no bot is serving Telegram)")
+        else:
+            name, since = status.active
+            print(f"active instance: {name}, since {time.strftime('%H:%M', time.localtime(since))}")
+    print(f"inbox: {status.waiting} update(s) received and not answered yet")
+    print(f"question log: {status.last_day} message(s) in the last 24 hours")
+    return 1 if behind else 0
+
+
+def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
+    """The container's health check: print the running bot's status line; exit 0 when
+    the bot wrote it lately and is active or standby, else 1."""
+    from bot.telegram.health import read_health
+
+    if settings.health_file is None:
+        print("error: HEALTH_FILE is not set, so the bot writes no health file", file=sys.stderr)
+        return 1
+    healthy, line = read_health(settings.health_file)
+    print(line)
+    return 0 if healthy else 1
 
 
 def cmd_run(
@@ -457,6 +534,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=50, help="entries (default: %(default)s)")
     _add_common_options(p)
     p.set_defaults(func=cmd_audit)
+    p = sub.add_parser("migrate", help="bring the database's schema up to date")
+    _add_common_options(p)
+    p.set_defaults(func=cmd_migrate)
+    p = sub.add_parser("status", help="the database: schema, active instance, waiting updates")
+    _add_common_options(p)
+    p.set_defaults(func=cmd_status)
+    p = sub.add_parser("health", help="the running bot's status (HEALTH_FILE); exit 1 if stale")
+    _add_common_options(p)
+    p.set_defaults(func=cmd_health)
     p = sub.add_parser("export-csv", help="topics and facts to CSV for spreadsheets")
     p.add_argument("folder", type=Path)
     _add_common_options(p)

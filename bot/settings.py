@@ -34,6 +34,7 @@ VARIABLES = (  # every environment variable (or .env line) the settings read
     "WEBHOOK_SECRET", "WEBHOOK_LISTEN", "WEBHOOK_PORT", "TELEGRAM_API_URL", "FLOOD_MESSAGES",
     "FLOOD_SECONDS", "PACE_CHAT_PER_SECOND", "PACE_TOTAL_PER_SECOND", "WATCH_CONTENT",
     "HEALTH_FILE", "ENCODER", "ENCODER_MODEL", "CACHE_DIR", "MISSED_AFTER_HOURS",
+    "DATABASE_URL",
 )  # fmt: skip
 
 
@@ -43,6 +44,9 @@ class Settings:
     admin_ids: frozenset[int] = frozenset()
     # Installed, load_settings puts it in the user's data folder: never in site-packages.
     database: Path = PROJECT_ROOT / "data" / "bot.sqlite3"
+    # PostgreSQL instead of the SQLite file (shared by an active instance and standbys);
+    # the fallback file of unwritten records then goes in the SQLite file's folder.
+    database_url: str = ""
     intents: Path = CONTENT_ROOT / "intents"
     knowledge: Path = CONTENT_ROOT / "knowledge"
     # The source documents; when the folder exists, every fact's source must name one.
@@ -60,7 +64,7 @@ class Settings:
     pace_chat_per_second: float = 1.0  # steady replies per second to one chat (bursts of 3)
     pace_total_per_second: float = 30.0  # replies per second over all chats
     watch_content: bool = True  # reload intents/ and knowledge/ when their files change
-    health_file: Path | None = None  # touched every 30 s while the bot runs (Docker health check)
+    health_file: Path | None = None  # status line rewritten while the bot runs (health check)
     encoder: bool = True  # the sentence encoder beside TF-IDF (off: TF-IDF alone, less RAM)
     encoder_model: Path | None = None  # another copy of the pinned model.onnx (same SHA-256)
     cache_dir: Path | None = None  # example vectors and trained models, kept between starts
@@ -130,6 +134,19 @@ def load_settings(
     if database.is_dir():
         name = "--database" if "database" in given else "DATABASE_PATH"
         problems.append(f"{name}: '{database}' is a folder; give a file path")
+
+    database_url = env.get("DATABASE_URL", "").strip()
+    if database_url:
+        if not database_url.startswith(("postgresql://", "postgres://")):
+            problems.append(
+                "DATABASE_URL must be a PostgreSQL address: postgresql://user:password@host/db"
+            )
+        elif not env.get("HASH_SECRET"):
+            problems.append(
+                "HASH_SECRET must be set with DATABASE_URL: every instance must hash "
+                "Telegram ids with the same key (16 or more characters)"
+            )
+        values["database_url"] = database_url
 
     level = env.get("LOG_LEVEL", "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

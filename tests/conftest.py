@@ -13,7 +13,9 @@ from bot.content.loading import Content, load_content
 from bot.matching.encoder import SentenceEncoder
 from bot.matching.engine import Engine
 from bot.settings import VARIABLES, Settings
+from tests.postgres_server import PostgresServer
 from tests.resident_data import RESIDENT_DATA, LeakCheck
+from tests.stores import KINDS, Database
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEFAULTS = Settings()  # the project's own content folders
@@ -154,3 +156,25 @@ class ContentDir:
 def content_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContentDir:
     monkeypatch.chdir(tmp_path)  # problems name files relative to the working directory
     return ContentDir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the test run's own (one per test worker), never skipped."""
+    server = PostgresServer()
+    try:
+        server.start()
+    except RuntimeError as exc:
+        server.stop()
+        pytest.fail(f"cannot start PostgreSQL for the store tests: {exc}", pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=KINDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """An empty database of each kind in turn: the same test runs against both stores."""
+    server = request.getfixturevalue("postgres") if request.param == "postgresql" else None
+    db = Database(request.param, tmp_path, server)
+    yield db
+    db.close()

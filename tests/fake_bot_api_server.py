@@ -56,6 +56,7 @@ class BotAPIState:
     kill_at: int | None = None  # kill the bot when this request (counted from 1) arrives
     kill_after_reply: float | None = None  # kill the bot this long after the next reply
     pid: int | None = None
+    revive: bool = False  # answer again once the killed bot is dead (a standby takes over)
     requests: int = 0
     dead: bool = False
 
@@ -96,10 +97,11 @@ class FakeBotAPIServer:
         with self.lock:
             self.state.faults[method].append((status, body))
 
-    def kill_bot_at(self, pid: int, request_number: int) -> None:
-        """``kill -9`` the bot when its ``request_number``-th request from now arrives."""
+    def kill_bot_at(self, pid: int, request_number: int, *, revive: bool = False) -> None:
+        """``kill -9`` the bot when its ``request_number``-th request from now arrives;
+        ``revive``: answer other processes' requests again as soon as it is dead."""
         with self.lock:
-            self.state.pid, self.state.dead = pid, False
+            self.state.pid, self.state.dead, self.state.revive = pid, False, revive
             self.state.kill_at = self.state.requests + request_number
 
     def kill_bot_after_reply(self, pid: int, seconds: float) -> None:
@@ -189,7 +191,7 @@ class FakeBotAPIServer:
                 state.dead = True
                 pid = state.pid
                 # A moment for replies already answered to be processed, then the kill.
-                threading.Timer(1.0, os.kill, (pid, signal.SIGKILL)).start()
+                threading.Timer(1.0, self._kill, (pid, state.revive)).start()
                 return None
             if state.faults[method]:
                 status, body = state.faults[method].popleft()
@@ -215,6 +217,14 @@ class FakeBotAPIServer:
                 state.kill_after_reply = None
             return 200, {"ok": True, "result": self._result(method, params)}
 
+    def _kill(self, pid: int, revive: bool) -> None:
+        os.kill(pid, signal.SIGKILL)
+        if revive:
+            deadline = time.monotonic() + 5
+            while _alive(pid) and time.monotonic() < deadline:  # no request can come now
+                time.sleep(0.01)
+            self.revive()
+
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
             return BOT_USER
@@ -228,6 +238,15 @@ class FakeBotAPIServer:
                 "from": {"id": BOT_ID, "is_bot": True, "first_name": "Herts Safety"},
             }
         return True
+
+
+def _alive(pid: int) -> bool:
+    """Running (not yet a zombie waiting to be reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def _value(raw: str) -> Any:

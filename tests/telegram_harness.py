@@ -32,16 +32,20 @@ async def running_bot(
     live: LiveContent | None = None,
     database: Path | None = None,
     poll_interval: float = 0,
+    give_up: float = 10.0,
     **settings,
 ) -> AsyncIterator[tuple[FakeBotAPI, object, object]]:
-    """Yields (fake Bot API, the SQLite store, the Application). Timers run at test speed:
-    content is checked every 0.1 s and failed database writes are retried after 0.05 s."""
+    """Yields (fake Bot API, the store, the Application). Timers run at test speed:
+    content is checked every 0.1 s and failed database writes are retried after 0.05 s;
+    ``give_up``: how long a PostgreSQL statement may take."""
     fake = fake or FakeBotAPI()
     with tempfile.TemporaryDirectory() as folder:
         settings = dataclasses.replace(
             SETTINGS, database=database or Path(folder) / "bot.sqlite3", **settings
         )
-        store = open_store(settings, engine.content, retry_first=0.05, retry_max=0.2)
+        store = open_store(
+            settings, engine.content, retry_first=0.05, retry_max=0.2, give_up=give_up
+        )
         timers = Timers(watch_content=0.1, heartbeat=0.1)
         app = build_application(
             settings, live or LiveContent(engine), store, request=fake, timers=timers

@@ -52,8 +52,9 @@ async def test_only_admins_get_the_admin_command_menu(engine):
         assert "stats" not in [c["command"] for c in default.params["commands"]]
 
 
-async def test_unanswered_groups_similar_questions_most_frequent_first(engine):
-    async with running_bot(engine, admin_ids=frozenset({ADMIN})) as (fake, _, _):
+async def test_unanswered_groups_similar_questions_most_frequent_first(engine, database):
+    admins = frozenset({ADMIN})
+    async with running_bot(engine, admin_ids=admins, **database.settings()) as (fake, _, _):
         for text in (
             "when is my bin collection",
             "when is the bin collection day",
@@ -69,8 +70,9 @@ async def test_unanswered_groups_similar_questions_most_frequent_first(engine):
         assert lines[2].startswith('1× "how do I renew a fishing licence"')
 
 
-async def test_stats_show_shares_top_topics_feedback_and_hours(engine):
-    async with running_bot(engine, admin_ids=frozenset({ADMIN})) as (fake, _, _):
+async def test_stats_show_shares_top_topics_feedback_and_hours(engine, database):
+    admins = frozenset({ADMIN})
+    async with running_bot(engine, admin_ids=admins, **database.settings()) as (fake, _, _):
         for text in ("beacon number", "beacon phone", "he is hitting me", "when is bin day"):
             await ask(fake, message(RESIDENT, text))
         (report,) = await ask(fake, message(ADMIN, "/stats"))

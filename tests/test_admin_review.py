@@ -143,8 +143,9 @@ def _png_pixels(path: Path) -> np.ndarray:
     return rows.reshape(height, width, channels)
 
 
-async def test_thumbs_down_asks_what_was_wanted_and_feeds_the_inbox(engine):
-    async with running_bot(engine, admin_ids=frozenset({ADMIN})) as (fake, _, _):
+async def test_thumbs_down_asks_what_was_wanted_and_feeds_the_inbox(engine, database):
+    admins = frozenset({ADMIN})
+    async with running_bot(engine, admin_ids=admins, **database.settings()) as (fake, _, _):
         (liked,) = await ask(fake, message(RESIDENT, "beacon phone number"))
         await ask(fake, callback(RESIDENT, "f:1", liked.message_id), replies=0)
         (answer,) = await ask(fake, message(RESIDENT, "how do I report fly tipping"))

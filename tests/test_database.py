@@ -1,4 +1,6 @@
-"""The question log against real SQLite files in a temporary folder."""
+"""The question log against real databases: each shared behaviour against a SQLite file
+and a PostgreSQL database (the ``database`` fixture), then what only a file can suffer
+(locked, read-only, full, corrupt, deleted)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ import aiosqlite
 import pytest
 
 from bot.matching.reply import Candidate, Reply, ReplyKind
+from bot.storage.postgres import SCHEMA_VERSION as PG_SCHEMA_VERSION
 from bot.storage.redact import Redactor
 from bot.storage.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore, migrate
 from bot.storage.store import StoreUnavailable
+from tests.stores import Database
 
 SERVICE_NUMBERS = ["101", "999", "0300 011 55 55", "01707 806100", "08000 121 700"]
 
@@ -32,21 +36,31 @@ def answered(intent: str = "victim_support_beacon") -> Reply:
     return Reply(question="beacon number", kind=ReplyKind.ANSWER, intent=intent, confidence=0.8)
 
 
-# Test-speed timing: a locked database gives up after 0.1 s and writes are retried
-# after 0.05 s (the bot waits 2 s and retries after 0.5 s, doubling).
-FAST = {"busy_timeout_ms": 100, "retry_first": 0.05, "retry_max": 0.2}
+# Test-speed timing: a locked file or a silent server is given 0.5 s and writes are
+# retried after 0.05 s (the bot gives 2 s or 10 s and retries after 0.5 s, doubling).
+FAST = {"give_up": 0.5, "retry_first": 0.05, "retry_max": 0.2}
+SQLITE_FAST = {"busy_timeout_ms": 100, "retry_first": 0.05, "retry_max": 0.2}
 
 
 @pytest.fixture
-async def store(tmp_path):
-    path = tmp_path / "data" / "bot.sqlite3"
-    store = SqliteStore(path, "k" * 32, Redactor(SERVICE_NUMBERS), **FAST)
+async def store(database):
+    store = database.store(Redactor(SERVICE_NUMBERS), **FAST)
     await store.open()
     yield store
     await store.close()
 
 
-async def test_the_file_and_its_folder_are_created_in_wal_mode(store):
+@pytest.fixture
+async def sqlite_store(tmp_path):
+    path = tmp_path / "data" / "bot.sqlite3"
+    store = SqliteStore(path, "k" * 32, Redactor(SERVICE_NUMBERS), **SQLITE_FAST)
+    await store.open()
+    yield store
+    await store.close()
+
+
+async def test_the_file_and_its_folder_are_created_in_wal_mode(sqlite_store):
+    store = sqlite_store
     await store.log_message(1, answered(), 10)
     assert await store.flush()
     assert store.path.exists()
@@ -112,11 +126,10 @@ async def test_question_text_is_redacted_before_it_is_stored(store, text, stored
     assert question.text == stored
 
 
-async def test_text_of_answered_questions_and_user_ids_are_not_stored(store):
+async def test_text_of_answered_questions_and_user_ids_are_not_stored(database, store):
     await store.log_message(123456789, answered(), 1)
     await store.flush()
-    with sqlite3.connect(store.path) as conn:
-        rows = conn.execute("SELECT user_key, text, kind, intent FROM messages").fetchall()
+    rows = await database.rows("SELECT user_key, text, kind, intent FROM messages")
     assert rows == [(store.user_key(123456789), None, "answer", "victim_support_beacon")]
     assert "123456789" not in rows[0][0]
 
@@ -136,15 +149,13 @@ async def test_feedback_is_linked_to_the_answer_it_rates(store):
     assert rows == [("custody", 0), ("thanks", None)]
 
 
-async def test_retention_deletes_old_question_text_but_keeps_the_counts(store):
+async def test_retention_deletes_old_question_text_but_keeps_the_counts(database, store):
     await store.log_message(1, unanswered("old question"), 1)
     await store.log_message(1, unanswered("new question"), 2)
     await store.flush()
-    with sqlite3.connect(store.path) as conn:
-        conn.execute(
-            "UPDATE messages SET at = ? WHERE text = 'old question'",
-            (int(time.time()) - 91 * 86400,),
-        )
+    await database.execute(
+        "UPDATE messages SET at = ? WHERE text = 'old question'", int(time.time()) - 91 * 86400
+    )
     assert await store.purge_text(older_than_days=90) == 1
     assert [q.text for q in await store.questions(days=1000)] == ["new question"]
     assert len(await store.outcomes(days=1000)) == 2
@@ -159,38 +170,38 @@ async def test_forget_deletes_everything_for_that_user_only(store):
     assert [q.text for q in await store.questions(days=1)] == ["theirs"]
 
 
-async def test_a_locked_database_delays_records_and_they_are_written_when_it_frees(store):
+async def test_an_unusable_database_delays_records_and_they_are_written_when_it_works(
+    database, store
+):
+    """SQLite: the file locked by another process; PostgreSQL: the connection lost."""
     await store.log_message(1, answered(), 1)
     await store.flush()
-    blocker = sqlite3.connect(store.path, timeout=0)
-    blocker.execute("BEGIN EXCLUSIVE")
-    await store.log_message(1, unanswered("while locked"), 2)
-    assert not await store.flush(timeout=0.3)
-    assert store.failures >= 1
-    blocker.rollback()
-    blocker.close()
+    with database.outage():
+        await store.log_message(1, unanswered("while locked"), 2)
+        assert not await store.flush(timeout=1.5)
+        assert store.failures >= 1
+        assert store.health().startswith("question log unavailable since ")
     assert await store.flush(timeout=10)
+    assert store.health() is None
     assert [q.text for q in await store.questions(days=1)] == ["while locked"]
 
 
 async def test_a_full_backlog_moves_the_oldest_to_the_fallback_file_and_back(
-    store, monkeypatch, caplog
+    database, store, monkeypatch, caplog
 ):
-    monkeypatch.setattr("bot.storage.sqlite.MAX_PENDING", 3)
+    monkeypatch.setattr("bot.storage.queued.MAX_PENDING", 3)
     await store.log_message(1, answered(), 1)
     await store.flush()
-    blocker = sqlite3.connect(store.path, timeout=0)
-    blocker.execute("BEGIN EXCLUSIVE")
-    for n in range(5):
-        await store.log_message(1, unanswered(f"question {n}"), n)
-    assert not await store.flush(timeout=0.3)
-    assert "backlog full (3 records): the oldest go to bot.sqlite3.unwritten.jsonl" in caplog.text
-    assert store.health().startswith("question log unavailable since ")
-    assert store.health().endswith(", 3 records waiting")
-    blocker.rollback()
-    blocker.close()
+    with database.outage():
+        for n in range(5):
+            await store.log_message(1, unanswered(f"question {n}"), n)
+        assert not await store.flush(timeout=1.5)
+        name = store.fallback.name
+        assert f"backlog full (3 records): the oldest go to {name}" in caplog.text
+        assert store.health().startswith("question log unavailable since ")
+        assert store.health().endswith(", 3 records waiting")
     assert await store.flush(timeout=5)
-    assert "2 records were moved to bot.sqlite3.unwritten.jsonl and 0 lost" in caplog.text
+    assert f"2 records were moved to {name} and 0 lost" in caplog.text
     assert store.health() is None
     texts = sorted(q.text for q in await store.questions(days=1))
     assert texts == [f"question {n}" for n in range(5)]
@@ -198,22 +209,18 @@ async def test_a_full_backlog_moves_the_oldest_to_the_fallback_file_and_back(
 
 
 async def test_records_unwritten_at_shutdown_are_saved_and_imported_at_the_next_start(
-    tmp_path, caplog
+    database, caplog
 ):
-    path = tmp_path / "bot.sqlite3"
-    store = SqliteStore(path, "k" * 32, Redactor(SERVICE_NUMBERS), **FAST)
+    store = database.store(Redactor(SERVICE_NUMBERS), **FAST)
     await store.open()
     await store.log_message(1, answered(), 1)
     assert await store.flush()
-    blocker = sqlite3.connect(path, timeout=0)
-    blocker.execute("BEGIN EXCLUSIVE")
-    await store.log_message(1, unanswered("call me on 07700 900123"), 2)
-    await store.close()
-    blocker.rollback()
-    blocker.close()
-    assert "1 records saved to bot.sqlite3.unwritten.jsonl" in caplog.text
+    with database.outage():
+        await store.log_message(1, unanswered("call me on 07700 900123"), 2)
+        await store.close()
+    assert f"1 records saved to {store.fallback.name}" in caplog.text
     assert "07700" not in store.fallback.read_text()  # saved redacted, like the database
-    again = SqliteStore(path, "k" * 32, Redactor(SERVICE_NUMBERS), **FAST)
+    again = database.store(Redactor(SERVICE_NUMBERS), **FAST)
     await again.open()
     try:
         assert await again.flush()
@@ -223,7 +230,8 @@ async def test_records_unwritten_at_shutdown_are_saved_and_imported_at_the_next_
         await again.close()
 
 
-async def test_a_read_only_file_is_survived_and_writing_resumes(store):
+async def test_a_read_only_file_is_survived_and_writing_resumes(sqlite_store):
+    store = sqlite_store
     await store.log_message(1, answered(), 1)
     await store.flush()
     if os.geteuid() == 0:  # root writes through file permissions: make SQLite refuse instead
@@ -244,7 +252,8 @@ async def test_a_read_only_file_is_survived_and_writing_resumes(store):
     assert [q.text for q in await store.questions(days=1)] == ["read only"]
 
 
-async def test_a_full_disk_is_survived_and_writing_resumes(store):
+async def test_a_full_disk_is_survived_and_writing_resumes(sqlite_store):
+    store = sqlite_store
     await store.log_message(1, answered(), 1)
     await store.flush()
     with sqlite3.connect(store.path) as conn:
@@ -274,7 +283,8 @@ async def test_a_corrupt_file_is_moved_aside_and_a_fresh_one_created(tmp_path, c
     assert "corrupt" in caplog.text and "moved it to" in caplog.text
 
 
-async def test_a_deleted_file_is_recreated(store):
+async def test_a_deleted_file_is_recreated(sqlite_store):
+    store = sqlite_store
     await store.log_message(1, answered(), 1)
     await store.flush()
     store.path.unlink()
@@ -300,3 +310,48 @@ async def test_many_writes_do_not_wait_for_each_other(store):
     await asyncio.gather(*[store.log_message(n, unanswered(f"q{n}"), n) for n in range(2000)])
     assert await store.flush(timeout=20)
     assert len(await store.questions(days=1)) == 2000
+
+
+# -- PostgreSQL only: migrations under a lock, a server unreachable at start
+
+
+@pytest.fixture
+def pg(postgres, tmp_path):
+    db = Database("postgresql", tmp_path, postgres)
+    yield db
+    db.close()
+
+
+async def test_instances_starting_together_migrate_the_database_once(pg):
+    stores = [pg.store(**FAST) for _ in range(4)]
+    await asyncio.gather(*(s.open() for s in stores))
+    try:
+        await asyncio.gather(
+            *(s.log_message(n, unanswered(f"q{n}"), n) for n, s in enumerate(stores))
+        )
+        for s in stores:
+            assert await s.flush(timeout=5)
+        assert await pg.rows("SELECT version FROM schema_migrations") == [(PG_SCHEMA_VERSION,)]
+        assert len(await stores[0].questions(days=1)) == 4
+        assert all(s.failures == 0 for s in stores)
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))
+
+
+async def test_a_server_unreachable_at_start_is_waited_for_and_reads_say_so(pg):
+    store = pg.store(**FAST)
+    with pg.outage():
+        await store.open()
+        try:
+            await store.log_message(1, unanswered("before the server"), 1)
+            with pytest.raises(StoreUnavailable):
+                await store.questions(days=1)
+            assert store.health().endswith(", 1 records waiting")
+        except BaseException:
+            await store.close()
+            raise
+    try:
+        assert await store.flush(timeout=10)
+        assert [q.text for q in await store.questions(days=1)] == ["before the server"]
+    finally:
+        await store.close()

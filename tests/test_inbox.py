@@ -4,8 +4,8 @@ that was answered is not answered again."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import sqlite3
 import time
 
 from bot.storage.store import InboxEntry
@@ -19,9 +19,8 @@ def entry(update_id: int, chat: int, text: str, age: float) -> InboxEntry:
     return InboxEntry(update_id, at, "message", chat, "private", chat, 10 + update_id, at, text)
 
 
-async def test_unanswered_updates_are_answered_after_a_restart(engine, tmp_path, caplog):
-    database = tmp_path / "bot.sqlite3"
-    settings = SETTINGS.__class__(**{**SETTINGS.__dict__, "database": database})
+async def test_unanswered_updates_are_answered_after_a_restart(engine, database, caplog):
+    settings = dataclasses.replace(SETTINGS, **database.settings())
     store = open_store(settings, engine.content)
     await store.open()
     assert await store.receive(entry(900, 6001, "beacon number", age=5))
@@ -30,7 +29,7 @@ async def test_unanswered_updates_are_answered_after_a_restart(engine, tmp_path,
     await store.close()
 
     caplog.set_level(logging.INFO)
-    async with running_bot(engine, database=database) as (fake, _, _):
+    async with running_bot(engine, **database.settings()) as (fake, _, _):
         await fake.wait_for(lambda: fake.sent(chat_id=6001) and fake.sent(chat_id=6002))
         fake._next_update = 900  # Telegram delivers update 900 again
         fake.push(message(6001, "beacon number"))
@@ -41,8 +40,7 @@ async def test_unanswered_updates_are_answered_after_a_restart(engine, tmp_path,
         assert late.text.startswith("<i>Sorry for the delay")
         assert not fake.sent(chat_id=6003)  # a day old: the moment has passed
     assert "1 question(s) received before a restart are older than 24 hours" in caplog.text
-    with sqlite3.connect(database) as conn:
-        states = dict(conn.execute("SELECT update_id, state FROM inbox").fetchall())
-        kept = conn.execute("SELECT COUNT(*) FROM inbox WHERE text IS NOT NULL").fetchone()
+    states = dict(await database.rows("SELECT update_id, state FROM inbox"))
     assert states == {900: "done", 901: "done", 902: "missed"}
-    assert kept == (0,)  # no text or ids once answered
+    kept = await database.rows("SELECT COUNT(*) FROM inbox WHERE text IS NOT NULL")
+    assert kept == [(0,)]  # no text or ids once answered

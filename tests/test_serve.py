@@ -75,7 +75,8 @@ def test_the_image_runs_serve_exposes_the_webhook_port_and_checks_health():
     env = " ".join(args for op, args in instructions if op == "ENV")
     port = re.search(r"WEBHOOK_PORT=(\d+)", env)
     assert port and ("EXPOSE", port.group(1)) in instructions
-    assert any(op == "HEALTHCHECK" and "HEALTH_FILE" in args for op, args in instructions)
+    [check] = [args for op, args in instructions if op == "HEALTHCHECK"]
+    assert check.endswith('CMD ["python", "-m", "bot", "health"]')
     assert "HEALTH_FILE=" in env and "DATABASE_PATH=/data/" in env
     assert ("USER", "bot") in instructions
 

@@ -150,3 +150,18 @@ def test_run_honours_the_content_flags_in_telegram_mode(changed):
     outcome = run_script(changed.root, argv)
     assert outcome["replies"][0].startswith("Glad to help!")
     assert database.exists()
+
+
+def test_a_postgresql_address_needs_the_shared_hash_key_and_anything_else_is_refused():
+    url = "postgresql://herts:pw@db.internal:5432/herts"
+    settings, problems = load_settings({"DATABASE_URL": url, "HASH_SECRET": "s" * 32})
+    assert problems == [] and settings.database_url == url
+    _, problems = load_settings({"DATABASE_URL": url})
+    assert problems == [
+        "HASH_SECRET must be set with DATABASE_URL: every instance must hash Telegram ids "
+        "with the same key (16 or more characters)"
+    ]
+    _, problems = load_settings({"DATABASE_URL": "mysql://db/herts", "HASH_SECRET": "s" * 32})
+    assert problems == [
+        "DATABASE_URL must be a PostgreSQL address: postgresql://user:password@host/db"
+    ]

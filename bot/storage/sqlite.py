@@ -1,48 +1,28 @@
-"""The question log in one SQLite file (aiosqlite), behind the ``Store`` interface.
+"""The question log in one SQLite file (aiosqlite): the embedded default for one machine.
 
-Writes go through a queue to one writer task that commits them in batches, so a reply is
-never waiting for the disk, and a database that is locked, read-only, full or gone only
-delays the records: they are kept (up to a limit) and written when it works again.
-Users are keyed by an HMAC of their Telegram id; question text is stored only for
-unanswered and suggested questions, after redaction.
+The queue, the fallback file and the SQL are shared with the PostgreSQL store
+(``bot.storage.queued``); this module adds the file: creating it, WAL mode, migrations,
+and surviving a file that is locked, read-only, full, corrupt or deleted.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import dataclasses
-import hashlib
-import hmac
-import json
 import logging
 import secrets
 import sqlite3
 import time
-from collections import OrderedDict, deque
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from bot.matching.reply import Reply, ReplyKind
+from bot.storage.queued import INBOX_KEPT, PRUNE_INBOX, QueuedStore
 from bot.storage.redact import Redactor
-from bot.storage.store import (
-    AuditEntry,
-    InboxEntry,
-    MessageOutcome,
-    Question,
-    StoreUnavailable,
-)
+from bot.storage.store import DatabaseStatus
 
 log = logging.getLogger(__name__)
-
-TEXT_KINDS = (ReplyKind.FALLBACK.value, ReplyKind.SUGGEST.value)
-MAX_PENDING = 10_000
-# The user of the terminal chat's messages: not a hash, so they never mix with residents'.
-CONSOLE_USER = "console"
-BATCH = 500
 
 # Each entry brings the schema from the version before it to its own number.
 MIGRATIONS: dict[int, list[str]] = {
@@ -108,92 +88,6 @@ MIGRATIONS: dict[int, list[str]] = {
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
-# fields of Question, in order
-QUESTION_COLUMNS = "id, at, kind, text, closest_intent, closest_score, intent, wanted"
-_LATEST = (
-    "(SELECT id FROM messages WHERE user_key = ?2 AND reply_ref = ?3 ORDER BY id DESC LIMIT 1)"
-)
-SET_TEXT = f"UPDATE messages SET text = ?1 WHERE id = {_LATEST}"  # noqa: S608 -- constants
-SET_WANTED = f"UPDATE messages SET wanted = ?1 WHERE id = {_LATEST}"  # noqa: S608 -- constants
-REMEMBERED = 10_000  # answered questions kept in memory, redacted only if they get a 👎
-
-
-@dataclass(frozen=True)
-class MessageRecord:
-    """A message waiting to be written: the columns of ``messages``."""
-
-    at: int
-    user_key: str
-    kind: str
-    intent: str | None
-    confidence: float
-    text: str | None
-    suggestions: str | None
-    reply_ref: int | None
-    closest_intent: str | None
-    closest_score: float | None
-    update_id: int | None = None
-
-    def row(self) -> tuple[object, ...]:
-        """The values in the order of the INSERT below."""
-        return (
-            self.at,
-            self.user_key,
-            self.kind,
-            self.intent,
-            self.confidence,
-            self.text,
-            self.suggestions,
-            self.reply_ref,
-            self.closest_intent,
-            self.closest_score,
-            self.update_id,
-        )
-
-
-@dataclass(frozen=True)
-class FeedbackRecord:
-    """A vote waiting to be written; it joins its message by (user_key, reply_ref). A 👎
-    carries the redacted question, which is then kept with the answer it rated."""
-
-    user_key: str
-    reply_ref: int
-    helpful: int
-    at: int
-    text: str | None = None
-
-
-@dataclass(frozen=True)
-class WantedRecord:
-    """After a 👎: the topic the resident was looking for ("-": something else)."""
-
-    user_key: str
-    reply_ref: int
-    wanted: str
-
-
-@dataclass(frozen=True)
-class ReceiptRecord:
-    """An update received: written at once (no lingering), and ``written`` is resolved
-    with True when it is new or still pending, False when it was answered before."""
-
-    entry: InboxEntry
-    written: asyncio.Future[bool]
-    user_key: None = None  # never removed by /forget: the update still needs its answer
-
-
-@dataclass(frozen=True)
-class DoneRecord:
-    """An update answered (or deliberately not): its ids and text are cleared."""
-
-    update_id: int
-    state: str = "done"
-    user_key: None = None
-
-
-Record = MessageRecord | FeedbackRecord | WantedRecord | ReceiptRecord | DoneRecord
-
-
 async def migrate(conn: aiosqlite.Connection, target: int = SCHEMA_VERSION) -> int:
     """Apply the migrations after the file's version up to ``target``; returns the version."""
     row = await (await conn.execute("PRAGMA user_version")).fetchone()
@@ -205,6 +99,15 @@ async def migrate(conn: aiosqlite.Connection, target: int = SCHEMA_VERSION) -> i
         await conn.commit()
         log.info("database schema migrated to version %s", number)
     return max(version, target)
+
+
+async def migrate_file(path: Path) -> tuple[int, int]:
+    """``python -m bot migrate``: the versions before and after (the file is created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    async with aiosqlite.connect(path) as conn:
+        row = await (await conn.execute("PRAGMA user_version")).fetchone()
+        before = int(row[0]) if row else 0
+        return before, await migrate(conn)
 
 
 def load_or_create_secret(path: Path) -> str:
@@ -219,10 +122,28 @@ def load_or_create_secret(path: Path) -> str:
         return secret
 
 
-class SqliteStore:
-    """The ``Store`` in one SQLite file. ``linger`` is how long the writer waits for more
-    records before a transaction; a failed write is retried after ``retry_first`` seconds,
-    doubling up to ``retry_max`` (tests shorten both)."""
+class SqliteTransaction:
+    """A transaction on the store's one connection (aiosqlite runs it in its thread)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Sequence[object] = ()) -> int:
+        return (await self._conn.execute(sql, params)).rowcount
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        await self._conn.executemany(sql, rows)
+
+    async def fetch(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in await self._conn.execute_fetchall(sql, params)]
+
+
+class SqliteStore(QueuedStore):
+    """The ``Store`` in one SQLite file, created with its folder; records that cannot be
+    written by shutdown go to ``<file>.unwritten.jsonl``. A file that is not a database is
+    moved aside and a fresh one created."""
+
+    errors = (sqlite3.Error, OSError)
 
     def __init__(
         self,
@@ -235,98 +156,34 @@ class SqliteStore:
         retry_first: float = 0.5,
         retry_max: float = 30.0,
     ) -> None:
+        super().__init__(
+            secret,
+            redactor,
+            path.with_name(path.name + ".unwritten.jsonl"),
+            linger=linger,
+            retry_first=retry_first,
+            retry_max=retry_max,
+        )
         self.path = path
-        self._secret = secret.encode()
-        self._redact = redactor
         self._busy_ms = busy_timeout_ms
-        self._linger = linger
-        self._retry_first, self._retry_max = retry_first, retry_max
         self._conn: aiosqlite.Connection | None = None
-        self._pending: deque[Record] = deque()
-        self._wake = asyncio.Event()
-        self._urgent = asyncio.Event()  # a receipt waits: write without lingering
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._writer: asyncio.Task[None] | None = None
-        self.failures = 0  # failed write attempts since start (/stats shows them)
-        self._dropped = 0  # records lost from a full backlog during the current outage
-        self._spilled = 0  # records moved from a full backlog to the fallback file
-        self._evicted = 0  # records taken from the queue's front, to keep the batch in step
-        self._lost = 0  # records that could be neither written nor saved, in this run
-        self._failing = False
-        # Answered questions by (user_key, reply_ref), in memory only: a 👎 writes its
-        # question (redacted) to the log; answers nobody rates are never stored as text.
-        self._answered: OrderedDict[tuple[str, int], str] = OrderedDict()
-        self.failing_since: float | None = None  # when the current outage began
-        self.fallback = path.with_name(path.name + ".unwritten.jsonl")
 
-    # -- lifecycle
-
-    async def open(self) -> None:
-        """Connect (creating the file and folder), migrate, and start the writer. A file
-        that is not a database is moved aside and a fresh one created; any other failure
-        leaves the store retrying in the background."""
-        with contextlib.suppress(sqlite3.Error, OSError):
-            await self._connect()
-        self._import_fallback()
-        self._writer = asyncio.create_task(self._write_loop(), name="database-writer")
-
-    async def close(self) -> None:
-        if self._writer is not None:
-            written = await self.flush(timeout=5)
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
-            self._writer = None
-            if not written:
-                kept = self._spill(list(self._pending))
-                self._pending.clear()
-                log.warning(
-                    "question log unavailable at shutdown: %d records saved to %s, to be "
-                    "imported at the next start",
-                    kept,
-                    self.fallback.name,
-                )
-        if self._lost:
-            log.error("%d question-log records were lost in this run", self._lost)
-        await self._disconnect()
-
-    def health(self) -> str | None:
-        """One line for admins while writes fail, else None."""
-        if self.failing_since is None:
-            return None
-        since = time.strftime("%H:%M", time.localtime(self.failing_since))
-        return f"question log unavailable since {since}, {len(self._pending)} records waiting"
-
-    # -- the fallback file: records that could not be written by shutdown (already redacted)
-
-    def _spill(self, records: list[Record]) -> int:
-        """Append records to the fallback file; returns how many were saved (receipts are
-        not: their update is answered or recorded in Telegram's own queue)."""
-        lines = [_to_json(r) for r in records if not isinstance(r, ReceiptRecord)]
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[SqliteTransaction]:
+        conn = await self._connect()
         try:
-            with self.fallback.open("a", encoding="utf-8") as file:
-                file.writelines(line + "\n" for line in lines)
-        except OSError as exc:
-            log.error("could not save %d question-log records: %s", len(lines), exc.strerror)
-            self._lost += len(lines)
-            return 0
-        return len(lines)
+            yield SqliteTransaction(conn)
+            await conn.commit()
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error, ValueError):
+                await conn.rollback()
+            raise
 
-    def _import_fallback(self) -> None:
-        try:
-            lines = self.fallback.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            log.error("cannot read %s: %s", self.fallback.name, exc.strerror)
-            return
-        records = [_from_json(line) for line in lines if line.strip()]
-        self._pending.extendleft(reversed(records))
-        self._idle.clear()
-        self._wake.set()
-        self.fallback.unlink()
-        log.info("imported %d question-log records saved at the last shutdown", len(records))
+    async def _write_failed(self, exc: BaseException) -> None:
+        if not any(word in str(exc) for word in ("locked", "busy", "full")):
+            # read-only, corrupt or gone: reopen next time (moving a corrupt file aside),
+            # so writing resumes once the file is usable again
+            await self._disconnect()
 
     async def _connect(self) -> aiosqlite.Connection:
         if self._conn is not None:
@@ -368,12 +225,7 @@ class SqliteStore:
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
             await migrate(conn)
-            # Answered updates are kept only to recognise a re-delivery (Telegram keeps
-            # updates for a day).
-            await conn.execute(
-                "DELETE FROM inbox WHERE state != 'pending' AND received < ?",
-                (int(time.time()) - 3 * 86400,),
-            )
+            await conn.execute(PRUNE_INBOX, (int(time.time()) - INBOX_KEPT,))
             await conn.commit()
         except BaseException:
             await conn.close()
@@ -386,359 +238,17 @@ class SqliteStore:
                 await self._conn.close()
             self._conn = None
 
-    # -- writes, queued
 
-    def redact(self, text: str) -> str:
-        return self._redact(text)
-
-    def user_key(self, user_id: int) -> str:
-        return hmac.new(self._secret, str(user_id).encode(), hashlib.sha256).hexdigest()[:32]
-
-    async def log_message(
-        self,
-        user_id: int | None,
-        reply: Reply,
-        reply_ref: int | None,
-        update_id: int | None = None,
-    ) -> None:
-        closest = reply.ranked[0] if reply.ranked else None
-        keep_text = reply.kind.value in TEXT_KINDS and reply.question
-        user_key = CONSOLE_USER if user_id is None else self.user_key(user_id)
-        if reply.kind is ReplyKind.ANSWER and reply.question and reply_ref is not None:
-            self._answered[(user_key, reply_ref)] = reply.question
-            if len(self._answered) > REMEMBERED:
-                self._answered.popitem(last=False)
-        self._enqueue(
-            MessageRecord(
-                at=int(time.time()),
-                user_key=user_key,
-                kind=reply.kind.value,
-                intent=reply.intent,
-                confidence=round(reply.confidence, 4),
-                text=self._redact(reply.question) if keep_text else None,
-                suggestions=",".join(reply.suggestions) or None,
-                reply_ref=reply_ref,
-                closest_intent=closest.intent if closest else None,
-                closest_score=round(closest.score, 4) if closest else None,
-                update_id=update_id,
-            )
-        )
-
-    async def record_feedback(self, user_id: int, reply_ref: int, helpful: bool) -> None:
-        key = self.user_key(user_id)
-        question = None if helpful else self._answered.pop((key, reply_ref), None)
-        text = self._redact(question) if question else None
-        self._enqueue(FeedbackRecord(key, reply_ref, int(helpful), int(time.time()), text))
-
-    async def record_wanted(self, user_id: int, reply_ref: int, wanted: str) -> None:
-        self._enqueue(WantedRecord(self.user_key(user_id), reply_ref, wanted))
-
-    # -- the inbox: every update recorded before it is answered
-
-    async def receive(self, entry: InboxEntry, wait: float = 1.0) -> bool:
-        """Record an update before it is answered; False when it was answered before (a
-        re-delivery). When the database cannot take it within ``wait`` seconds, True: the
-        resident is answered anyway, and the record follows when the database works."""
-        written: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._enqueue(ReceiptRecord(entry, written))
-        try:
-            return await asyncio.wait_for(asyncio.shield(written), wait)
-        except TimeoutError:
-            return True
-
-    async def mark_done(self, update_id: int, state: str = "done") -> None:
-        self._enqueue(DoneRecord(update_id, state))
-
-    async def pending_updates(self) -> list[InboxEntry]:
-        """Updates received but never answered (the bot stopped before it could)."""
-        rows = await self._read(
-            "SELECT update_id, received, kind, chat_id, chat_type, user_id, message_id, date,"
-            " text FROM inbox WHERE state = 'pending' ORDER BY update_id"
-        )
-        return [InboxEntry(*row) for row in rows]
-
-    def _enqueue(self, record: Record) -> None:
-        if len(self._pending) >= MAX_PENDING:  # the oldest go to the fallback file
-            oldest = self._pending.popleft()
-            self._evicted += 1
-            if self._spill([oldest]):
-                self._spilled += 1
-            else:
-                self._dropped += 1
-            if self._spilled + self._dropped == 1:
-                log.error(
-                    "database backlog full (%d records): the oldest go to %s until it works",
-                    MAX_PENDING,
-                    self.fallback.name,
-                )
-        self._pending.append(record)
-        self._idle.clear()
-        self._wake.set()
-        if isinstance(record, ReceiptRecord | DoneRecord):  # the inbox's records are prompt
-            self._urgent.set()
-
-    async def flush(self, timeout: float = 2.0) -> bool:
-        """Wait until queued records are written; False if that did not happen in time."""
-        if self._writer is None:
-            return not self._pending
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
-
-    async def _write_loop(self) -> None:
-        delay = self._retry_first
-        while True:
-            if not self._pending:
-                self._idle.set()
-                self._wake.clear()
-                await self._wake.wait()
-                # Let a busy bot's records gather: tens of transactions a second, not one
-                # per message, and far fewer trips to the database thread. The inbox's
-                # records do not wait: a receipt holds up Telegram's next delivery, and the
-                # sooner an answer is marked done, the smaller the window in which a crash
-                # would have it sent twice.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._urgent.wait(), self._linger)
-            self._urgent.clear()
-            batch = [self._pending[i] for i in range(min(BATCH, len(self._pending)))]
-            evicted = self._evicted
-            try:
-                answered_before = await self._write(batch)
-            except (sqlite3.Error, OSError) as exc:
-                self.failures += 1
-                if not self._failing:
-                    log.error(
-                        "database write failed (%s); %d records kept to retry",
-                        exc,
-                        len(self._pending),
-                    )
-                    self._failing = True
-                    self.failing_since = time.time()
-                if not any(word in str(exc) for word in ("locked", "busy", "full")):
-                    # read-only, corrupt or gone: reopen next time (moving a corrupt file
-                    # aside), so writing resumes once the file is usable again
-                    await self._disconnect()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._retry_max)
-                continue
-            # Records of this batch dropped from the front while it was being written are
-            # gone already: pop only the rest.
-            for _ in range(max(0, len(batch) - (self._evicted - evicted))):
-                self._pending.popleft()
-            for record in batch:
-                if isinstance(record, ReceiptRecord) and not record.written.done():
-                    record.written.set_result(record.entry.update_id not in answered_before)
-            if self._failing:
-                log.warning(
-                    "database writes resumed after %d failed attempts; %d records were "
-                    "moved to %s and %d lost",
-                    self.failures,
-                    self._spilled,
-                    self.fallback.name,
-                    self._dropped,
-                )
-                self._failing, self.failing_since, self._dropped = False, None, 0
-                if self._spilled:  # bring them back now the database works
-                    self._spilled = 0
-                    self._import_fallback()
-            delay = self._retry_first
-
-    async def _write(self, batch: list[Record]) -> set[int]:
-        """One transaction; messages go in one executemany (one trip to the database
-        thread), so a busy bot does not wake the event loop once per record. Returns the
-        received updates of the batch that were answered before."""
-        conn = await self._connect()
-        receipts = [r.entry for r in batch if isinstance(r, ReceiptRecord)]
-        answered_before: set[int] = set()
-        messages = [r.row() for r in batch if isinstance(r, MessageRecord)]
-        feedback = [
-            (r.user_key, r.helpful, r.at, r.reply_ref)
-            for r in batch
-            if isinstance(r, FeedbackRecord)
-        ]
-        updates = [
-            (SET_TEXT, (r.text, r.user_key, r.reply_ref))
-            for r in batch
-            if isinstance(r, FeedbackRecord) and r.text
-        ] + [
-            (SET_WANTED, (r.wanted, r.user_key, r.reply_ref))
-            for r in batch
-            if isinstance(r, WantedRecord)
-        ]
-        try:
-            if receipts:
-                await conn.executemany(
-                    "INSERT OR IGNORE INTO inbox (update_id, received, kind, chat_id, chat_type,"
-                    " user_id, message_id, date, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [dataclasses.astuple(e) for e in receipts],
-                )
-                ids = [e.update_id for e in receipts]
-                marks = ",".join("?" * len(ids))
-                rows = await conn.execute_fetchall(
-                    f"SELECT update_id FROM inbox WHERE state != 'pending'"  # noqa: S608
-                    f" AND update_id IN ({marks})",
-                    ids,
-                )
-                answered_before = {int(row[0]) for row in rows}
-            if messages:  # a message answered again after a crash is logged once
-                await conn.executemany(
-                    "INSERT OR IGNORE INTO messages (at, user_key, kind, intent, confidence,"
-                    " text, suggestions, reply_ref, closest_intent, closest_score, update_id)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    messages,
-                )
-            if feedback:  # after the messages of the batch: a vote can follow its answer
-                await conn.executemany(
-                    "INSERT INTO feedback (message_id, user_key, helpful, at)"
-                    " SELECT id, ?1, ?2, ?3 FROM messages WHERE user_key = ?1 AND reply_ref = ?4"
-                    " ORDER BY id DESC LIMIT 1"
-                    " ON CONFLICT (message_id, user_key) DO UPDATE SET helpful = excluded.helpful",
-                    feedback,
-                )
-            for sql, params in updates:  # a 👎's question, the topic wanted: rare, one by one
-                await conn.execute(sql, params)
-            done = [(r.state, r.update_id) for r in batch if isinstance(r, DoneRecord)]
-            if done:  # after the messages: the answer's record and "done" commit together
-                await conn.executemany(
-                    "UPDATE inbox SET state = ?, chat_id = NULL, user_id = NULL,"
-                    " message_id = NULL, text = NULL WHERE update_id = ?",
-                    done,
-                )
-            await conn.commit()
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error, ValueError):
-                await conn.rollback()
-            raise
-        return answered_before
-
-    # -- reads and deletions (admins, /forget, retention)
-
-    async def _read(self, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
-        await self.flush()
-        try:
-            conn = await self._connect()
-            return list(await (await conn.execute(sql, params)).fetchall())
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreUnavailable(str(exc)) from exc
-
-    async def _change(self, *statements: tuple[str, tuple[object, ...]]) -> int:
-        await self.flush()
-        try:
-            conn = await self._connect()
-            changed = 0
-            for sql, params in statements:
-                changed += (await conn.execute(sql, params)).rowcount
-            await conn.commit()
-            return changed
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreUnavailable(str(exc)) from exc
-
-    async def forget_user(self, user_id: int) -> int:
-        key = self.user_key(user_id)
-        for remembered in [k for k in self._answered if k[0] == key]:
-            del self._answered[remembered]
-        queued = len(self._pending)
-        self._pending = deque(r for r in self._pending if r.user_key != key)
-        return (
-            queued
-            - len(self._pending)
-            + await self._change(
-                ("DELETE FROM feedback WHERE user_key = ?", (key,)),
-                (
-                    "DELETE FROM feedback WHERE message_id IN"
-                    " (SELECT id FROM messages WHERE user_key = ?)",
-                    (key,),
-                ),
-                ("DELETE FROM messages WHERE user_key = ?", (key,)),
-            )
-        )
-
-    async def purge_text(self, older_than_days: int) -> int:
-        """Retention: drop question text older than the limit; the counts stay."""
-        cutoff = int(time.time()) - older_than_days * 86400
-        return await self._change(
-            ("UPDATE messages SET text = NULL WHERE at < ? AND text IS NOT NULL", (cutoff,))
-        )
-
-    async def questions(self, days: int, reviewed: bool = False) -> list[Question]:
-        """Unanswered and suggested questions with text, newest first, not yet reviewed
-        (``reviewed``: those reviewed too)."""
-        since = int(time.time()) - days * 86400
-        rows = await self._read(
-            f"SELECT {QUESTION_COLUMNS} FROM messages"  # noqa: S608 -- a constant column list
-            " WHERE at >= ? AND text IS NOT NULL AND reviewed <= ? AND kind IN (?, ?)"
-            " ORDER BY id DESC",
-            (since, int(reviewed), *TEXT_KINDS),
-        )
-        return [Question(*row) for row in rows]
-
-    async def question(self, question_id: int) -> Question | None:
-        rows = await self._read(
-            f"SELECT {QUESTION_COLUMNS} FROM messages WHERE id = ?"  # noqa: S608 -- constant
-            " AND text IS NOT NULL",
-            (question_id,),
-        )
-        return Question(*rows[0]) if rows else None
-
-    async def mark_reviewed(self, question_id: int) -> bool:
-        return bool(
-            await self._change(("UPDATE messages SET reviewed = 1 WHERE id = ?", (question_id,)))
-        )
-
-    async def outcomes(self, days: int) -> list[MessageOutcome]:
-        """Each message in the period with the resident's vote on it."""
-        since = int(time.time()) - days * 86400
-        rows = await self._read(
-            "SELECT m.at, m.kind, m.intent, (SELECT MAX(f.helpful) FROM feedback f"
-            " WHERE f.message_id = m.id), m.closest_intent FROM messages m WHERE m.at >= ?",
-            (since,),
-        )
-        return [MessageOutcome(*row) for row in rows]
-
-    async def not_helpful(self, days: int) -> list[Question]:
-        """Answers a resident rated 👎, with their (redacted) question, newest first."""
-        since = int(time.time()) - days * 86400
-        rows = await self._read(
-            f"SELECT {QUESTION_COLUMNS} FROM messages m"  # noqa: S608 -- a constant column list
-            " WHERE at >= ? AND text IS NOT NULL AND reviewed = 0 AND kind = ?"
-            " AND EXISTS (SELECT 1 FROM feedback f WHERE f.message_id = m.id AND f.helpful = 0)"
-            " ORDER BY id DESC",
-            (since, ReplyKind.ANSWER.value),
-        )
-        return [Question(*row) for row in rows]
-
-    async def add_audit(self, admin: int, action: str, detail: str) -> None:
-        """Written at once (not queued): an audit entry must not wait behind an outage."""
-        await self._change(
-            (
-                "INSERT INTO audit (at, admin, action, detail) VALUES (?, ?, ?, ?)",
-                (int(time.time()), admin, action, detail),
-            )
-        )
-
-    async def audit_entries(self, limit: int) -> list[AuditEntry]:
-        rows = await self._read(
-            "SELECT at, admin, action, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)
-        )
-        return [AuditEntry(*row) for row in rows]
-
-_RECORD_TYPES: dict[
-    str, type[MessageRecord] | type[FeedbackRecord] | type[WantedRecord] | type[DoneRecord]
-] = {
-    "message": MessageRecord,
-    "feedback": FeedbackRecord,
-    "wanted": WantedRecord,
-    "done": DoneRecord,
-}
-
-
-def _to_json(record: Record) -> str:
-    kind = next(k for k, cls in _RECORD_TYPES.items() if isinstance(record, cls))
-    return json.dumps({"type": kind, **dataclasses.asdict(record)}, ensure_ascii=False)
-
-
-def _from_json(line: str) -> Record:
-    fields = json.loads(line)
-    return _RECORD_TYPES[fields.pop("type")](**fields)
+def inspect(path: Path) -> DatabaseStatus:
+    """``python -m bot status``: read only (nothing is created or migrated)."""
+    if not path.is_file():
+        raise sqlite3.OperationalError(f"no database at {path}")
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        waiting = recent = 0
+        if version >= 4:  # the inbox came with version 4
+            [(waiting,)] = conn.execute("SELECT COUNT(*) FROM inbox WHERE state = 'pending'")
+        if version:
+            since = int(time.time()) - 86400
+            [(recent,)] = conn.execute("SELECT COUNT(*) FROM messages WHERE at >= ?", (since,))
+    return DatabaseStatus(f"SQLite {path}", version, SCHEMA_VERSION, waiting, recent)

@@ -63,6 +63,18 @@ class MessageOutcome:
     closest: str | None = None  # the best-scoring topic, answered or not
 
 
+@dataclass(frozen=True)
+class DatabaseStatus:
+    """What ``python -m bot status`` shows of a database, read without changing it."""
+
+    where: str  # "SQLite data/bot.sqlite3", "PostgreSQL db.example:5432/herts"
+    schema: int  # its schema version (0: never migrated)
+    expected: int  # this program's
+    waiting: int  # updates received and not answered yet
+    last_day: int  # messages logged in the last 24 hours
+    active: tuple[str, float] | None = None  # the instance serving Telegram, since when
+
+
 class Store(Protocol):
     """The question log. Writes are queued and never wait for the disk; reads and changes
     raise StoreUnavailable when the database cannot be used."""
@@ -90,6 +102,10 @@ class Store(Protocol):
 
     def health(self) -> str | None:
         """A line for admins while the question log cannot be written, else None."""
+
+    def save_unwritten(self) -> int:
+        """Move records not yet written to the fallback file now (the process is about to
+        end abruptly); they are imported at the next start. Returns how many."""
 
     def user_key(self, user_id: int) -> str: ...
 

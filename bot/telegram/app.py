@@ -42,6 +42,7 @@ from bot.telegram.admin_review import (
     admin_unanswered,
     on_review_button,
 )
+from bot.telegram.health import active_line, write_health
 from bot.telegram.inbox import DurableQueue, InboxApplication, InboxBot, answer_pending
 from bot.telegram.ratelimit import FloodGuard, PacingRateLimiter
 from bot.telegram.residents import (
@@ -59,6 +60,7 @@ from bot.telegram.residents import (
 )
 from bot.telegram.sending import NO_PREVIEW, answer_query
 from bot.telegram.services import CONTEXT_TYPES, BotApplication, BotContext, Services, services_of
+from bot.telegram.standby import step_down, wait_until_active
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +70,7 @@ class Timers:
     """Seconds between runs of the repeating jobs (tests shorten them)."""
 
     watch_content: float = 2.0  # look for changed content files
-    heartbeat: float = 30.0  # touch the health file
+    heartbeat: float = 30.0  # rewrite the health file
     retention: float = 86400.0  # delete question text past its retention
 
 
@@ -101,19 +103,16 @@ async def on_error(update: object, context: BotContext) -> None:
 
 
 async def heartbeat(context: BotContext) -> None:
-    """Proves the event loop is alive, for the container's health check."""
-    path = context.services.settings.health_file
-    if path is None:
-        return
-    try:
-        path.touch()
-    except OSError as exc:
-        log.warning("cannot touch the health file %s: %s", path, exc.strerror)
+    """Proves the event loop is alive, and says how the store is, for the container's
+    health check (only the active instance runs jobs; a standby writes its own line)."""
+    svc = context.services
+    write_health(svc.settings.health_file, active_line(svc.store.health()))
 
 
 async def post_init(app: BotApplication) -> None:
     svc = services_of(app)
     await svc.store.open()
+    await wait_until_active(app)  # a standby waits here, before polling starts
     if isinstance(app.update_queue, DurableQueue):
         missed_after = svc.settings.missed_after_hours * 3600
         await answer_pending(app, svc.store, app.update_queue, missed_after)
@@ -133,6 +132,7 @@ async def post_init(app: BotApplication) -> None:
 
 async def post_shutdown(app: BotApplication) -> None:
     await services_of(app).store.close()
+    await step_down(app)
 
 
 def build_application(

@@ -16,6 +16,8 @@ from bot.matching.encoder import load_encoder
 from bot.matching.engine import Engine
 from bot.matching.live import LiveContent
 from bot.settings import Settings, configure_logging
+from bot.storage.postgres import PostgresStore
+from bot.storage.queued import QueuedStore
 from bot.storage.redact import Redactor
 from bot.storage.sqlite import SqliteStore, load_or_create_secret
 from bot.telegram.app import build_application
@@ -56,13 +58,31 @@ def create_application(
 
 
 def open_store(
-    settings: Settings, content: Content, *, retry_first: float = 0.5, retry_max: float = 30.0
-) -> SqliteStore:
-    """The question log; public service numbers are kept when question text is redacted.
-    A failed write is retried after ``retry_first`` seconds, doubling to ``retry_max``."""
-    secret = settings.hash_secret or load_or_create_secret(settings.database.parent / "hash-secret")
+    settings: Settings,
+    content: Content,
+    *,
+    retry_first: float = 0.5,
+    retry_max: float = 30.0,
+    give_up: float = 10.0,
+) -> QueuedStore:
+    """The question log (PostgreSQL when DATABASE_URL is set, else the SQLite file); public
+    service numbers are kept when question text is redacted. A failed write is retried
+    after ``retry_first`` seconds, doubling to ``retry_max``; a PostgreSQL statement that
+    takes ``give_up`` seconds has failed."""
     public = ["101", "999", *recorded(content.facts, FactKind.PHONE)]
     redactor = Redactor(public)
+    if settings.database_url:  # the settings require HASH_SECRET with it
+        fallback = settings.database.parent / "postgresql.unwritten.jsonl"
+        return PostgresStore(
+            settings.database_url,
+            settings.hash_secret,
+            redactor,
+            fallback,
+            retry_first=retry_first,
+            retry_max=retry_max,
+            timeout=give_up,
+        )
+    secret = settings.hash_secret or load_or_create_secret(settings.database.parent / "hash-secret")
     return SqliteStore(
         settings.database, secret, redactor, retry_first=retry_first, retry_max=retry_max
     )
