@@ -19,6 +19,7 @@ from bot.content.problems import Severity
 from bot.matching.encoder import load_encoder
 from bot.matching.engine import Engine
 from bot.settings import Settings, load_settings, read_environment
+from bot.storage.store import StoreUnavailable
 
 if TYPE_CHECKING:
     from telegram.request import BaseRequest
@@ -578,6 +579,9 @@ def main(
         return result
     except KeyboardInterrupt:
         return 130
+    except StoreUnavailable as exc:  # the question log's database is down or unreachable
+        print(f"error: the question log cannot be read now: {exc}", file=sys.stderr)
+        return 1
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -84,3 +84,13 @@ def test_run_reads_relative_paths_from_where_staff_run_it(tmp_path):
     assert result.returncode == 1
     assert "victim_support_beacon.yaml:" in result.stdout
     assert "an item of examples must be text" in result.stdout
+
+
+def test_staff_commands_say_in_one_line_when_the_database_cannot_be_reached(capsys):
+    from tests.postgres_server import free_port
+
+    env = {"DATABASE_URL": f"postgresql://bot@127.0.0.1:{free_port()}/bot", "HASH_SECRET": "s" * 32}
+    for command in (["stats"], ["review"]):
+        assert main(command, env=env) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("error: the question log cannot be read now") and "Traceback" not in err
