@@ -7,11 +7,19 @@ gone for good), records what the bot sends, answers faults queued per method, an
 From that moment it answers nothing more: requests in flight at the kill never reach
 "Telegram", as when a process dies before its request leaves the machine; replies answered
 before it count as delivered.
+
+Like Telegram, it lets one client poll at a time, and tells the others with 409 Conflict.
+The poller is the HTTP connection of the newest ``getUpdates`` from a connection not seen
+polling before: its arrival ends the long poll the previous poller has pending, with 409;
+and a connection that was replaced so gets 409 at once while the new poller is active
+(polling, or done with its last ``getUpdates`` less than ``POLLER_ACTIVE`` seconds ago).
+The ``offset`` of every ``getUpdates`` that arrives confirms updates, a refused one's too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -25,6 +33,17 @@ from urllib.parse import parse_qsl
 
 from tests.fake_telegram import BOT_ID, BOT_USER, parses_as_telegram_html
 from tests.resident_data import RESIDENT_DATA
+
+POLLER_ACTIVE = 2.0  # seconds after its last getUpdates that a poller still counts as active
+CONFLICT = (
+    409,
+    {
+        "ok": False,
+        "error_code": 409,
+        "description": "Conflict: terminated by other getUpdates request; make sure that only "
+        "one bot instance is running",
+    },
+)
 
 
 @dataclass
@@ -59,6 +78,11 @@ class BotAPIState:
     revive: bool = False  # answer again once the killed bot is dead (a standby takes over)
     requests: int = 0
     dead: bool = False
+    poller: int | None = None  # the connection that polls, and whether it waits for updates
+    polling: bool = False
+    polled_at: float = 0.0  # when the poller's last getUpdates ended
+    replaced: set[int] = field(default_factory=set)  # connections that polled before it
+    conflicts: int = 0  # getUpdates answered with 409
 
 
 class FakeBotAPIServer:
@@ -146,8 +170,14 @@ class FakeBotAPIServer:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         api = self
 
+        connections = itertools.count(1)
+
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as PTB's connection pool expects
+
+            def setup(self) -> None:
+                super().setup()
+                self.connection_number = next(connections)
 
             def log_message(self, format: str, *args: Any) -> None:
                 return None
@@ -163,7 +193,7 @@ class FakeBotAPIServer:
                 if self.headers.get("Content-Type", "").startswith("application/json"):
                     params = json.loads(body or "{}")
                 method = self.path.rsplit("/", 1)[-1]
-                answer = api._answer(method, params)
+                answer = api._answer(method, params, self.connection_number)
                 if answer is None:  # the bot is being killed: never answer
                     time.sleep(5)
                     return
@@ -177,7 +207,9 @@ class FakeBotAPIServer:
 
         return Handler
 
-    def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+    def _answer(
+        self, method: str, params: dict[str, Any], connection: int = 0
+    ) -> tuple[int, dict[str, Any]] | None:
         state = self.state
         with self.lock:
             state.requests += 1
@@ -197,10 +229,7 @@ class FakeBotAPIServer:
                 status, body = state.faults[method].popleft()
                 return status, body
             if method == "getUpdates":
-                timeout = min(float(params.get("timeout") or 0), 0.5)
-                if not state.updates:
-                    self.lock.wait(timeout)
-                return 200, {"ok": True, "result": state.updates[:100]}
+                return self._poll(connection, min(float(params.get("timeout") or 0), 0.5))
             if (
                 method in ("sendMessage", "editMessageText")
                 and params.get("parse_mode") == "HTML"
@@ -216,6 +245,31 @@ class FakeBotAPIServer:
                 threading.Timer(state.kill_after_reply, self._kill_now).start()
                 state.kill_after_reply = None
             return 200, {"ok": True, "result": self._result(method, params)}
+
+    def _poll(self, connection: int, timeout: float) -> tuple[int, dict[str, Any]]:
+        """``getUpdates`` from ``connection`` (called holding the lock): one poller at a time."""
+        state = self.state
+        if state.poller != connection:
+            active = state.polling or time.monotonic() - state.polled_at < POLLER_ACTIVE
+            if connection in state.replaced and active:
+                state.conflicts += 1
+                return CONFLICT
+            if state.poller is not None:
+                state.replaced.add(state.poller)
+            state.poller, state.polling = connection, False
+            self.lock.notify_all()  # the previous poller's long poll ends with 409
+        state.polling = True
+        deadline = time.monotonic() + timeout
+        while not state.updates and state.poller == connection:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self.lock.wait(left)
+        if state.poller != connection:
+            state.conflicts += 1
+            return CONFLICT
+        state.polling, state.polled_at = False, time.monotonic()
+        return 200, {"ok": True, "result": state.updates[:100]}
 
     def _kill(self, pid: int, revive: bool) -> None:
         os.kill(pid, signal.SIGKILL)

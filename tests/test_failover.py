@@ -5,9 +5,12 @@ answered once and logged once."""
 from __future__ import annotations
 
 import random
+import re
 import signal
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from http.client import HTTPConnection
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,6 +19,7 @@ from bot.telegram.standby import LOST_LOCK_EXIT
 from tests.fake_bot_api_server import FakeBotAPIServer
 from tests.fake_telegram import message
 from tests.tcp_proxy import TcpProxy
+from tests.telegram_harness import TOKEN
 from tests.test_blackbox import QUESTIONS, BotProcess, assert_no_resident_data
 
 TAKEOVER_LIMIT = 10.0  # seconds from the active process's death to the standby serving
@@ -109,37 +113,160 @@ def test_a_standby_takes_over_a_killed_active_bot_and_every_question_is_answered
         assert_no_resident_data(process.log(), *residents, *QUESTIONS)
 
 
-def test_an_active_bot_that_loses_its_database_stops_and_the_standby_serves(postgres, tmp_path):
+def through(proxy: TcpProxy, url: str, postgres) -> str:
+    """``url`` reached through ``proxy`` (which a test can cut)."""
+    return url.replace(f":{postgres.port}/", f":{proxy.port}/")
+
+
+def pending(postgres, url: str) -> str:
+    return rows(postgres, url, "SELECT COUNT(*) FROM inbox WHERE state = 'pending'")[0]
+
+
+def logged(postgres, url: str) -> str:
+    return rows(postgres, url, "SELECT COUNT(*) || '/' || COUNT(DISTINCT update_id) FROM messages")[
+        0
+    ]
+
+
+def test_an_active_bot_cut_off_from_its_database_serves_until_a_standby_polls(postgres, tmp_path):
+    """The active instance loses PostgreSQL and goes on answering; once a standby that can
+    reach it takes the lock and polls, Telegram's 409 stops the old one (exit 75, its
+    records saved to its fallback file, written when it is restarted as a standby)."""
     url = postgres.create_database()
-    proxy = TcpProxy(postgres.port)  # the first instance's only way to the database
+    first_proxy, second_proxy = TcpProxy(postgres.port), TcpProxy(postgres.port)
     api = FakeBotAPIServer()
-    first = Instance(api, tmp_path / "first", url.replace(f":{postgres.port}/", f":{proxy.port}/"))
-    second = Instance(api, tmp_path / "second", url)
+    first = Instance(api, tmp_path / "first", through(first_proxy, url, postgres))
+    second = Instance(api, tmp_path / "second", through(second_proxy, url, postgres))
+    residents = [760000 + n for n in range(60)]
+    before, during, after = residents[:20], residents[20:40], residents[40:]
     try:
         first.start()
         wait_until(lambda: first.health() == "active", timeout=90)
         second.start()
         wait_until(lambda: second.health() == "standby", timeout=90)
-        proxy.cut()
-        cut = time.monotonic()
+        api.push(*[message(r, QUESTIONS[0]) for r in before])
+        api.wait_for(lambda: len(api.sent()) >= 20, timeout=30)
+        wait_until(lambda: pending(postgres, url) == "0", timeout=10)
+        second_proxy.cut()  # the standby cannot take the lock yet: see the first go on
+        first_proxy.cut()
+        wait_until(lambda: first.health().startswith("active; lock lost since"), timeout=10)
+        api.push(*[message(r, QUESTIONS[1]) for r in during])
+        api.wait_for(lambda: len(api.sent()) >= 40 and api.unconfirmed() == 0, timeout=30)
+        assert first.process.poll() is None and second.health() == "standby"
+        second_proxy.restore()
+        restored = time.monotonic()
+        takeover = wait_until(lambda: second.health().startswith("active"), TAKEOVER_LIMIT)
         assert first.process.wait(timeout=30) == LOST_LOCK_EXIT
-        stopped = time.monotonic() - cut
-        wait_until(lambda: second.health().startswith("active"), TAKEOVER_LIMIT)
-        residents = [760000 + n for n in range(10)]
-        api.push(*[message(r, "beacon number") for r in residents])
-        api.wait_for(lambda: len(api.sent()) >= 10, timeout=30)
-        time.sleep(0.5)
+        stopped = time.monotonic() - restored
+        api.push(*[message(r, QUESTIONS[2]) for r in after])
+        api.wait_for(lambda: len(api.sent()) >= 60, timeout=30)
+        first_proxy.restore()
+        first.start()  # as the restart policy would: it waits as a standby
+        wait_until(lambda: first.health() == "standby", timeout=90)
+        wait_until(lambda: logged(postgres, url) == "60/60", timeout=30)
+        time.sleep(1)  # anything sent twice would arrive now
         assert second.stop() == 0
+        assert first.stop() == 0
     finally:
         first.kill()
         second.kill()
-        proxy.close()
+        first_proxy.close()
+        second_proxy.close()
         api.close()
-    assert stopped < 6  # before the server would end its session and free the lock
+    assert takeover <= TAKEOVER_LIMIT and stopped <= TAKEOVER_LIMIT
     assert Counter(s.chat_id for s in api.sent()) == dict.fromkeys(residents, 1)
+    assert all(s.at < restored for s in api.sent() if s.chat_id in during)
+    assert api.state.conflicts >= 1  # the old active was told by Telegram
+    assert pending(postgres, url) == "0"
     log = first.log()
-    assert "lost the connection that holds the active lock" in log
-    assert "stopping now so that two instances never serve at once" in log
+    assert log.count("still serving while no other instance polls") == 1
+    assert "another instance polls Telegram (409 Conflict)" in log
+    saved = re.search(r"stopping now .* \((\d+) question-log records saved", log)
+    assert saved and int(saved[1]) >= 20  # the outage's answers, waiting in memory
+    assert f"imported {saved[1]} question-log records" in log
+    for process in (first, second):
+        assert_no_resident_data(process.log(), *residents, *QUESTIONS)
+
+
+def test_while_no_instance_reaches_postgresql_residents_are_answered_and_nothing_is_lost(
+    postgres, tmp_path
+):
+    """A full outage: neither instance reaches PostgreSQL. The active one answers every
+    question meanwhile (the standby never polls), takes the lock back when PostgreSQL
+    returns, and writes what waited in memory: each question logged once."""
+    url = postgres.create_database()
+    first_proxy, second_proxy = TcpProxy(postgres.port), TcpProxy(postgres.port)
+    api = FakeBotAPIServer()
+    first = Instance(api, tmp_path / "first", through(first_proxy, url, postgres))
+    second = Instance(api, tmp_path / "second", through(second_proxy, url, postgres))
+    residents = [780000 + n for n in range(40)]
+    stream = [message(r, QUESTIONS[n % len(QUESTIONS)]) for n in range(2) for r in residents]
+    random.Random(20261125).shuffle(stream)
+    try:
+        first.start()
+        wait_until(lambda: first.health() == "active", timeout=90)
+        second.start()
+        wait_until(lambda: second.health() == "standby", timeout=90)
+        first_proxy.cut()
+        second_proxy.cut()
+        for n in range(0, len(stream), 5):  # questions keep coming during the outage
+            api.push(*stream[n : n + 5])
+            time.sleep(0.1)
+        api.wait_for(lambda: len(api.sent()) >= 80, timeout=30)
+        lost_line = first.health()
+        assert second.health() == "standby" and first.process.poll() is None
+        first_proxy.restore()
+        wait_until(lambda: "took the active lock again" in first.log(), timeout=10)
+        second_proxy.restore()
+        wait_until(lambda: logged(postgres, url) == "80/80", timeout=60)
+        wait_until(lambda: first.health() == "active", timeout=40)  # the next heartbeat
+        time.sleep(1)  # anything sent twice would arrive now
+        conflicts = api.state.conflicts  # (stopping, PTB's last call ends its long poll)
+        assert second.stop() == 0
+        assert first.stop() == 0
+    finally:
+        first.kill()
+        second.kill()
+        first_proxy.close()
+        second_proxy.close()
+        api.close()
+    assert re.match(r"active; lock lost since \d\d:\d\d", lost_line)
+    assert Counter(s.chat_id for s in api.sent()) == dict.fromkeys(residents, 2)
+    assert conflicts == 0  # the standby never polled
+    assert pending(postgres, url) == "0"
+    log = first.log()
+    assert log.count("still serving while no other instance polls") == 1
+    assert "stopping now" not in log and "now the active one" not in second.log()
+    for process in (first, second):
+        assert_no_resident_data(process.log(), *residents, *QUESTIONS)
+
+
+def test_the_fake_telegram_lets_one_client_poll_and_tells_the_other_with_409():
+    """As Telegram does: a newer poller ends the older one's long poll with 409, and the
+    replaced connection gets 409 while the new poller is active."""
+    api = FakeBotAPIServer()
+    address = urlsplit(api.url).netloc
+    old, new = HTTPConnection(address), HTTPConnection(address)
+    try:
+        assert poll(old, timeout=0)[0] == 200
+        waiting = ThreadPoolExecutor(1).submit(poll, old, 0.5)
+        wait_until(lambda: api.state.polling, timeout=5)
+        assert poll(new, timeout=0)[0] == 200
+        status, body = waiting.result(timeout=5)
+        assert status == 409 and "terminated by other getUpdates request" in body
+        assert poll(old, timeout=0)[0] == 409
+        api.push(message(790001, QUESTIONS[0]))
+        assert '"update_id": 1' in poll(new, timeout=0)[1]
+    finally:
+        old.close()
+        new.close()
+        api.close()
+
+
+def poll(connection: HTTPConnection, timeout: float) -> tuple[int, str]:
+    connection.request("POST", f"/bot{TOKEN}/getUpdates", body=f"timeout={timeout}")
+    response = connection.getresponse()
+    return response.status, response.read().decode()
 
 
 def test_a_reset_lock_connection_is_taken_again_and_a_standby_stops_cleanly(postgres, tmp_path):

@@ -7,8 +7,8 @@ socket is closed), within ``KEEPALIVE_SECONDS`` when its machine or network is g
 (the keepalives every connection asks for). The holder checks its connection every
 ``check_every`` seconds. When a check fails it reconnects and takes the lock again at
 once if it can (a connection reset by a proxy, a server restarted in a moment); when it
-cannot, a standby may already hold the lock, so the holder must stop serving (``lost``
-returns).
+cannot, ``lost`` returns: a standby may hold the lock now, and what the holder does about
+that is its adapter's decision (``bot.telegram.standby``). ``regain`` takes it back.
 """
 
 from __future__ import annotations
@@ -56,9 +56,9 @@ class ActiveLock:
             waiting()
             await asyncio.sleep(self._poll)
 
-    async def lost(self) -> None:
+    async def lost(self) -> BaseException:
         """Return when the lock is lost: its connection failed or did not answer within
-        ``timeout``, and it could not be taken again at once."""
+        ``timeout`` (the error is returned), and it could not be taken again at once."""
         while True:
             await asyncio.sleep(self._check_every)
             try:
@@ -69,8 +69,15 @@ class ActiveLock:
                 if await self._take_again():
                     log.warning("the active lock's connection failed (%s); took it again", exc)
                     continue
-                log.critical("lost the connection that holds the active lock: %s", exc)
+                return exc
+
+    async def regain(self) -> None:
+        """After ``lost``: return once the lock is held again, trying every ``poll`` seconds
+        (in vain while the server cannot be reached or another instance holds it)."""
+        while True:
+            if await self._take_again():
                 return
+            await asyncio.sleep(self._poll)
 
     async def _take_again(self) -> bool:
         await self._close()

@@ -42,7 +42,7 @@ from bot.telegram.admin_review import (
     admin_unanswered,
     on_review_button,
 )
-from bot.telegram.health import active_line, write_health
+from bot.telegram.health import write_health
 from bot.telegram.inbox import DurableQueue, InboxApplication, InboxBot, answer_pending
 from bot.telegram.ratelimit import FloodGuard, PacingRateLimiter
 from bot.telegram.residents import (
@@ -60,7 +60,7 @@ from bot.telegram.residents import (
 )
 from bot.telegram.sending import NO_PREVIEW, answer_query
 from bot.telegram.services import CONTEXT_TYPES, BotApplication, BotContext, Services, services_of
-from bot.telegram.standby import step_down, wait_until_active
+from bot.telegram.standby import health_line, step_down, wait_until_active
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +103,10 @@ async def on_error(update: object, context: BotContext) -> None:
 
 
 async def heartbeat(context: BotContext) -> None:
-    """Proves the event loop is alive, and says how the store is, for the container's
-    health check (only the active instance runs jobs; a standby writes its own line)."""
-    svc = context.services
-    write_health(svc.settings.health_file, active_line(svc.store.health()))
+    """Proves the event loop is alive, and says how the lock and the store are, for the
+    container's health check (only the active instance runs jobs; a standby writes its own
+    line)."""
+    write_health(context.services.settings.health_file, health_line(context.application))
 
 
 async def post_init(app: BotApplication) -> None:

@@ -1,8 +1,9 @@
 """The health file: one line saying what this instance is doing, rewritten while its
 event loop runs, for the container's health check (``python -m bot health``).
 
-"active" (serving Telegram), "standby" (waiting for the active lock), or "active;
-question log unavailable since HH:MM, N records waiting" while the store fails.
+"active" (serving Telegram), "standby" (waiting for the active lock), or "active; …" with
+what is wrong: "lock lost since HH:MM" (still serving, see ``bot.telegram.standby``),
+"question log unavailable since HH:MM, N records waiting" while the store fails.
 """
 
 from __future__ import annotations

@@ -38,11 +38,12 @@ import logging
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
 from telegram import Bot, CallbackQuery, Chat, Message, MessageEntity, Update, User
-from telegram.error import TelegramError
+from telegram.error import Conflict, TelegramError
 from telegram.ext import Application, ExtBot
 
 from bot.storage.store import InboxEntry, Store
@@ -232,13 +233,15 @@ _BOT_LOG.addFilter(_not_a_batch_dump)
 
 
 class InboxBot(ExtBot[Any]):
-    """PTB's bot, for two things polling needs.
+    """PTB's bot, for three things polling needs.
 
     * The previous batch is written to the inbox before ``getUpdates`` confirms it.
     * An update PTB cannot read (a date in milliseconds, a field of the wrong type) is
       logged once, by id and reason, and handed on empty, so polling moves past it instead
       of fetching it again for ever. Each update is read once: only when PTB fails to read
       a batch is it read again one update at a time, from the raw answer kept by ``_post``.
+    * A hook (``on_conflict``) is awaited when ``getUpdates`` gets 409 Conflict (another
+      instance polls), before PTB retries: ``bot.telegram.standby`` decides whether to stop.
     """
 
     _LOGGER = _BOT_LOG
@@ -247,6 +250,10 @@ class InboxBot(ExtBot[Any]):
         super().__init__(*args, **kwargs)
         self._inbox = inbox
         self._raw_updates: list[Any] | None = None
+        self._on_conflict: Callable[[], Awaitable[None]] | None = None
+
+    def on_conflict(self, hook: Callable[[], Awaitable[None]]) -> None:
+        self._on_conflict = hook
 
     async def _post(self, endpoint: str, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
         result = await super()._post(endpoint, *args, **kwargs)
@@ -259,6 +266,10 @@ class InboxBot(ExtBot[Any]):
         self._raw_updates = None
         try:
             return await super().get_updates(*args, **kwargs)
+        except Conflict:
+            if self._on_conflict is not None:
+                await self._on_conflict()
+            raise
         except TelegramError:
             raise
         except Exception:

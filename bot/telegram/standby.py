@@ -3,25 +3,49 @@
 Any number may start; the one holding the active lock (``bot.storage.active``) polls
 Telegram, the others wait in ``post_init`` (before polling starts), saying "standby" in
 the health file. A standby that gets the lock answers the inbox's unanswered updates,
-then polls. An active instance whose lock connection fails stops at once (exit status
-``LOST_LOCK_EXIT``, so the container is restarted, as a standby): a standby may already
-hold the lock, and two instances must never answer the same updates.
+then polls.
+
+An active instance that loses the lock (its connection failed and it could not be taken
+again at once) goes on polling and answering: PostgreSQL may be out of reach of every
+instance, and residents must still get their answers (records wait in memory and the
+fallback file, as they do whenever the store fails). It tries to take the lock back every
+1.5 s, and its health line says "lock lost since HH:MM" meanwhile. Two instances still
+never poll at once, because Telegram fences them: a bot has one ``getUpdates`` poller, and
+when a second one polls, the first one's ``getUpdates`` fails with 409 Conflict. So a
+Conflict while the lock is lost means a standby has taken it and polls: this instance
+answers what it has already received, saves its unwritten records and exits with
+``LOST_LOCK_EXIT`` (restarted, it waits as a standby). A Conflict while holding the lock
+is left to PTB's usual retry: it is the other poller that must go.
+
+A webhook has no such fence: Telegram posts to the address, the proxy in front passes each
+call to whichever instance listens, and nothing would ever tell the instance that lost
+the lock that a standby serves now. An instance serving the webhook therefore exits at
+once when it loses the lock, before the server frees it (see ``ActiveLock``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import os
+import time
+from typing import Any, NoReturn
+
+from telegram.ext import Application
 
 from bot.storage.active import ActiveLock
 from bot.storage.store import Store
 from bot.telegram.health import STANDBY, active_line, write_health
+from bot.telegram.inbox import DurableQueue, InboxBot
 from bot.telegram.services import BotApplication, services_of
 
 log = logging.getLogger(__name__)
 
 LOST_LOCK_EXIT = 75  # EX_TEMPFAIL: try again (the restarted instance becomes a standby)
+DRAIN_SECONDS = 10.0  # replaced: at most this long to answer what was already received
+_LOST_SINCE = "active_lock_lost_since"  # bot_data: when the lock was lost, while it is
 
 
 async def wait_until_active(app: BotApplication) -> None:
@@ -42,13 +66,67 @@ async def wait_until_active(app: BotApplication) -> None:
 
     await lock.acquire(waiting)
     log.info("this instance is now the active one: it serves Telegram")
-    write_health(svc.settings.health_file, active_line(svc.store.health()))
+    write_health(svc.settings.health_file, health_line(app))
     app.bot_data["active_lock"] = lock
-    app.bot_data["lock_watch"] = asyncio.create_task(_stop_if_lost(lock, svc.store))
+    app.bot_data["lock_watch"] = asyncio.create_task(_keep_the_lock(app, lock))
+    if isinstance(app.bot, InboxBot) and not svc.settings.webhook:
+        app.bot.on_conflict(functools.partial(_another_polls, app))
 
 
-async def _stop_if_lost(lock: ActiveLock, store: Store) -> None:
-    await lock.lost()
+def health_line(app: Application[Any, Any, Any, Any, Any, Any]) -> str:
+    """The active instance's health line: "active", then the lost lock and the question
+    log's trouble when there is any."""
+    trouble = []
+    lost_since: float | None = app.bot_data.get(_LOST_SINCE)
+    if lost_since is not None:
+        trouble.append(f"lock lost since {time.strftime('%H:%M', time.localtime(lost_since))}")
+    store = services_of(app).store.health()
+    if store is not None:
+        trouble.append(store)
+    return active_line("; ".join(trouble) or None)
+
+
+async def _keep_the_lock(app: BotApplication, lock: ActiveLock) -> None:
+    svc = services_of(app)
+    while True:
+        error = await lock.lost()
+        if svc.settings.webhook:
+            log.critical("lost the connection that holds the active lock: %s", error)
+            _stop_now(svc.store)
+        app.bot_data[_LOST_SINCE] = time.time()
+        log.warning(
+            "lost the active lock (%s); still serving while no other instance polls; retrying",
+            error,
+        )
+        write_health(svc.settings.health_file, health_line(app))
+        await lock.regain()
+        app.bot_data[_LOST_SINCE] = None
+        log.info("took the active lock again; this instance stays the active one")
+        write_health(svc.settings.health_file, health_line(app))
+
+
+async def _another_polls(app: BotApplication) -> None:
+    """``getUpdates`` got 409 Conflict. Holding the lock: return (PTB retries). With the
+    lock lost: a standby has it and polls, so answer what was received, then stop."""
+    if app.bot_data.get(_LOST_SINCE) is None:
+        return
+    log.warning(
+        "another instance polls Telegram (409 Conflict) and this one has lost the active "
+        "lock: answering what it received, then stopping"
+    )
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(_answered_all(app), DRAIN_SECONDS)
+    _stop_now(services_of(app).store)
+
+
+async def _answered_all(app: BotApplication) -> None:
+    queue = app.update_queue
+    if isinstance(queue, DurableQueue):
+        await queue.written()
+    await queue.join()  # PTB marks each update's task done once its handlers have finished
+
+
+def _stop_now(store: Store) -> NoReturn:
     saved = store.save_unwritten()
     log.critical(
         "stopping now so that two instances never serve at once (%d question-log records "
