@@ -16,7 +16,7 @@ from bot.matching.reply import Candidate, Reply, ReplyKind
 from bot.storage.postgres import SCHEMA_VERSION as PG_SCHEMA_VERSION
 from bot.storage.redact import Redactor
 from bot.storage.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore, migrate
-from bot.storage.store import StoreUnavailable
+from bot.storage.store import InboxEntry, StoreUnavailable
 from tests.stores import Database
 
 SERVICE_NUMBERS = ["101", "999", "0300 011 55 55", "01707 806100", "08000 121 700"]
@@ -181,9 +181,15 @@ async def test_an_unusable_database_delays_records_and_they_are_written_when_it_
         assert not await store.flush(timeout=1.5)
         assert store.failures >= 1
         assert store.health().startswith("question log unavailable since ")
+        started = time.monotonic()
+        now = int(time.time())
+        entry = InboxEntry(7001, now, "message", 5, "private", 5, 1, now, "beacon number")
+        assert await store.receive(entry)  # answered now, recorded later
+        assert time.monotonic() - started < 0.2  # no reply waits for a known outage
     assert await store.flush(timeout=10)
     assert store.health() is None
     assert [q.text for q in await store.questions(days=1)] == ["while locked"]
+    assert [e.update_id for e in await store.pending_updates()] == [7001]  # recorded after all
 
 
 async def test_a_full_backlog_moves_the_oldest_to_the_fallback_file_and_back(

@@ -330,10 +330,13 @@ class QueuedStore(ABC):
 
     async def receive(self, entry: InboxEntry, wait: float = 1.0) -> bool:
         """Record an update before it is answered; False when it was answered before (a
-        re-delivery). When the database cannot take it within ``wait`` seconds, True: the
-        resident is answered anyway, and the record follows when the database works."""
+        re-delivery). When the database cannot take it within ``wait`` seconds, or is
+        already failing, True at once: the resident is answered anyway, and the record
+        follows when the database works."""
         written: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._enqueue(ReceiptRecord(entry, written))
+        if self.failing_since is not None:  # no reply should wait for a known outage
+            return True
         try:
             return await asyncio.wait_for(asyncio.shield(written), wait)
         except TimeoutError:
