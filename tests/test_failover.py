@@ -61,6 +61,13 @@ def wait_until(condition, timeout: float) -> float:
     return time.monotonic() - started
 
 
+def start_active_then_standby(first: Instance, second: Instance) -> None:
+    first.start()
+    wait_until(lambda: first.health() == "active", timeout=90)
+    second.start()
+    wait_until(lambda: second.health() == "standby", timeout=90)
+
+
 def rows(postgres, url: str, sql: str) -> list[str]:
     return postgres.sql(sql, database=urlsplit(url).path.lstrip("/")).split()
 
@@ -77,10 +84,7 @@ def test_a_standby_takes_over_a_killed_active_bot_and_every_question_is_answered
     stream = [message(r, QUESTIONS[n % len(QUESTIONS)]) for n in range(5) for r in residents]
     random.Random(20261124).shuffle(stream)
     try:
-        first.start()
-        wait_until(lambda: first.health() == "active", timeout=90)
-        second.start()
-        wait_until(lambda: second.health() == "standby", timeout=90)
+        start_active_then_standby(first, second)
         assert main(["health"], env={"HEALTH_FILE": str(second.health_file)}) == 0
         assert capsys.readouterr().out == "standby\n"
         assert main(["status"], env={"DATABASE_URL": url, "HASH_SECRET": "h" * 32}) == 0
@@ -140,10 +144,7 @@ def test_an_active_bot_cut_off_from_its_database_serves_until_a_standby_polls(po
     residents = [760000 + n for n in range(60)]
     before, during, after = residents[:20], residents[20:40], residents[40:]
     try:
-        first.start()
-        wait_until(lambda: first.health() == "active", timeout=90)
-        second.start()
-        wait_until(lambda: second.health() == "standby", timeout=90)
+        start_active_then_standby(first, second)
         api.push(*[message(r, QUESTIONS[0]) for r in before])
         api.wait_for(lambda: len(api.sent()) >= 20, timeout=30)
         wait_until(lambda: pending(postgres, url) == "0", timeout=10)
@@ -203,10 +204,7 @@ def test_while_no_instance_reaches_postgresql_residents_are_answered_and_nothing
     stream = [message(r, QUESTIONS[n % len(QUESTIONS)]) for n in range(2) for r in residents]
     random.Random(20261125).shuffle(stream)
     try:
-        first.start()
-        wait_until(lambda: first.health() == "active", timeout=90)
-        second.start()
-        wait_until(lambda: second.health() == "standby", timeout=90)
+        start_active_then_standby(first, second)
         first_proxy.cut()
         second_proxy.cut()
         for n in range(0, len(stream), 5):  # questions keep coming during the outage
