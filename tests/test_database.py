@@ -15,7 +15,13 @@ import pytest
 from bot.matching.reply import Candidate, Reply, ReplyKind
 from bot.storage.postgres import SCHEMA_VERSION as PG_SCHEMA_VERSION
 from bot.storage.redact import Redactor
-from bot.storage.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteStore, migrate
+from bot.storage.sqlite import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    SqliteStore,
+    load_or_create_secret,
+    migrate,
+)
 from bot.storage.store import InboxEntry, StoreUnavailable
 from tests.stores import Database
 
@@ -361,3 +367,16 @@ async def test_a_server_unreachable_at_start_is_waited_for_and_reads_say_so(pg):
         assert [q.text for q in await store.questions(days=1)] == ["before the server"]
     finally:
         await store.close()
+
+
+def test_a_folder_that_cannot_be_written_still_gives_a_user_hash_key(tmp_path, caplog):
+    """The question log's folder on a read-only disk (here: a path under a plain file,
+    which fails the same way, for root too): the bot still starts, with a key for this
+    run only, and says so."""
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    first = load_or_create_secret(blocked / "data" / "hash-secret")
+    assert len(first) == 64 and first != load_or_create_secret(blocked / "data" / "hash-secret")
+    assert "a key for this run only" in caplog.text
+    kept = tmp_path / "data" / "hash-secret"
+    assert load_or_create_secret(kept) == load_or_create_secret(kept)  # normally kept

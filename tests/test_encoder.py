@@ -10,6 +10,7 @@ import pytest
 
 from bot.cli import main
 from bot.matching.batching import ReplyBatcher
+from bot.matching.classifier import LinearModel
 from bot.matching.encoder import EncoderUnavailable, SentenceEncoder, load_encoder, packaged_model
 from bot.matching.engine import Engine
 from bot.matching.reply import Reply, ReplyKind
@@ -120,3 +121,21 @@ async def test_an_error_in_a_batch_reaches_its_handlers_and_the_next_batch_is_an
     assert isinstance(first[0], RuntimeError)
     reply = await batcher.respond("beacon number")
     assert reply.intent == "victim_support_beacon"
+
+
+def test_a_cache_folder_that_cannot_be_written_costs_time_not_answers(tmp_path, caplog):
+    """A read-only, full or missing disk for CACHE_DIR (here: a path under a plain file,
+    which fails as a read-only one does, for root too): vectors and the trained model are
+    not kept, a warning says so, and everything still works."""
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    cache = blocked / "cache"
+    with caplog.at_level(logging.WARNING):
+        encoder = SentenceEncoder(cache_dir=cache)
+        vectors = encoder.encode(["beacon number", "fly tipping"], keep=True)
+        model = LinearModel(["a", "b"]).fit(
+            ["beacon number", "fly tipping"], ["a", "b"], vectors, cache_dir=cache
+        )
+    assert model.scores("beacon number", vectors[0]).argmax() == 0
+    assert "encoder cache not saved" in caplog.text and "trained model not kept" in caplog.text
+    assert blocked.read_text() == "not a folder"

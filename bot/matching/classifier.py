@@ -19,13 +19,14 @@ import hashlib
 import itertools
 import logging
 import math
-import os
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
+from bot.matching.npzfile import save_npz
 
 log = logging.getLogger(__name__)
 KEEP_MODELS = 12  # trained models kept in the cache folder (one per content version and kind)
@@ -200,11 +201,9 @@ class LinearModel:
 
     def _save(self, path: Path) -> None:
         words, chars = self.featurizer.blocks
-        partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(
-                partial,
+            save_npz(
+                path,
                 weights=self.weights,
                 bias=self.bias,
                 sparse=np.array(self._sparse),
@@ -212,12 +211,10 @@ class LinearModel:
                 chars=np.array(list(chars), dtype=str),
                 idf=np.array(self.featurizer.idf, dtype=np.float64),
             )
-            partial.replace(path)
             for old in sorted(path.parent.glob("model-*.npz"), key=_mtime)[:-KEEP_MODELS]:
                 old.unlink(missing_ok=True)
         except OSError as exc:  # a read-only or full disk only costs time at the next start
             log.warning("trained model not kept (%s)", exc)
-            partial.unlink(missing_ok=True)
 
     def _load(self, path: Path) -> bool:
         try:

@@ -15,7 +15,6 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +22,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from bot.matching.npzfile import save_npz
 
 log = logging.getLogger(__name__)
 
@@ -221,14 +222,10 @@ class SentenceEncoder:
         with self._lock:
             keys = sorted(self._kept)
             vectors = np.stack([self._memory[k] for k in keys])
-        partial = self._cache_file.with_name(f"{self._cache_file.stem}.{os.getpid()}.tmp.npz")
         try:
-            self._cache_file.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(partial, keys=np.array(keys, dtype="S16"), vectors=vectors)
-            partial.replace(self._cache_file)
+            save_npz(self._cache_file, keys=np.array(keys, dtype="S16"), vectors=vectors)
         except OSError as exc:  # a read-only or full disk only costs time at the next start
             log.warning("encoder cache not saved (%s)", exc)
-            partial.unlink(missing_ok=True)
 
 
 def _chunks(order: list[int], lengths: list[int]) -> list[list[int]]:

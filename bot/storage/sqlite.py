@@ -114,12 +114,19 @@ def load_or_create_secret(path: Path) -> str:
     """The key of the user hash, kept beside the database when not given in settings."""
     try:
         return path.read_text().strip()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # none yet
+        pass
+    secret = secrets.token_hex(32)
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        secret = secrets.token_hex(32)
         path.touch(mode=0o600)
         path.write_text(secret)
-        return secret
+    except OSError as exc:  # a read-only or full disk: the bot still answers
+        log.warning(
+            "cannot keep the user-hash key (%s); ids are hashed with a key for this run only",
+            exc.strerror,
+        )
+    return secret
 
 
 class SqliteTransaction:
