@@ -229,6 +229,32 @@ def test_a_failing_question_log_is_reported_by_stats_and_nothing_is_lost(bot):
     api.wait_for(lambda: "database writes resumed" in bot.log(), timeout=15)
 
 
+def test_a_data_folder_that_cannot_be_written_still_lets_residents_be_answered(tmp_path):
+    """DATABASE_PATH on a read-only or lost disk from the start (here: under a plain file,
+    which fails the same way, for root too): the bot starts, answers, stops cleanly, and
+    its log says what could not be kept."""
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    api = FakeBotAPIServer()
+    bot = BotProcess(api, tmp_path, DATABASE_PATH=str(blocked / "data" / "bot.sqlite3"))
+    del bot.env["HASH_SECRET"]  # so the key must be made, and cannot be kept
+    try:
+        bot.start()
+        api.push(message(731001, "beacon numbr"), message(731002, "what is the non emergency number"))
+        api.wait_for(lambda: api.sent(chat_id=731001) and api.sent(chat_id=731002), timeout=90)
+        assert "0300 011 55 55" in api.sent(chat_id=731001)[0].text
+        assert bot.stop() == 0
+    finally:
+        if bot.process is not None and bot.process.poll() is None:
+            bot.process.kill()
+        api.close()
+    log = bot.log()
+    assert "a key for this run only" in log
+    assert "question-log records were lost in this run" in log
+    assert "Traceback" not in log
+    assert "RuntimeWarning" not in log  # e.g. rate limiters' clocks carried across loops
+
+
 def test_a_poison_webhook_body_is_acknowledged_skipped_once_and_the_rest_answered(tmp_path):
     """Telegram sends a webhook call again until it gets a 200: a body the bot cannot read
     must get one, with a single WARNING, while the updates around it are answered."""

@@ -46,7 +46,7 @@ from telegram import Bot, CallbackQuery, Chat, Message, MessageEntity, Update, U
 from telegram.error import Conflict, TelegramError
 from telegram.ext import Application, ExtBot
 
-from bot.storage.store import InboxEntry, Store
+from bot.storage.store import InboxEntry, Store, StoreUnavailable
 from bot.telegram.logscrub import SCRUBBER
 
 log = logging.getLogger(__name__)
@@ -194,7 +194,10 @@ async def answer_pending(
     ``missed_after`` seconds are only counted in the log (the moment has passed)."""
     try:
         entries = await store.pending_updates()
-    except Exception:  # the database is down: nothing can be recovered now
+    except StoreUnavailable as exc:  # the database is down: nothing can be recovered now
+        log.error("could not read unanswered updates from the inbox (%s)", exc)
+        return
+    except Exception:
         log.exception("could not read unanswered updates from the inbox")
         return
     now = time.time()

@@ -76,18 +76,30 @@ class PacingRateLimiter(BaseRateLimiter[int]):
         max_retries: int = 3,
     ) -> None:
         self._per_chat = per_chat_per_second
-        self._total = AsyncLimiter(total_per_second, 1) if total_per_second > 0 else None
+        self._total_per_second = total_per_second
+        self._total: AsyncLimiter | None = None
         self._chats: dict[int | str, tuple[AsyncLimiter, float]] = {}
         self._groups: dict[int | str, tuple[AsyncLimiter, float]] = {}
         self._max_retries = max_retries
-        self._resume = asyncio.Event()  # cleared while Telegram has asked every send to wait
-        self._resume.set()
+        self._resume: asyncio.Event  # cleared while Telegram has asked every send to wait
+        self._new_clocks()
 
     async def initialize(self) -> None:
-        return None
+        """PTB initialises the bot once per event loop (start-up checks run on one, polling
+        on the next): the limiters' clocks belong to the loop that uses them."""
+        self._new_clocks()
 
     async def shutdown(self) -> None:
         self._chats.clear()
+        self._groups.clear()
+
+    def _new_clocks(self) -> None:
+        total = self._total_per_second
+        self._total = AsyncLimiter(total, 1) if total > 0 else None
+        self._chats.clear()
+        self._groups.clear()
+        self._resume = asyncio.Event()
+        self._resume.set()
 
     def _chat_limiter(self, chat_id: int | str) -> AsyncLimiter | None:
         if self._per_chat <= 0:
