@@ -69,6 +69,11 @@ class BotProcess:
             self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=30)
 
+    def kill(self) -> None:
+        """In a test's clean-up: make sure no bot is left running."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -245,8 +250,7 @@ def test_a_data_folder_that_cannot_be_written_still_lets_residents_be_answered(t
         assert "0300 011 55 55" in api.sent(chat_id=731001)[0].text
         assert bot.stop() == 0
     finally:
-        if bot.process is not None and bot.process.poll() is None:
-            bot.process.kill()
+        bot.kill()
         api.close()
     log = bot.log()
     assert "a key for this run only" in log
@@ -296,8 +300,7 @@ def test_a_poison_webhook_body_is_acknowledged_skipped_once_and_the_rest_answere
         api.wait_for(lambda: "body is not JSON" in bot.log())
         assert bot.stop() == 0
     finally:
-        if bot.process is not None and bot.process.poll() is None:
-            bot.process.kill()
+        bot.kill()
         api.close()
     log = bot.log()
     assert "CRITICAL" not in log and "Traceback" not in log
@@ -326,8 +329,7 @@ def test_a_reply_accepted_a_moment_before_a_kill_9_is_not_sent_again(tmp_path):
         time.sleep(0.5)  # a repeated reply would be sent by now
         assert bot.stop() == 0
     finally:
-        if bot.process is not None and bot.process.poll() is None:
-            bot.process.kill()
+        bot.kill()
         api.close()
     assert len(api.sent(chat_id=760001)) == 1
     assert bot.rows("SELECT COUNT(*) FROM messages") == [(2,)]
@@ -364,8 +366,7 @@ def test_kill_9_at_random_points_loses_nothing_and_answers_nothing_twice(tmp_pat
         time.sleep(1)  # anything sent twice would arrive now
         assert bot.stop() == 0
     finally:
-        if bot.process is not None and bot.process.poll() is None:
-            bot.process.kill()
+        bot.kill()
         api.close()
     per_chat = Counter(s.chat_id for s in api.sent())
     assert per_chat == dict.fromkeys(residents, 4)
