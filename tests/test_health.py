@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
 
 from bot.cli import main
+from bot.telegram.health import write_health
 from tests.fake_telegram import message
 from tests.telegram_harness import running_bot
 
@@ -68,3 +70,20 @@ async def test_the_running_bot_says_active_and_when_its_question_log_fails(
             assert re.match(f"⚠️ {degraded}", fake.sent(chat_id=ADMIN)[0].text)
         assert await store.flush(timeout=10)
         await fake.wait_for(lambda: health.read_text() == "active\n", timeout=5)
+
+
+def test_a_health_file_that_cannot_be_written_is_reported_once_until_it_works(tmp_path, caplog):
+    """On a read-only disk the heartbeat would otherwise warn twice a minute for ever."""
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    path = blocked / "alive"
+    with caplog.at_level(logging.INFO):
+        for _ in range(3):
+            write_health(path, "active")
+    assert caplog.text.count("cannot write the health file") == 1
+    blocked.unlink()
+    blocked.mkdir()
+    write_health(path, "active")
+    assert path.read_text() == "active\n" and "written again" in caplog.text
+    write_health(blocked / "gone" / "alive", "active")  # another file fails: said again
+    assert caplog.text.count("cannot write the health file") == 2

@@ -24,8 +24,12 @@ def active_line(trouble: str | None) -> str:
     return f"{ACTIVE}; {trouble}" if trouble else ACTIVE
 
 
+_unwritable: set[Path] = set()  # health files that failed: said once, until they work
+
+
 def write_health(path: Path | None, line: str) -> None:
-    """Replace the file's line in one step (a reader never sees half of it)."""
+    """Replace the file's line in one step (a reader never sees half of it). A file that
+    cannot be written (a read-only disk) is reported once, and again once it works."""
     if path is None:
         return
     part = path.with_name(f".{path.name}.{os.getpid()}")
@@ -33,7 +37,13 @@ def write_health(path: Path | None, line: str) -> None:
         part.write_text(line + "\n", encoding="utf-8")
         part.replace(path)
     except OSError as exc:
-        log.warning("cannot write the health file %s: %s", path, exc.strerror)
+        if path not in _unwritable:
+            log.warning("cannot write the health file %s: %s", path, exc.strerror)
+            _unwritable.add(path)
+        return
+    if path in _unwritable:
+        _unwritable.discard(path)
+        log.info("the health file %s is written again", path)
 
 
 def read_health(path: Path, now: float | None = None) -> tuple[bool, str]:
