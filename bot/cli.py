@@ -465,24 +465,29 @@ environment, then .env, then the --intents, --knowledge and --database flags (ea
 over the one before). 'python -m bot COMMAND --help' describes one command."""
 
 
+def _command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    text: str,
+    func: Callable[..., int],
+) -> argparse.ArgumentParser:
+    """A command with the options every command takes (content folders, database)."""
+    parser = sub.add_parser(name, help=text)
+    _add_common_options(parser)
+    parser.set_defaults(func=func)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
-    p = sub.add_parser("run", help="the Telegram bot; a terminal chat without a token (default)")
-    _add_common_options(p)
-    p.set_defaults(func=cmd_run)
-    p = sub.add_parser("serve", help="the Telegram bot only: exit 2 without a token (Docker)")
-    _add_common_options(p)
-    p.set_defaults(func=cmd_serve)
-    p = sub.add_parser("chat", help="talk to the bot in the terminal")
-    _add_common_options(p)
-    p.set_defaults(func=cmd_chat)
-    p = sub.add_parser("ask", help="print the reply to one message (or one per stdin line)")
+    _command(sub, "run", "the Telegram bot; a terminal chat without a token (default)", cmd_run)
+    _command(sub, "serve", "the Telegram bot only: exit 2 without a token (Docker)", cmd_serve)
+    _command(sub, "chat", "talk to the bot in the terminal", cmd_chat)
+    p = _command(sub, "ask", "print the reply to one message (or one per stdin line)", cmd_ask)
     p.add_argument("text", nargs="*", help="the message; none: read lines from standard input")
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
-    _add_common_options(p)
-    p.set_defaults(func=cmd_ask)
-    p = sub.add_parser("eval", help="accuracy on labelled cases (JSON lines: text, expect)")
+    p = _command(sub, "eval", "accuracy on labelled cases (JSON lines: text, expect)", cmd_eval)
     p.add_argument("cases", type=Path, nargs="?", help="labelled cases (optional with --cv)")
     p.add_argument(
         "--cv",
@@ -492,12 +497,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     p.add_argument("--errors", action="store_true", help="list every case that went wrong")
-    _add_common_options(p)
-    p.set_defaults(func=cmd_eval)
-    p = sub.add_parser("validate", help="check all content; one line per problem")
-    _add_common_options(p)
-    p.set_defaults(func=cmd_validate)
-    p = sub.add_parser("calibrate", help="propose the answer threshold from labelled cases")
+    _command(sub, "validate", "check all content; one line per problem", cmd_validate)
+    p = _command(
+        sub, "calibrate", "propose the answer threshold from labelled cases", cmd_calibrate
+    )
     p.add_argument("cases", type=Path)
     p.add_argument(
         "--max-in-scope-loss",
@@ -505,53 +508,31 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.005,
         help="in-scope accuracy the threshold may cost (default: %(default)s)",
     )
-    _add_common_options(p)
-    p.set_defaults(func=cmd_calibrate)
-    p = sub.add_parser("review", help="unanswered questions; 'add ID INTENT' or 'ignore ID'")
+    p = _command(sub, "review", "unanswered questions; 'add ID INTENT' or 'ignore ID'", cmd_review)
     p.add_argument("action", nargs="?", choices=["add", "ignore"], help="omit to list")
     p.add_argument("ids", nargs="*", help="QUESTION_ID [INTENT_ID]")
     p.add_argument("--days", type=int, default=30, help="how far back (default: %(default)s)")
     p.add_argument("--limit", type=int, default=50, help="groups to list (default: %(default)s)")
     p.add_argument("--csv", type=Path, help="also write the groups to this CSV file")
-    _add_common_options(p)
-    p.set_defaults(func=cmd_review)
-    p = sub.add_parser("stats", help="usage figures from the question log")
+    p = _command(sub, "stats", "usage figures from the question log", cmd_stats)
     p.add_argument("--days", type=int, default=30, help="how far back (default: %(default)s)")
-    _add_common_options(p)
-    p.set_defaults(func=cmd_stats)
-    p = sub.add_parser("report", help="the admins' report with charts, as one HTML file")
+    p = _command(sub, "report", "the admins' report with charts, as one HTML file", cmd_report)
     p.add_argument("--days", type=int, default=30, help="how far back (default: %(default)s)")
     p.add_argument("-o", "--output", type=Path, default=Path("report.html"), help="the file")
-    _add_common_options(p)
-    p.set_defaults(func=cmd_report)
-    p = sub.add_parser("publish", help="check the draft (review additions) and make it live")
+    p = _command(sub, "publish", "check the draft (review additions) and make it live", cmd_publish)
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default: 5)")
-    _add_common_options(p)
-    p.set_defaults(func=cmd_publish)
-    p = sub.add_parser("discard", help="drop the draft")
-    _add_common_options(p)
-    p.set_defaults(func=cmd_discard)
-    p = sub.add_parser("audit", help="who changed content or the review inbox, and when")
+    _command(sub, "discard", "drop the draft", cmd_discard)
+    p = _command(sub, "audit", "who changed content or the review inbox, and when", cmd_audit)
     p.add_argument("--limit", type=int, default=50, help="entries (default: %(default)s)")
-    _add_common_options(p)
-    p.set_defaults(func=cmd_audit)
-    p = sub.add_parser("migrate", help="bring the database's schema up to date")
-    _add_common_options(p)
-    p.set_defaults(func=cmd_migrate)
-    p = sub.add_parser("status", help="the database: schema, active instance, waiting updates")
-    _add_common_options(p)
-    p.set_defaults(func=cmd_status)
-    p = sub.add_parser("health", help="the running bot's status (HEALTH_FILE); exit 1 if stale")
-    _add_common_options(p)
-    p.set_defaults(func=cmd_health)
-    p = sub.add_parser("export-csv", help="topics and facts to CSV for spreadsheets")
+    _command(sub, "migrate", "bring the database's schema up to date", cmd_migrate)
+    _command(sub, "status", "the database: schema, active instance, waiting updates", cmd_status)
+    _command(sub, "health", "the running bot's status (HEALTH_FILE); exit 1 if stale", cmd_health)
+    p = _command(sub, "export-csv", "topics and facts to CSV for spreadsheets", cmd_export_csv)
     p.add_argument("folder", type=Path)
-    _add_common_options(p)
-    p.set_defaults(func=cmd_export_csv)
-    p = sub.add_parser("import-csv", help="topics and facts back from CSV (all or nothing)")
+    p = _command(
+        sub, "import-csv", "topics and facts back from CSV (all or nothing)", cmd_import_csv
+    )
     p.add_argument("folder", type=Path)
-    _add_common_options(p)
-    p.set_defaults(func=cmd_import_csv)
     return parser
 
 
