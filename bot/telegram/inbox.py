@@ -266,7 +266,6 @@ class InboxBot(ExtBot[Any]):
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:  # noqa: ANN401
         await self._inbox.written()  # this call confirms the last batch: record it first
-        self._raw_updates = None
         try:
             return await super().get_updates(*args, **kwargs)
         except Conflict:
@@ -276,10 +275,12 @@ class InboxBot(ExtBot[Any]):
         except TelegramError:
             raise
         except Exception:
-            raw, self._raw_updates = self._raw_updates, None
+            raw = self._raw_updates
             if not isinstance(raw, list):
                 raise
             return tuple(u for u in map(self._readable_or_empty, raw) if u is not None)
+        finally:
+            self._raw_updates = None  # residents' messages are not kept past their batch
 
     def _readable_or_empty(self, raw: object) -> Update | None:
         """The update, or an empty one with its id in place of one that cannot be read,
