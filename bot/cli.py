@@ -79,11 +79,14 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from bot.matching.evaluation import evaluate, format_report, read_cases
+    from bot.matching.route_eval import is_route_file
 
     if args.cv is None and args.cases is None:
         print("eval needs a cases file, or --cv K for cross-validation", file=sys.stderr)
         return 2
     engine = load_engine(settings)
+    if args.cases and args.cv is None and is_route_file(args.cases):
+        return _eval_routes(args, engine.respond)
     cases = read_cases(args.cases) if args.cases else []
     if args.cv is not None:
         from bot.matching.crossval import cross_validate, format_cv_report
@@ -103,6 +106,22 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         if args.errors:
             for error in figures["errors"]:
                 print(f"  {error['expected']:<28} got {error['got']:<28} {error['text']}")
+    return 0
+
+
+def _eval_routes(args: argparse.Namespace, respond: Callable[[str], Reply]) -> int:
+    """Score a file of route cases: is the right route in the reply a resident sees?"""
+    from bot.matching.route_eval import evaluate_routes, format_route_report, read_route_cases
+
+    figures = evaluate_routes(read_route_cases(args.cases), respond)
+    if args.json:
+        print(json.dumps({k: v for k, v in figures.items() if k != "errors"}))
+        return 0
+    print(format_route_report(figures))
+    if args.errors:
+        for error in figures["errors"]:
+            kind, topic, got = error["kind"], error["topic"], error["got"]
+            print(f"  {kind:<12} {topic:<20} got {got:<24} {error['text']}")
     return 0
 
 
@@ -487,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "ask", "print the reply to one message (or one per stdin line)", cmd_ask)
     p.add_argument("text", nargs="*", help="the message; none: read lines from standard input")
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
-    p = _command(sub, "eval", "accuracy on labelled cases (JSON lines: text, expect)", cmd_eval)
+    p = _command(sub, "eval", "accuracy on labelled cases (topic ids, or routes)", cmd_eval)
     p.add_argument("cases", type=Path, nargs="?", help="labelled cases (optional with --cv)")
     p.add_argument(
         "--cv",

@@ -51,6 +51,26 @@ def test_eval_json_reports_the_figures(tmp_path, capsys):
     ]
 
 
+def test_eval_scores_route_cases_by_what_the_reply_names(tmp_path, capsys):
+    cases = tmp_path / "routes.jsonl"
+    rows = [
+        # Right: the Beacon number is in the answer.
+        {"text": "beacon numbr", "kind": "everyday", "topic": "victims", "any": ["0300 011 55 55"]},
+        # Wrong: the answer is Beacon's, but it never names this route.
+        {"text": "beacon number", "kind": "everyday", "topic": "victims", "any": ["Crimestoppers"]},
+        # Right: danger now needs the emergency reply.
+        {"text": "he is hitting me right now", "kind": "danger", "topic": "danger", "any": ["999"]},
+        # Wrong: the fallback names 999, but an everyday question needs an answer.
+        {"text": "what is the weather", "kind": "everyday", "topic": "x", "any": ["999"]},
+    ]
+    cases.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    assert main(["eval", str(cases), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert (figures["right"], figures["cases"]) == (2, 4)
+    assert figures["by_kind"]["danger"] == {"cases": 1, "right": 1}
+    assert figures["outcomes_when_wrong"] == {"everyday -> answer": 1, "everyday -> fallback": 1}
+
+
 def test_a_broken_cases_file_is_reported_with_its_line(tmp_path, capsys):
     cases = tmp_path / "cases.jsonl"
     cases.write_text('{"text": "ok", "expect": "none"}\nnot json\n')

@@ -1,0 +1,177 @@
+"""Scoring replies by the route they give a resident, not by topic id.
+
+A route case is ``{"text", "kind", "topic", "any"}``: ``kind`` is ``everyday``,
+``danger``, ``crisis`` or ``out_of_scope``, and ``any`` lists strings of which the reply's
+visible text must contain at least one (case-insensitive; the fraud reporting number,
+"Clare's Law", "council"). The kind decides which replies can be right:
+
+- ``danger``: only the emergency reply (999 first);
+- ``crisis``: the crisis reply, or the emergency reply, naming a crisis route;
+- ``everyday``: a topic's answer (not the fallback, a "did you mean", or a false 999);
+- ``out_of_scope``: the fallback, which must name who can help.
+
+This is how a resident judges a reply, so it stays meaningful when topics are split,
+merged or renamed.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.matching.reply import Reply, ReplyKind
+
+KINDS = ("everyday", "danger", "crisis", "out_of_scope")
+_RIGHT_KINDS: dict[str, frozenset[ReplyKind]] = {
+    "everyday": frozenset({ReplyKind.ANSWER}),
+    "danger": frozenset({ReplyKind.EMERGENCY}),
+    "crisis": frozenset({ReplyKind.CRISIS, ReplyKind.EMERGENCY}),
+    "out_of_scope": frozenset({ReplyKind.FALLBACK}),
+}
+_TAG = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class RouteCase:
+    text: str
+    kind: str
+    topic: str
+    any: tuple[str, ...]
+
+
+def is_route_file(path: Path) -> bool:
+    """True when the file's first case is a route case (it has an ``any`` list)."""
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                try:
+                    return "any" in json.loads(line)
+                except ValueError:
+                    return False
+    return False
+
+
+def read_route_cases(path: Path) -> list[RouteCase]:
+    cases = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                routes = row["any"]
+                if row["kind"] not in KINDS or not isinstance(routes, list) or not routes:
+                    raise ValueError(f"kind must be one of {', '.join(KINDS)}, any a list")
+                cases.append(
+                    RouteCase(
+                        str(row["text"]),
+                        row["kind"],
+                        str(row.get("topic", row["kind"])),
+                        tuple(str(r) for r in routes),
+                    )
+                )
+            except (ValueError, KeyError, TypeError) as exc:
+                message = f'{path}:{number}: not a {{"text", "kind", "any"}} line ({exc})'
+                raise ValueError(message) from exc
+    return cases
+
+
+def visible_text(reply_html: str) -> str:
+    """The reply as a resident reads it, folded for comparison."""
+    text = html.unescape(_TAG.sub(" ", reply_html)).replace("\u2019", "'")
+    return _SPACE.sub(" ", text).casefold()
+
+
+def names_route(reply: Reply, routes: Iterable[str]) -> bool:
+    text = visible_text(reply.html)
+    return any(_SPACE.sub(" ", r.replace("\u2019", "'")).casefold() in text for r in routes)
+
+
+def is_route_right(case: RouteCase, reply: Reply) -> bool:
+    return reply.kind in _RIGHT_KINDS[case.kind] and names_route(reply, case.any)
+
+
+def _outcome(reply: Reply) -> str:
+    return reply.intent if reply.kind is ReplyKind.ANSWER and reply.intent else reply.kind.value
+
+
+def evaluate_routes(
+    cases: Iterable[RouteCase], respond: Callable[[str], Reply]
+) -> dict[str, Any]:
+    rows, timings = [], []
+    for case in cases:
+        start = time.perf_counter()
+        reply = respond(case.text)
+        timings.append((time.perf_counter() - start) * 1000)
+        rows.append((case, reply, is_route_right(case, reply)))
+    timings.sort()
+
+    def tally(key: Callable[[RouteCase], str]) -> dict[str, dict[str, int]]:
+        table: dict[str, dict[str, int]] = {}
+        for case, _, right in rows:
+            entry = table.setdefault(key(case), {"cases": 0, "right": 0})
+            entry["cases"] += 1
+            entry["right"] += right
+        return table
+
+    total = len(rows)
+    return {
+        "cases": total,
+        "right": sum(right for *_, right in rows),
+        "accuracy": round(sum(r for *_, r in rows) / total, 4) if total else None,
+        "by_kind": tally(lambda c: c.kind),
+        "by_topic": tally(lambda c: c.topic),
+        "false_emergencies": sum(
+            reply.kind is ReplyKind.EMERGENCY and case.kind != "danger"
+            for case, reply, _ in rows
+        ),
+        "led_by_999": sum(
+            reply.kind is ReplyKind.EMERGENCY or reply.danger_prompt
+            for case, reply, _ in rows
+            if case.kind == "danger"
+        ),
+        "outcomes_when_wrong": dict(
+            Counter(
+                f"{case.kind} -> {reply.kind.value}" for case, reply, right in rows if not right
+            ).most_common()
+        ),
+        "median_ms": round(statistics.median(timings), 3) if timings else None,
+        "errors": [
+            {"text": case.text, "kind": case.kind, "topic": case.topic, "got": _outcome(reply)}
+            for case, reply, right in rows
+            if not right
+        ],
+    }
+
+
+def format_route_report(figures: dict[str, Any]) -> str:
+    def line(name: str, entry: dict[str, int]) -> str:
+        share = entry["right"] / entry["cases"] * 100 if entry["cases"] else 0.0
+        return f"  {name:<28} {entry['right']:>4} of {entry['cases']:<4} {share:5.1f}%"
+
+    lines = ["by kind:"]
+    lines += [line(k, v) for k, v in sorted(figures["by_kind"].items())]
+    lines.append("by topic:")
+    lines += [line(k, v) for k, v in sorted(figures["by_topic"].items())]
+    lines.append("wrong replies (expected kind -> reply kind):")
+    lines += [f"  {k}: {n}" for k, n in figures["outcomes_when_wrong"].items()]
+    danger = figures["by_kind"].get("danger", {"cases": 0})
+    lines += [
+        "",
+        f"danger now led by 999 (emergency reply or the unsure 999 line): "
+        f"{figures['led_by_999']} of {danger['cases']}",
+        f"emergency replies to messages that are not danger now: {figures['false_emergencies']}",
+        f"time per message: median {figures['median_ms']} ms",
+        f"right route overall: {figures['right']} of {figures['cases']}"
+        f" ({(figures['accuracy'] or 0) * 100:.1f}%)",
+    ]
+    return "\n".join(lines)
