@@ -104,9 +104,7 @@ def _outcome(reply: Reply) -> str:
     return reply.intent if reply.kind is ReplyKind.ANSWER and reply.intent else reply.kind.value
 
 
-def evaluate_routes(
-    cases: Iterable[RouteCase], respond: Callable[[str], Reply]
-) -> dict[str, Any]:
+def evaluate_routes(cases: Iterable[RouteCase], respond: Callable[[str], Reply]) -> dict[str, Any]:
     rows, timings = [], []
     for case in cases:
         start = time.perf_counter()
@@ -131,8 +129,7 @@ def evaluate_routes(
         "by_kind": tally(lambda c: c.kind),
         "by_topic": tally(lambda c: c.topic),
         "false_emergencies": sum(
-            reply.kind is ReplyKind.EMERGENCY and case.kind != "danger"
-            for case, reply, _ in rows
+            reply.kind is ReplyKind.EMERGENCY and case.kind != "danger" for case, reply, _ in rows
         ),
         "led_by_999": sum(
             reply.kind is ReplyKind.EMERGENCY or reply.danger_prompt
