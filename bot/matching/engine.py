@@ -101,10 +101,11 @@ class Engine:
             i.id: answers.render(i.answer, content.facts, topics_html) + _checked_note(i)
             for i in self.intents.values()
         }
-        self._fallback_html = next(
-            (self.rendered[i.id] for i in self.intents.values() if i.outcome is Outcome.FALLBACK),
-            GENERIC_FALLBACK,
-        )
+        # The general "no answer" reply: the out_of_scope intent's, else the first fallback
+        # intent's. Other fallback intents ("bins are the council's") reply with their own.
+        fallbacks = [i.id for i in self.intents.values() if i.outcome is Outcome.FALLBACK]
+        general = "out_of_scope" if "out_of_scope" in fallbacks else next(iter(fallbacks), None)
+        self._fallback_html = self.rendered[general] if general else GENERIC_FALLBACK
         self._emergency_id = self._id_of(Outcome.EMERGENCY)
         self._crisis_id = self._id_of(Outcome.CRISIS)
         self.languages = LanguageGuesser(vocabulary)
@@ -224,7 +225,11 @@ class Engine:
         top = ranked[0]
         th = self.thresholds
         if self.intents[top.intent].outcome is Outcome.FALLBACK and top.score >= th.suggest:
-            return self._fallback(text, ranked, f"'{top.intent}' is an out-of-scope intent")
+            return replace(
+                self._fallback(text, ranked, f"'{top.intent}' is an out-of-scope intent"),
+                intent=top.intent,
+                html=self.rendered[top.intent],
+            )
         answerable = [c for c in ranked if self._is_answerable(c.intent)]
         best = answerable[0] if answerable else top
         if not answerable or best.score < th.suggest:
