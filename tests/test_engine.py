@@ -4,6 +4,8 @@ import re
 
 import pytest
 
+from bot.content.loading import load_content
+from bot.matching.engine import Engine
 from bot.matching.evaluation import outcome_label
 from bot.matching.reply import ReplyKind
 
@@ -50,8 +52,35 @@ def test_typos_word_order_and_slang_still_match(engine):
 def test_an_unrelated_question_falls_back_with_101_and_999(engine):
     reply = engine.respond("what time does the garden centre close on sunday")
     assert reply.kind is ReplyKind.FALLBACK
-    assert reply.intent is None
     assert "<b>101</b>" in reply.html and "<b>999</b>" in reply.html
+
+
+def test_an_out_of_scope_topic_replies_with_who_can_help(content_dir, encoder, tmp_path):
+    content_dir.write(
+        "intents/bee_swarm_elsewhere.yaml",
+        """
+        id: bee_swarm_elsewhere
+        title: Bee swarms are for a beekeeper
+        outcome: fallback
+        menu: false
+        checked: 2026-12-05
+        answer: A swarm of honey bees is collected by a local beekeeper, not the police.
+        examples:
+          - swarm of bees in my garden
+          - bees swarming on the fence who comes
+          - theres a big clump of bees on my tree
+          - honey bees nesting in the hedge
+          - who removes a bee swarm
+          - load of bees settled on my car
+        """,
+    )
+    content, _ = load_content(content_dir.intents, content_dir.knowledge)
+    engine = Engine(content, encoder, tmp_path / "cache")
+    swarm = engine.respond("a swarm of bees has landed on our shed")
+    assert (swarm.kind, swarm.intent) == (ReplyKind.FALLBACK, "bee_swarm_elsewhere")
+    assert "local beekeeper" in swarm.html
+    general = engine.respond("what time does the garden centre close on sunday")
+    assert general.kind is ReplyKind.FALLBACK and "beekeeper" not in general.html
 
 
 def test_an_ambiguous_question_offers_suggestions_with_titles(engine):
