@@ -193,6 +193,7 @@ class PostgresStore(QueuedStore):
     time instead of holding the writer."""
 
     errors = ERRORS
+    refusals = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
 
     def __init__(
         self,

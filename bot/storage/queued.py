@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bot.matching.reply import Reply, ReplyKind
+from bot.storage.record_checks import RefusedRecord, checked
 from bot.storage.redact import Redactor
 from bot.storage.store import (
     AuditEntry,
@@ -157,6 +158,8 @@ class QueuedStore(ABC):
 
     # what a failing database raises (a write is then retried, a read says it is unavailable)
     errors: tuple[type[BaseException], ...] = (OSError,)
+    # what a working database raises for a value it will not take: the record is set aside
+    refusals: tuple[type[BaseException], ...] = ()
 
     def __init__(
         self,
@@ -183,6 +186,7 @@ class QueuedStore(ABC):
         self._spilled = 0  # records moved from a full backlog to the fallback file
         self._evicted = 0  # records taken from the queue's front, to keep the batch in step
         self._lost = 0  # records that could be neither written nor saved, in this run
+        self.refused = 0  # records no store could hold, set aside in this run (/stats)
         self._failing = False
         # Answered questions by (user_key, reply_ref), in memory only: a 👎 writes its
         # question (redacted) to the log; answers nobody rates are never stored as text.
@@ -215,15 +219,31 @@ class QueuedStore(ABC):
         with contextlib.suppress(*self.errors):
             await self._connect()
         self._import_fallback()
+        self._start_writer()
+
+    def _start_writer(self) -> None:
         self._writer = asyncio.create_task(self._write_loop(), name="database-writer")
+        self._writer.add_done_callback(self._writer_stopped)
+
+    def _writer_stopped(self, task: asyncio.Task[None]) -> None:
+        """The writer ends only when cancelled; if anything else ends it, say so and start
+        another, so records never wait for a writer that is gone."""
+        if task.cancelled() or task is not self._writer:
+            return
+        exc = task.exception()
+        log.error(
+            "question-log writer stopped (%s); starting it again",
+            type(exc).__name__ if exc else "returned",
+        )
+        self._start_writer()
 
     async def close(self) -> None:
         if self._writer is not None:
             written = await self.flush(timeout=5)
-            self._writer.cancel()
+            writer, self._writer = self._writer, None
+            writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
-            self._writer = None
+                await writer
             if not written:
                 kept = self.save_unwritten()
                 log.warning(
@@ -272,7 +292,15 @@ class QueuedStore(ABC):
         except OSError as exc:
             log.error("cannot read %s: %s", self.fallback.name, exc.strerror)
             return
-        records = [_from_json(line) for line in lines if line.strip()]
+        records, unreadable = [], 0
+        for line in filter(str.strip, lines):
+            try:
+                records.append(checked(_from_json(line)))
+            except (ValueError, KeyError, TypeError):  # RefusedRecord is a ValueError
+                unreadable += 1
+        if unreadable:
+            log.warning("%d unreadable lines in %s were set aside", unreadable, self.fallback.name)
+            self.refused += unreadable
         self._pending.extendleft(reversed(records))
         self._idle.clear()
         self._wake.set()
@@ -353,7 +381,20 @@ class QueuedStore(ABC):
         )
         return [InboxEntry(*row) for row in rows]
 
+    def _set_aside(self, record: Record, reason: str) -> None:
+        """Drop a record no store can hold, so the rest are written; its receipt's update
+        is answered anyway. The log line names the reason, never the record's values."""
+        self.refused += 1
+        log.warning("question-log record set aside: %s (%s)", reason, type(record).__name__)
+        if isinstance(record, ReceiptRecord) and not record.written.done():
+            record.written.set_result(True)
+
     def _enqueue(self, record: Record) -> None:
+        try:
+            record = checked(record)
+        except RefusedRecord as exc:
+            self._set_aside(record, str(exc))
+            return
         if len(self._pending) >= MAX_PENDING:  # the oldest go to the fallback file
             oldest = self._pending.popleft()
             self._evicted += 1
@@ -401,18 +442,14 @@ class QueuedStore(ABC):
             batch = [self._pending[i] for i in range(min(BATCH, len(self._pending)))]
             evicted = self._evicted
             try:
-                answered_before = await self._write(batch)
+                try:
+                    answered_before = await self._write(batch)
+                except Exception as exc:
+                    if self._is_outage(exc):
+                        raise
+                    answered_before = await self._write_each(batch)
             except self.errors as exc:
-                self.failures += 1
-                if not self._failing:
-                    log.error(
-                        "database write failed (%s); %d records kept to retry",
-                        exc,
-                        len(self._pending),
-                    )
-                    self._failing = True
-                    self.failing_since = time.time()
-                await self._write_failed(exc)
+                await self._write_failing(exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._retry_max)
                 continue
@@ -437,6 +474,34 @@ class QueuedStore(ABC):
                     self._spilled = 0
                     self._import_fallback()
             delay = self._retry_first
+
+    def _is_outage(self, exc: BaseException) -> bool:
+        return isinstance(exc, self.errors) and not isinstance(exc, self.refusals)
+
+    async def _write_failing(self, exc: BaseException) -> None:
+        self.failures += 1
+        if not self._failing:
+            log.error(
+                "database write failed (%s); %d records kept to retry",
+                type(exc).__name__,
+                len(self._pending),
+            )
+            self._failing = True
+            self.failing_since = time.time()
+        await self._write_failed(exc)
+
+    async def _write_each(self, batch: list[Record]) -> set[int]:
+        """The batch held a record the database refused: write one at a time and set aside
+        those it refuses. An outage on the way is raised, to retry the whole batch."""
+        answered_before: set[int] = set()
+        for record in batch:
+            try:
+                answered_before |= await self._write([record])
+            except Exception as exc:
+                if self._is_outage(exc):
+                    raise
+                self._set_aside(record, f"the database refused it ({type(exc).__name__})")
+        return answered_before
 
     async def _write(self, batch: list[Record]) -> set[int]:
         """One transaction; messages go in one executemany (one trip to the database), so a

@@ -151,6 +151,7 @@ class SqliteStore(QueuedStore):
     moved aside and a fresh one created."""
 
     errors = (sqlite3.Error, OSError)
+    refusals = (sqlite3.DataError, sqlite3.IntegrityError)
 
     def __init__(
         self,

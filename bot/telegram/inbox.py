@@ -267,7 +267,10 @@ class InboxBot(ExtBot[Any]):
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:  # noqa: ANN401
         await self._inbox.written()  # this call confirms the last batch: record it first
         try:
-            return await super().get_updates(*args, **kwargs)
+            updates = await super().get_updates(*args, **kwargs)
+            if all(map(_well_typed, updates)):
+                return updates
+            raise TypeError("a field of the wrong type")  # read again, one update at a time
         except Conflict:
             if self._on_conflict is not None:
                 await self._on_conflict()
@@ -302,13 +305,49 @@ def read_update(raw: object, bot: Bot | None) -> Update | None:
     try:
         if not isinstance(raw, dict):
             raise TypeError(f"a JSON {type(raw).__name__}, not an object")
-        return Update.de_json(raw, bot)
+        update = Update.de_json(raw, bot)
+        _check_types(update)
+        return update
     except Exception as exc:  # noqa: BLE001 -- any failure to read it makes it poison
         update_id = raw.get("update_id") if isinstance(raw, dict) else None
         log.warning("skipped update %s: it cannot be read (%s)", update_id, safe_reason(exc))
         return None
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
+def _well_typed(update: Update) -> bool:
+    try:
+        _check_types(update)
+    except TypeError:
+        return False
+    return True
+
+
+def _check_types(update: Update) -> None:
+    """PTB takes JSON values as they come: a ``"text": 12345`` stays a number and breaks
+    whatever reads it later. Refuse an update whose ids or texts have the wrong type."""
+    ids: dict[str, object] = {"update_id": update.update_id}
+    texts: dict[str, object] = {}
+    if (message := update.effective_message) is not None:
+        ids["message_id"] = message.message_id
+        texts |= {"text": message.text, "caption": message.caption}
+    if (query := update.callback_query) is not None:
+        texts["data"] = query.data
+    for role, person in (("user", update.effective_user), ("chat", update.effective_chat)):
+        if person is not None:
+            ids[f"{role} id"] = person.id
+            texts |= {f"{role} {k}": getattr(person, k, None) for k in _NAMES}
+    for name, value in ids.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value not in _INT64:
+            raise TypeError(f"{name} is not a 64-bit integer")
+    for name, value in texts.items():
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{name} is a {type(value).__name__}, not a string")
+
+
+_NAMES = ("first_name", "last_name", "username", "title")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 

@@ -1,0 +1,86 @@
+"""One bad update or record never stops the question log or polling (issue 23, items 1-4):
+each attack is followed by a normal question, which must be answered and logged, also
+after a restart, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.matching.reply import Candidate, Reply, ReplyKind
+from bot.storage.redact import Redactor
+from tests.fake_telegram import callback, message
+from tests.telegram_harness import running_bot
+
+FAST = {"give_up": 0.5, "retry_first": 0.05, "retry_max": 0.2}
+ALICE, BOB = 4101, 4202
+FORGED = "w:99999999999999999999:-"  # 24 bytes: Telegram allows 64
+
+
+def unanswered(text: str) -> Reply:
+    return Reply(
+        question=text,
+        kind=ReplyKind.FALLBACK,
+        intent=None,
+        confidence=-0.9,
+        ranked=(Candidate("report_crime", -0.9),),
+    )
+
+
+async def logged_texts(database) -> list[str]:
+    store = database.store(Redactor(), **FAST)  # a new store, as after a restart
+    await store.open()
+    try:
+        return sorted(q.text for q in await store.questions(days=1))
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [("nul\x00byte in it", "nulbyte in it"), ("lone \ud800 surrogate", "lone \ufffd surrogate")],
+)
+async def test_text_no_database_can_hold_is_repaired_and_logged(database, text, stored):
+    store = database.store(Redactor(), **FAST)
+    await store.open()
+    await store.log_message(1, unanswered(text), 1)
+    await store.log_message(2, unanswered("after it"), 2)
+    assert await store.flush()
+    await store.close()
+    assert await logged_texts(database) == sorted([stored, "after it"])
+
+
+async def test_a_number_too_big_for_the_database_is_set_aside_and_the_log_goes_on(
+    database, caplog
+):
+    store = database.store(Redactor(), **FAST)
+    await store.open()
+    await store.log_message(1, unanswered("first question"), 7)
+    await store.record_wanted(1, 99999999999999999999, "-")
+    await store.log_message(2, unanswered("second question"), 8)
+    assert await store.flush()
+    assert store.refused == 1
+    await store.close()
+    assert "set aside: reply_ref is outside the 64-bit range" in caplog.text
+    assert await logged_texts(database) == ["first question", "second question"]
+
+
+async def test_a_forged_button_and_a_numeric_text_leave_the_bot_answering_and_logging(
+    engine, database
+):
+    numeric = message(ALICE, "placeholder")
+    numeric["message"]["text"] = 12345  # a JSON number where Telegram sends a string
+    async with running_bot(engine, **database.settings()) as (fake, store, _):
+        fake.push(callback(ALICE, FORGED, message_id=3), numeric)
+        fake.push(message(BOB, "what is the weather on mars"))
+        await fake.wait_for(lambda: fake.sent(chat_id=BOB))
+        assert "101" in fake.sent(chat_id=BOB)[0].text
+        assert await store.flush()
+        assert [q.text for q in await store.questions(days=1)] == [
+            "what is the weather on mars"
+        ]
+    # The forged press was confirmed, not left to poison the next start.
+    async with running_bot(engine, fake, **database.settings()) as (_, store, _):
+        fake.push(message(BOB, "is there life on venus"))
+        await fake.wait_for(lambda: len(fake.sent(chat_id=BOB)) == 2)
+        assert await store.flush()
+        assert len(await store.questions(days=1)) == 2
