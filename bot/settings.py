@@ -256,3 +256,7 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run otherwise
+    # Database drivers print statements with their parameters (residents' text) at DEBUG:
+    # they stay at INFO or above whatever LOG_LEVEL says.
+    for driver in ("aiosqlite", "asyncpg"):
+        logging.getLogger(driver).setLevel(max(logging.INFO, logging.getLogger().level))

@@ -49,9 +49,7 @@ async def test_text_no_database_can_hold_is_repaired_and_logged(database, text, 
     assert await logged_texts(database) == sorted([stored, "after it"])
 
 
-async def test_a_number_too_big_for_the_database_is_set_aside_and_the_log_goes_on(
-    database, caplog
-):
+async def test_a_number_too_big_for_the_database_is_set_aside_and_the_log_goes_on(database, caplog):
     store = database.store(Redactor(), **FAST)
     await store.open()
     await store.log_message(1, unanswered("first question"), 7)
@@ -75,12 +73,33 @@ async def test_a_forged_button_and_a_numeric_text_leave_the_bot_answering_and_lo
         await fake.wait_for(lambda: fake.sent(chat_id=BOB))
         assert "101" in fake.sent(chat_id=BOB)[0].text
         assert await store.flush()
-        assert [q.text for q in await store.questions(days=1)] == [
-            "what is the weather on mars"
-        ]
+        assert [q.text for q in await store.questions(days=1)] == ["what is the weather on mars"]
     # The forged press was confirmed, not left to poison the next start.
     async with running_bot(engine, fake, **database.settings()) as (_, store, _):
         fake.push(message(BOB, "is there life on venus"))
         await fake.wait_for(lambda: len(fake.sent(chat_id=BOB)) == 2)
         assert await store.flush()
         assert len(await store.questions(days=1)) == 2
+
+
+async def test_at_debug_level_no_log_line_repeats_a_residents_words(engine, database, caplog):
+    """The database drivers print statements with their parameters at DEBUG."""
+    import dataclasses
+    import logging
+
+    from bot.settings import configure_logging
+    from tests.telegram_harness import SETTINGS
+
+    levels = {name: logging.getLogger(name).level for name in ("", "aiosqlite", "asyncpg")}
+    configure_logging(dataclasses.replace(SETTINGS, log_level="DEBUG"))
+    caplog.handler.setLevel(logging.DEBUG)
+    try:
+        async with running_bot(engine, **database.settings()) as (fake, store, _):
+            fake.push(message(ALICE, "my neighbour's cat\nkeeps weeing on my car"))
+            await fake.wait_for(lambda: fake.sent(chat_id=ALICE))
+            assert await store.flush()
+        assert any(r.levelno == logging.DEBUG for r in caplog.records)  # DEBUG was on
+        assert "weeing" not in caplog.text
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bot.content import reading
 from bot.content.problems import Problem, Severity, display_path
 
 STR_TAG = "tag:yaml.org,2002:str"
@@ -53,7 +54,10 @@ class YamlFile:
 
     def _parse(self) -> None:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = reading.read_text(self.path)
+        except reading.UnsafeFile as exc:
+            self._add(1, f"not read: this file {exc}", root=True)
+            return
         except UnicodeDecodeError as exc:
             self._add(1, f"file is not UTF-8 text ({exc.reason}); save it as UTF-8", root=True)
             return
@@ -67,7 +71,9 @@ class YamlFile:
         if tabs:
             return
         try:
-            self.root = yaml.compose(text, Loader=yaml.SafeLoader)
+            self.root = reading.compose(text)
+        except reading.AliasRefused as exc:
+            self._add(exc.line, str(exc), root=True)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else 1

@@ -18,6 +18,9 @@ from bot.matching.engine import Engine
 from bot.matching.reply import Reply
 
 log = logging.getLogger(__name__)
+# Reading the YAML takes well under a second; past this a reload gives up and frees the lock
+# (the reading thread may go on, but no later reload or /reload waits for it).
+READ_LIMIT = 30
 
 
 @dataclass(frozen=True)
@@ -82,9 +85,19 @@ class LiveContent:
             return ReloadResult(False, [], "this bot was started without content folders")
         async with self._lock:
             seen = snapshot(self._folders)
-            content, problems = await asyncio.to_thread(
-                load_content, self._intents, self._knowledge, self._seeds
-            )
+            try:
+                content, problems = await asyncio.wait_for(
+                    asyncio.to_thread(load_content, self._intents, self._knowledge, self._seeds),
+                    READ_LIMIT,
+                )
+            except TimeoutError:
+                log.error("content not reloaded: reading it took over %d s", READ_LIMIT)
+                return ReloadResult(
+                    False,
+                    [],
+                    f"Content NOT reloaded: reading the files took over {READ_LIMIT} s "
+                    "(a very large or unusual file?); the bot keeps the previous answers.",
+                )
             self._seen, self._candidate = seen, None
             for problem in problems:
                 level = logging.ERROR if problem.severity is Severity.ERROR else logging.WARNING

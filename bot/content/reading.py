@@ -1,0 +1,66 @@
+"""Reading one staff file safely, before YAML sees it.
+
+A content folder is written by people and by deploy tools, so it can hold what no YAML
+reader should follow: a FIFO (reading blocks for ever, holding the reload), a device or a
+symlink to one (``/dev/zero`` fills memory), a symlink out of the folder, a file of tens
+of megabytes, or a YAML alias "bomb" whose nested references expand to billions of nodes.
+Each of these becomes a one-line problem for the file instead.
+
+Symlinks that stay inside the file's own folder are followed: a Kubernetes ConfigMap mounts
+each file as a link into a hidden folder beside it.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import yaml
+from yaml.nodes import Node
+
+MAX_FILE_BYTES = 1_000_000  # the largest topic file is about 20 KB
+
+
+class UnsafeFile(ValueError):
+    """The file was not read; the message says why, for staff."""
+
+
+class AliasRefused(ValueError):
+    """An alias in a content file, on ``line`` (1-based)."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__("an alias (*name) is not allowed in content files; write the value out")
+        self.line = line
+
+
+def read_text(path: Path) -> str:
+    """The file's text; ``UnsafeFile`` for anything but a regular file within its folder
+    and the size cap. ``OSError`` and ``UnicodeDecodeError`` pass through."""
+    if path.is_symlink():
+        target = path.resolve()
+        if not target.is_relative_to(path.parent.resolve()):
+            raise UnsafeFile("is a link to a file outside its folder; copy the file in instead")
+    # Non-blocking: opening a FIFO for reading would otherwise wait for a writer.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafeFile("is not a regular file (a pipe, device or folder); remove it")
+        if info.st_size > MAX_FILE_BYTES:
+            raise UnsafeFile(
+                f"is {info.st_size:,} bytes; content files must be under {MAX_FILE_BYTES:,}"
+            )
+        data = file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:  # it grew while being read
+        raise UnsafeFile(f"is over {MAX_FILE_BYTES:,} bytes; content files must be smaller")
+    return data.decode("utf-8")
+
+
+def compose(text: str) -> Node | None:
+    """YAML's node tree, refusing aliases (``*name``): content never needs them, and
+    nested aliases are how a small file expands to exhaust memory."""
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise AliasRefused(event.start_mark.line + 1 if event.start_mark else 1)
+    return yaml.compose(text, Loader=yaml.SafeLoader)

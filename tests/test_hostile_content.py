@@ -1,0 +1,97 @@
+"""Files in a content folder that no reader should follow (issue 23, item 5): each is one
+problem on its file, found at once, and a reload through Telegram tells the admin why and
+keeps the previous answers; a later good edit still goes live."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+import pytest
+
+from bot.content.reading import MAX_FILE_BYTES
+from bot.matching.live import LiveContent
+from tests.fake_telegram import message
+from tests.telegram_harness import running_bot
+from tests.test_telegram import ask
+
+ADMIN, RESIDENT = 5101, 5202
+# Nine levels of nine aliases: about 387 million strings if expanded.
+ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + n)}: &{chr(98 + n)} [{', '.join(['*' + chr(97 + n)] * 9)}]\n" for n in range(8)
+)
+
+
+async def problems_within(content_dir, seconds: float = 10.0) -> list[str]:
+    """The content's problems, failing (not hanging) if reading takes too long."""
+    return await asyncio.wait_for(asyncio.to_thread(content_dir.problems), seconds)
+
+
+async def test_a_fifo_is_named_and_never_blocks_reading(content_dir):
+    os.mkfifo(content_dir.intents / "pipe.yaml")
+    assert await problems_within(content_dir) == [
+        "intents/pipe.yaml:1: not read: this file is not a regular file (a pipe, device or "
+        "folder); remove it"
+    ]
+
+
+async def test_an_alias_bomb_is_refused_on_its_line(content_dir):
+    content_dir.write("intents/bomb.yaml", ALIAS_BOMB)
+    started = time.monotonic()
+    assert await problems_within(content_dir) == [
+        "intents/bomb.yaml:2: an alias (*name) is not allowed in content files; write the value out"
+    ]
+    assert time.monotonic() - started < 5
+
+
+async def test_links_out_of_the_folder_and_huge_files_are_not_read(content_dir, tmp_path):
+    (content_dir.intents / "zero.yaml").symlink_to("/dev/zero")
+    outside = tmp_path / "elsewhere.yaml"
+    outside.write_text("id: elsewhere\n")
+    (content_dir.intents / "elsewhere.yaml").symlink_to(outside)
+    content_dir.write("intents/huge.yaml", "# padding\n" * (MAX_FILE_BYTES // 10 + 1))
+    found = await problems_within(content_dir)
+    outside_folder = "not read: this file is a link to a file outside its folder"
+    assert len(found) == 3
+    assert any(
+        p.endswith(f"intents/elsewhere.yaml:1: {outside_folder}; copy the file in instead")
+        for p in found
+    )
+    assert any(
+        p.endswith(f"intents/zero.yaml:1: {outside_folder}; copy the file in instead")
+        for p in found
+    )
+    assert (
+        f"intents/huge.yaml:1: not read: this file is {MAX_FILE_BYTES + 10:,} bytes; content "
+        f"files must be under {MAX_FILE_BYTES:,}"
+    ) in found
+
+
+def test_a_link_within_its_folder_is_followed_as_a_configmap_mounts_files(content_dir):
+    hidden = content_dir.intents / "..data"
+    hidden.mkdir()
+    beacon = content_dir.intents / "victim_support_beacon.yaml"
+    beacon.rename(hidden / beacon.name)
+    beacon.symlink_to(hidden / beacon.name)
+    assert content_dir.problems() == []
+
+
+@pytest.mark.parametrize("make", ["fifo", "bomb"])
+async def test_a_reload_refuses_the_file_says_why_and_the_next_edit_goes_live(
+    content_dir, engine, make
+):
+    live = LiveContent(engine, content_dir.intents, content_dir.knowledge)
+    async with running_bot(engine, live=live, admin_ids=frozenset({ADMIN})) as (fake, _, _):
+        if make == "fifo":
+            os.mkfifo(content_dir.intents / "bad.yaml")
+        else:
+            content_dir.write("intents/bad.yaml", ALIAS_BOMB)
+        (report,) = await ask(fake, message(ADMIN, "/reload"))
+        assert report.text.startswith("Content NOT reloaded: 1 error(s)")
+        assert "intents/bad.yaml" in report.text
+        (reply,) = await ask(fake, message(RESIDENT, "beacon number"))
+        assert "0300 011 55 55" in reply.text
+        (content_dir.intents / "bad.yaml").unlink()
+        (report,) = await ask(fake, message(ADMIN, "/reload"))
+        assert report.text.startswith("Content reloaded:")
