@@ -159,3 +159,66 @@ async def test_an_unreachable_telegram_at_start_is_logged_and_retried(engine, ca
         == ["cannot reach Telegram at https://api.telegram.org (Bad Gateway); retrying in 0 s"] * 2
     )
     assert [c.method for c in fake.calls] == ["getMe:502", "getMe:502", "getMe"]
+
+
+async def test_the_webhook_refuses_big_or_secretless_bodies_unread_and_skips_deep_nesting(engine):
+    import asyncio
+    import dataclasses
+    import json
+    import socket
+
+    import httpx
+
+    from bot.settings import Settings
+    from bot.telegram.webhook import MAX_BODY_BYTES, webhook_server
+    from tests.fake_telegram import message
+    from tests.telegram_harness import running_bot
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = dataclasses.replace(
+        Settings(token=TOKEN),
+        webhook_url="https://bot.example.org",
+        webhook_secret="s3cret-token",
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+    )
+    secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+    async with running_bot(engine) as (fake, _, app):
+        await app.updater.stop()
+        server = webhook_server(app, settings)
+        try:
+            # Without the secret, the answer comes before the body is sent: the client
+            # announces 50 MB and sends only the headers.
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(
+                b"POST /telegram HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n"
+            )
+            await writer.drain()
+            status = await asyncio.wait_for(reader.readline(), 5)
+            assert status.startswith(b"HTTP/1.1 403")
+            writer.close()
+            async with httpx.AsyncClient() as client:
+                url = f"http://127.0.0.1:{port}/telegram"
+                try:  # tornado closes the connection on a body over the limit
+                    too_big = await client.post(
+                        url, content=b"x" * (MAX_BODY_BYTES + 1), headers=secret
+                    )
+                    assert too_big.status_code >= 400
+                except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError):
+                    pass
+                deep = await client.post(url, content=b"[" * 200_000, headers=secret)
+                assert deep.status_code == 200  # skipped, so Telegram does not send it again
+                update = {"update_id": 7, **message(43, "beacon number")}
+                right = await client.post(url, content=json.dumps(update), headers=secret)
+                assert right.status_code == 200
+            await fake.wait_for(lambda: fake.sent(chat_id=43))
+            # A half-open connection (headers never finished) is closed after the idle limit.
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"POST /telegram HTTP/1.1\r\n")
+            await writer.drain()
+            assert await asyncio.wait_for(reader.read(), 15) == b""
+            writer.close()
+        finally:
+            server.stop()

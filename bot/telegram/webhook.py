@@ -33,20 +33,37 @@ PATH = "/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 -- a header name
 
 
+# Telegram's updates are a few KB; a body over this is refused before it is read whole.
+MAX_BODY_BYTES = 1_000_000
+# A connection that sends no complete headers, or no body, for this long is closed.
+IDLE_SECONDS = 10.0
+
+
+@tornado.web.stream_request_body
 class TelegramCall(tornado.web.RequestHandler):
-    """One call from Telegram: one update in a JSON body."""
+    """One call from Telegram: one update in a JSON body. The secret is checked as soon as
+    the headers arrive, so a caller without it never gets its body read or buffered."""
 
     SUPPORTED_METHODS = ("POST",)
 
     def initialize(self, app: BotApplication, secret: str) -> None:
         self.app, self.secret = app, secret
+        self.body = bytearray()
 
-    async def post(self) -> None:
+    def prepare(self) -> None:
         given = self.request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             raise tornado.web.HTTPError(403)  # not Telegram
+
+    def data_received(self, chunk: bytes) -> None:
+        self.body += chunk  # the server's max_body_size caps it
+
+    async def post(self) -> None:
         try:
-            raw = json.loads(self.request.body)
+            raw = json.loads(bytes(self.body))
+        except RecursionError:  # nested thousands deep: no update Telegram would send
+            log.warning("skipped a webhook call: its body is nested too deeply")
+            return
         except ValueError as exc:  # also a body that is not UTF-8
             log.warning("skipped a webhook call: its body is not JSON (%s)", safe_reason(exc))
             return
@@ -72,7 +89,12 @@ def webhook_server(app: BotApplication, settings: Settings) -> HTTPServer:
         [(rf"{PATH}/?", TelegramCall, {"app": app, "secret": settings.webhook_secret})],
         log_function=lambda _handler: None,  # no access log: it would name the callers
     )
-    server = HTTPServer(routes)
+    server = HTTPServer(
+        routes,
+        max_body_size=MAX_BODY_BYTES,
+        idle_connection_timeout=IDLE_SECONDS,
+        body_timeout=IDLE_SECONDS,
+    )
     server.listen(settings.webhook_port, address=settings.webhook_listen)
     return server
 
