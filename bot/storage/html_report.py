@@ -1,9 +1,12 @@
-"""The admins' report as one self-contained HTML page: charts drawn as inline SVG.
+"""The admins' report as one self-contained HTML page: bars in HTML, columns in SVG.
 
 No script, font, style sheet or image is fetched: the file opens offline on a phone or a
-desktop and can be forwarded as it is. The charts are small hand-written SVG (bars only),
-which needs no dependency and keeps the file to tens of kilobytes. Only counts, topic ids
-and titles, and already-redacted question text appear; no resident identifier is read.
+desktop and can be forwarded as it is. The charts are hand-written (no dependency, tens of
+kilobytes). Their labels and numbers are page text at the page's size: bar charts are HTML,
+and the column charts' SVG is laid out in percentages of its width rather than scaled, so
+no label is shrunk on a phone or cut off on a desktop (tests/test_report.py measures both in
+Chromium). Only counts, topic titles and already-redacted question text appear; no
+resident identifier is read.
 """
 
 from __future__ import annotations
@@ -15,32 +18,53 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
-from bot.storage.reports import LOCAL_TIME, OUTCOMES, Group, group_questions
+from bot.storage.reports import LOCAL_TIME, Group, group_questions
 from bot.storage.store import MessageOutcome, Question, Store
 
+REFUSED = "refused"  # a fallback that an out-of-scope intent decided: answered correctly
+# The outcomes as the report counts them, in the order charts stack them.
+KINDS = ("answer", "suggest", REFUSED, "fallback", "emergency", "crisis", "card")
 OUTCOME_NAMES = {
     "answer": "answered",
     "suggest": "did you mean",
-    "fallback": "fallback",
+    REFUSED: "out of scope",
+    "fallback": "no answer",
     "emergency": "emergency",
     "crisis": "crisis",
     "card": "language card",
 }
-# Colour-blind-safe (Okabe–Ito); every chart also labels its bars in text.
+# Colour-blind-safe (Okabe–Ito, and grey); every chart also gives its numbers in text.
 COLOURS = {
     "answer": "#009E73",
     "suggest": "#0072B2",
+    REFUSED: "#999999",
     "fallback": "#E69F00",
     "emergency": "#D55E00",
     "crisis": "#CC79A7",
     "card": "#56B4E9",
 }
 UP, DOWN = "#009E73", "#D55E00"
-WIDTH = 640  # the SVG coordinate width; the charts scale to the screen
-LABEL = 190  # room for topic names left of horizontal bars
+GAPS_OR_ANSWERS = ("answer", "suggest", "fallback")  # what an answer rate is a share of
 TOP_TOPICS = 12
-SAMPLES = 30  # unanswered groups and 👎 answers listed
+SAMPLES = 30  # question groups and 👎 answers listed
+AXIS = 40  # px: the y axis's labels, left of a column chart
 TitleOf = Callable[[str | None], str]  # a topic's title from its id
+
+
+def refused(kind: str, intent: str | None) -> bool:
+    """A fallback an out-of-scope intent decided ("bins are the council's") is a correct
+    refusal; a fallback from low confidence (no intent) is a gap in the content."""
+    return kind == "fallback" and intent is not None
+
+
+def outcome_of(row: MessageOutcome) -> str:
+    """The row's outcome as the report counts it: ``refused`` apart from ``fallback``."""
+    return REFUSED if refused(row.kind, row.intent) else row.kind
+
+
+def has_words(text: str) -> bool:
+    """Whether a question has a letter or a digit: blank and emoji-only ones are left out."""
+    return any(char.isalnum() for char in text)
 
 
 @dataclass(frozen=True)
@@ -53,13 +77,31 @@ class Period:
     def total(self) -> int:
         return len(self.rows)
 
-    def share(self, *kinds: str) -> float:
-        return sum(r.kind in kinds for r in self.rows) / self.total if self.rows else 0.0
+    def count(self, kind: str) -> int:
+        return sum(outcome_of(r) == kind for r in self.rows)
+
+    def share(self, kind: str) -> float | None:
+        return self.count(kind) / self.total if self.rows else None
+
+    def answered(self) -> Counter[str]:
+        """Answered messages per topic."""
+        return Counter(r.intent for r in self.rows if r.kind == "answer" and r.intent)
 
     @property
     def helpful_share(self) -> float | None:
         votes = [r.helpful for r in self.rows if r.helpful is not None]
         return sum(votes) / len(votes) if votes else None
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What the report shows: the period, the one before it, and the questions to review."""
+
+    current: Period
+    previous: Period
+    gaps: list[Group]  # unanswered or "did you mean": we should answer these
+    refusals: list[Group]  # out of scope, answered correctly
+    unhelpful: list[Question]
 
 
 async def build_report(
@@ -74,27 +116,33 @@ async def build_report(
     now = time.time() if now is None else now
     cutoff = now - days * 86400
     rows = await store.outcomes(days * 2)
-    current = Period([r for r in rows if r.at >= cutoff])
-    previous = Period([r for r in rows if r.at < cutoff])
-    unanswered = group_questions([q for q in await store.questions(days) if q.at >= cutoff])
-    unhelpful = [q for q in await store.not_helpful(days) if q.at >= cutoff]
+    questions = [q for q in await store.questions(days) if q.at >= cutoff and has_words(q.text)]
+    findings = Findings(
+        current=Period([r for r in rows if r.at >= cutoff]),
+        previous=Period([r for r in rows if r.at < cutoff]),
+        gaps=group_questions([q for q in questions if not refused(q.kind, q.intent)]),
+        refusals=group_questions([q for q in questions if refused(q.kind, q.intent)]),
+        unhelpful=[
+            q for q in await store.not_helpful(days) if q.at >= cutoff and has_words(q.text)
+        ],
+    )
     today = dt.datetime.fromtimestamp(now, LOCAL_TIME).date()
-    return render(current, previous, unanswered, unhelpful, titles, days, today, notes)
+    return render(findings, titles, days, today, notes)
 
 
 def render(
-    current: Period,
-    previous: Period,
-    unanswered: list[Group],
-    unhelpful: list[Question],
+    findings: Findings,
     titles: Mapping[str, str],
     days: int,
     today: dt.date,
     notes: Sequence[str] = (),
 ) -> str:
+    """The page: every figure in text, charts as HTML bars or inline SVG."""
+
     def title(intent: str | None) -> str:
         return titles.get(intent or "", intent or "—")
 
+    current, previous = findings.current, findings.previous
     first = today - dt.timedelta(days=days - 1)
     sections = [
         _section("Compared with the previous period", _comparison(current, previous, days)),
@@ -102,24 +150,30 @@ def render(
             "Questions per day by outcome",
             _legend() + _per_day(current.rows, first, today),
         ),
-    ]
-    answered = Counter(r.intent for r in current.rows if r.kind == "answer" and r.intent)
-    top = answered.most_common(TOP_TOPICS)
-    sections.append(
         _section(
-            "Top topics (answered questions)",
-            _hbars([(title(i), n, f"{n}") for i, n in top], COLOURS["answer"]) if top else _empty(),
-        )
-    )
-    sections.append(_section("Answer rate per topic", _answer_rates(current.rows, title)))
-    sections.append(
-        _section("Was the answer helpful? Votes per topic", _feedback(current.rows, title))
-    )
-    sections.append(_section("Busiest hours (UK time)", _hours(current.rows)))
-    sections.append(_section("Unanswered questions, similar ones grouped", _groups(unanswered)))
-    sections.append(
-        _section("Answers rated not helpful, with the question", _unhelpful(unhelpful, title))
-    )
+            "Answered questions per topic, this period and the one before",
+            _trends(current.answered(), previous.answered(), days, title),
+        ),
+        _section("Answer rate per topic", _answer_rates(current.rows, title)),
+        _section("Was the answer helpful? Votes per topic", _feedback(current.rows, title)),
+        _section("Busiest hours (UK time)", _hours(current.rows)),
+        _section(
+            "We should answer these: unanswered questions, similar ones grouped",
+            _groups(findings.gaps, title, ("closest topic", _closest), "No unanswered questions"),
+        ),
+        _section(
+            "Out of scope, answered correctly",
+            _groups(
+                findings.refusals,
+                title,
+                ("answered with", _refused_by),
+                "No out-of-scope questions",
+            ),
+        ),
+        _section(
+            "Answers rated not helpful, with the question", _unhelpful(findings.unhelpful, title)
+        ),
+    ]
     if notes:
         items = "".join(f"<li>{escape(note)}</li>" for note in notes)
         sections.append(_section("For staff: content to check", f"<ul>{items}</ul>"))
@@ -144,52 +198,49 @@ def _empty(text: str = "Nothing in this period.") -> str:
 
 
 def _comparison(current: Period, previous: Period, days: int) -> str:
+    """Counts and shares of each outcome, now and before, and the change in points."""
+
     def pct(value: float | None) -> str:
         return "—" if value is None else f"{value:.0%}"
 
-    def change(now: float | None, before: float | None, points: bool) -> str:
-        if now is None or before is None or (not points and not before):
-            return "—"
-        if points:
-            return f"{(now - before) * 100:+.0f} pts"
-        return f"{(now - before) / before:+.0%}"
+    def points(now: float | None, before: float | None) -> str:
+        return "—" if now is None or before is None else f"{(now - before) * 100:+.0f} pts"
 
-    figures: list[tuple[str, float | None, float | None, bool, bool]] = [
-        ("Messages", current.total, previous.total, False, False),
-        ("Answered", current.share("answer"), previous.share("answer"), True, True),
-        ("Did you mean", current.share("suggest"), previous.share("suggest"), True, True),
-        ("Fallback", current.share("fallback"), previous.share("fallback"), True, True),
+    def counted(period: Period, kind: str) -> str:
+        return f"{period.count(kind)} ({pct(period.share(kind))})" if period.total else "—"
+
+    change = f"{(current.total - previous.total) / previous.total:+.0%}" if previous.total else "—"
+    rows = [("Messages", f"{current.total}", f"{previous.total or '—'}", change)]
+    rows += [
         (
-            "Emergency or crisis",
-            current.share("emergency", "crisis"),
-            previous.share("emergency", "crisis"),
-            True,
-            True,
-        ),
-        ("Rated helpful (of votes)", current.helpful_share, previous.helpful_share, True, True),
-    ]
-    rows = []
-    for name, now, before, is_share, points in figures:
-        shown_now = pct(now) if is_share else f"{int(now or 0)}"
-        shown_before = pct(before) if is_share else f"{int(before or 0)}"
-        if not previous.total:
-            shown_before, delta = "—", "—"
-        else:
-            delta = change(now, before, points)
-        rows.append(
-            f"<tr><th>{escape(name)}</th><td>{shown_now}</td><td>{shown_before}</td>"
-            f"<td>{escape(delta)}</td></tr>"
+            OUTCOME_NAMES[kind].capitalize(),
+            counted(current, kind),
+            counted(previous, kind),
+            points(current.share(kind), previous.share(kind)),
         )
+        for kind in KINDS
+    ]
+    rows.append(
+        (
+            "Rated helpful (of votes)",
+            pct(current.helpful_share),
+            pct(previous.helpful_share),
+            points(current.helpful_share, previous.helpful_share),
+        )
+    )
+    body = "".join(
+        f"<tr><th>{escape(name)}</th><td>{now}</td><td>{before}</td><td>{delta}</td></tr>"
+        for name, now, before, delta in rows
+    )
     return (
         f'<table class="figures"><thead><tr><th></th><th>last {days} days</th>'
-        f"<th>{days} days before</th><th>change</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        f"<th>{days} days before</th><th>change</th></tr></thead><tbody>{body}</tbody></table>"
     )
 
 
 def _legend() -> str:
     items = "".join(
-        f'<span><i style="background:{COLOURS[k]}"></i>{OUTCOME_NAMES[k]}</span>' for k in OUTCOMES
+        f'<span><i style="background:{COLOURS[k]}"></i>{OUTCOME_NAMES[k]}</span>' for k in KINDS
     )
     return f'<p class="legend">{items}</p>'
 
@@ -197,90 +248,99 @@ def _legend() -> str:
 def _per_day(rows: Sequence[MessageOutcome], first: dt.date, last: dt.date) -> str:
     """A stacked column per day, outcomes stacked in the legend's order."""
     span = (last - first).days + 1
-    counts: dict[dt.date, Counter[str]] = {
-        first + dt.timedelta(days=n): Counter() for n in range(span)
-    }
+    days = [first + dt.timedelta(days=n) for n in range(span)]
+    counts: dict[dt.date, Counter[str]] = {day: Counter() for day in days}
     for row in rows:
         day = dt.datetime.fromtimestamp(row.at, LOCAL_TIME).date()
         if day in counts:
-            counts[day][row.kind] += 1
-    peak = max((sum(c.values()) for c in counts.values()), default=0)
-    if not peak:
-        return _empty()
-    height, left, bottom = 220, 34, 24
-    plot_w, plot_h = WIDTH - left - 6, height - bottom - 10
-    step = plot_w / span
-    parts = _y_axis(peak, left, plot_h, 10)
-    for n, (day, counter) in enumerate(sorted(counts.items())):
-        x = left + n * step + step * 0.1
-        y = 10.0 + plot_h
-        for kind in OUTCOMES:
-            if counter[kind]:
-                h = counter[kind] / peak * plot_h
-                y -= h
-                parts.append(
-                    f'<rect x="{x:.1f}" y="{y:.1f}" width="{step * 0.8:.1f}" height="{h:.1f}"'
-                    f' fill="{COLOURS[kind]}"><title>{day:%a %-d %b}: {counter[kind]} '
-                    f"{OUTCOME_NAMES[kind]}</title></rect>"
+            counts[day][outcome_of(row)] += 1
+    columns = [
+        (
+            [
+                (
+                    COLOURS[k],
+                    counts[day][k],
+                    f"{day:%a %-d %b}: {counts[day][k]} {OUTCOME_NAMES[k]}",
                 )
-        if span <= 14 or n % max(1, span // 10) == 0:
-            parts.append(
-                f'<text x="{x + step * 0.4:.1f}" y="{height - 6}" text-anchor="middle"'
-                f' class="tick">{day:%-d %b}</text>'
-            )
-    return _svg(height, parts, "Questions per day, stacked by outcome")
-
-
-def _y_axis(peak: int, left: int, plot_h: float, top: int) -> list[str]:
-    parts = []
-    for value in sorted({0, peak // 2, peak}):
-        y = top + plot_h - value / peak * plot_h
-        parts.append(
-            f'<line x1="{left}" x2="{WIDTH - 6}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
-            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" class="tick">{value}</text>'
+                for k in KINDS
+                if counts[day][k]
+            ],
+            f"{day:%-d %b}",
         )
-    return parts
+        for day in days
+    ]
+    return _columns(columns, 2 * -(-span // 12), "Questions per day, stacked by outcome")
 
 
-def _hbars(items: Sequence[tuple[str, float, str]], colour: str, scale: float = 0.0) -> str:
-    """Horizontal bars: (label, value, value as shown); ``scale`` is the full-width value."""
-    if not items:
+def _hours(rows: Sequence[MessageOutcome]) -> str:
+    hours = Counter(dt.datetime.fromtimestamp(r.at, LOCAL_TIME).hour for r in rows)
+    colour = COLOURS["suggest"]
+    columns = [
+        ([(colour, hours[h], f"{h:02d}:00–{h:02d}:59: {hours[h]}")], f"{h:02d}:00")
+        for h in range(24)
+    ]
+    return _columns(columns, 6, "Messages by hour of the day, UK time")
+
+
+def _trends(now: Counter[str], before: Counter[str], days: int, title: TitleOf) -> str:
+    """Per topic: answered questions in this period and the one before, with small bars."""
+    topics = sorted(set(now) | set(before), key=lambda t: (-now[t], -before[t], title(t)))
+    if not topics:
         return _empty()
-    full: float = scale or max(value for _, value, _ in items) or 1.0
-    row = 26
-    parts = []
-    for n, (label, value, shown) in enumerate(items):
-        y = n * row + 4
-        w = value / full * (WIDTH - LABEL - 60)
-        parts.append(
-            f'<text x="{LABEL - 8}" y="{y + 15}" text-anchor="end">{escape(_short(label))}'
-            f"<title>{escape(label)}</title></text>"
-            f'<rect x="{LABEL}" y="{y + 2}" width="{max(w, 1):.1f}" height="18" rx="2"'
-            f' fill="{colour}"/>'
-            f'<text x="{LABEL + w + 6:.1f}" y="{y + 15}">{escape(shown)}</text>'
+    most = max(max(now.values(), default=0), max(before.values(), default=0))
+
+    def cell(count: int, colour: str) -> str:
+        return (
+            f'<td class="n">{count}<span class="mini" style="width:{count / most:.1%};'
+            f'background:{colour}"></span></td>'
         )
-    return _svg(len(items) * row + 8, parts, "bar chart")
+
+    def change(topic: str) -> str:
+        if not before[topic]:
+            return "new"
+        difference = now[topic] - before[topic]
+        return f"{difference:+d} ({difference / before[topic]:+.0%})"
+
+    rows = "".join(
+        f"<tr><th>{escape(title(t))}</th>{cell(now[t], COLOURS['answer'])}"
+        f'{cell(before[t], COLOURS[REFUSED])}<td class="n">{change(t)}</td></tr>'
+        for t in topics[:TOP_TOPICS]
+    )
+    return (
+        f'<table class="trends"><thead><tr><th>topic</th><th class="n">last {days} days</th>'
+        f'<th class="n">{days} days before</th><th class="n">change</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+    )
 
 
 def _answer_rates(rows: Sequence[MessageOutcome], title: TitleOf) -> str:
-    """Per topic: of the messages it scored best on, the share answered directly."""
+    """Per topic: of the messages it scored best on, the share answered directly. Correct
+    refusals, and topics that only refuse, are left out."""
+    out_of_scope = {r.intent for r in rows if refused(r.kind, r.intent)}
     reached: Counter[str] = Counter()
     answered: Counter[str] = Counter()
     for row in rows:
         topic = row.intent if row.kind == "answer" else row.closest
-        if topic and row.kind in ("answer", "suggest", "fallback"):
+        if topic and topic not in out_of_scope and outcome_of(row) in GAPS_OR_ANSWERS:
             reached[topic] += 1
             answered[topic] += row.kind == "answer"
-    items = [
-        (title(topic), answered[topic] / n, f"{answered[topic] / n:.0%} of {n}")
-        for topic, n in reached.most_common(TOP_TOPICS)
-    ]
-    return _hbars(items, COLOURS["suggest"], scale=1.0)
+    if not reached:
+        return _empty()
+    return _bars(
+        [
+            (
+                title(topic),
+                _bar(answered[topic] / n, COLOURS["suggest"]),
+                f"{answered[topic] / n:.0%} of {n}",
+            )
+            for topic, n in reached.most_common(TOP_TOPICS)
+        ]
+    )
 
 
 def _feedback(rows: Sequence[MessageOutcome], title: TitleOf) -> str:
-    """Helpful votes to the right, not helpful to the left of a centre line, per topic.
-    Words, not emoji: a browser without an emoji font would show empty boxes."""
+    """Not helpful to the left of a centre line, helpful to the right, per topic. Words,
+    not emoji: a browser without an emoji font would show empty boxes."""
     votes: dict[str, Counter[int]] = {}
     for row in rows:
         if row.intent and row.helpful is not None:
@@ -289,61 +349,52 @@ def _feedback(rows: Sequence[MessageOutcome], title: TitleOf) -> str:
         return _empty("No votes in this period.")
     ranked = sorted(votes.items(), key=lambda kv: -sum(kv[1].values()))[:TOP_TOPICS]
     most = max(max(c[0], c[1]) for _, c in ranked)
-    centre, half, row_h = LABEL + (WIDTH - LABEL) / 2, (WIDTH - LABEL) / 2 - 30, 26
-    bottom = len(ranked) * row_h + 4
-    parts = [f'<line x1="{centre}" x2="{centre}" y1="0" y2="{bottom}" class="axis"/>']
-    for n, (intent, count) in enumerate(ranked):
-        y = n * row_h + 4
-        up, down = count[1] / most * half, count[0] / most * half
-        parts.append(
-            f'<text x="{LABEL - 8}" y="{y + 15}" text-anchor="end">{escape(_short(title(intent)))}'
-            f"<title>{escape(title(intent))}</title></text>"
-            f'<rect x="{centre - down:.1f}" y="{y + 2}" width="{down:.1f}" height="18"'
-            f' fill="{DOWN}"><title>{count[0]} not helpful</title></rect>'
-            f'<rect x="{centre:.1f}" y="{y + 2}" width="{up:.1f}" height="18"'
-            f' fill="{UP}"><title>{count[1]} helpful</title></rect>'
-            f'<text x="{centre - down - 4:.1f}" y="{y + 15}" text-anchor="end">{count[0]} no</text>'
-            f'<text x="{centre + up + 4:.1f}" y="{y + 15}">{count[1]} yes</text>'
-        )
-    return _svg(len(ranked) * row_h + 8, parts, "Helpful and not helpful votes per topic")
-
-
-def _hours(rows: Sequence[MessageOutcome]) -> str:
-    hours = Counter(dt.datetime.fromtimestamp(r.at, LOCAL_TIME).hour for r in rows)
-    peak = max(hours.values(), default=0)
-    if not peak:
-        return _empty()
-    height, left, bottom = 180, 34, 22
-    plot_h, step = height - bottom - 10, (WIDTH - left - 6) / 24
-    parts = _y_axis(peak, left, plot_h, 10)
-    for hour in range(24):
-        h = hours[hour] / peak * plot_h
-        x = left + hour * step + step * 0.12
-        parts.append(
-            f'<rect x="{x:.1f}" y="{10 + plot_h - h:.1f}" width="{step * 0.76:.1f}"'
-            f' height="{h:.1f}" fill="{COLOURS["suggest"]}">'
-            f"<title>{hour:02d}:00–{hour:02d}:59: {hours[hour]}</title></rect>"
-        )
-        if hour % 3 == 0:
-            parts.append(
-                f'<text x="{x + step * 0.38:.1f}" y="{height - 6}" text-anchor="middle"'
-                f' class="tick">{hour:02d}:00</text>'
+    return _bars(
+        [
+            (
+                title(intent),
+                f'<span class="split">{_bar(count[0] / most, DOWN)}</span>'
+                f'<span class="split">{_bar(count[1] / most, UP)}</span>',
+                f"{count[0]} no · {count[1]} yes",
             )
-    return _svg(height, parts, "Messages by hour of the day, UK time")
+            for intent, count in ranked
+        ]
+    )
 
 
-def _groups(groups: Sequence[Group]) -> str:
+def _closest(group: Group) -> str | None:
+    """The topic that scored best on most of the group's questions."""
+    return group.closest.most_common(1)[0][0] if group.closest else None
+
+
+def _refused_by(group: Group) -> str | None:
+    """The out-of-scope topic that answered the group's latest question."""
+    return group.example.intent
+
+
+def _groups(
+    groups: Sequence[Group],
+    title: TitleOf,
+    topic: tuple[str, Callable[[Group], str | None]],
+    none: str,
+) -> str:
+    """Question groups, each with the number of its latest question (``review add N``)
+    and a topic: ``topic`` is its column's heading and how it is found."""
     if not groups:
-        return _empty("No unanswered questions in this period.")
+        return _empty(f"{none} in this period.")
+    heading, topic_of = topic
     rows = "".join(
-        f"<tr><td class=n>{g.count}</td><td>{escape(g.example.text)}</td>"
-        f"<td>{escape(g.closest.most_common(1)[0][0] if g.closest else '—')}</td></tr>"
+        f'<tr><td class="n">#{g.example.id}</td><td class="n">{g.count}</td>'
+        f'<td class="q">{escape(g.example.text)}</td><td>{escape(title(topic_of(g)))}</td></tr>'
         for g in groups[:SAMPLES]
     )
     more = f"<p>… and {len(groups) - SAMPLES} more groups.</p>" if len(groups) > SAMPLES else ""
     return (
-        "<table><thead><tr><th>asked</th><th>a sample (personal details removed)</th>"
-        f"<th>closest topic</th></tr></thead><tbody>{rows}</tbody></table>{more}"
+        '<table><thead><tr><th class="n">number</th><th class="n">asked</th>'
+        f"<th>question</th><th>{escape(heading)}</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>{more}"
+        '<p class="hint">Personal details are removed from questions. The number is the one'
+        " to give <code>review add</code>.</p>"
     )
 
 
@@ -357,27 +408,78 @@ def _unhelpful(questions: Sequence[Question], title: TitleOf) -> str:
         return "something else" if q.wanted == "-" else title(q.wanted)
 
     rows = "".join(
-        f"<tr><td>{escape(q.text)}</td><td>{escape(title(q.intent))}</td>"
-        f"<td>{escape(wanted(q))}</td></tr>"
+        f'<tr><td class="n">#{q.id}</td><td class="q">{escape(q.text)}</td>'
+        f"<td>{escape(title(q.intent))}</td><td>{escape(wanted(q))}</td></tr>"
         for q in questions[:SAMPLES]
     )
     return (
-        "<table><thead><tr><th>question (personal details removed)</th><th>answer given</th>"
-        f"<th>they were looking for</th></tr></thead><tbody>{rows}</tbody></table>"
+        '<table><thead><tr><th class="n">number</th><th>question (personal details removed)'
+        "</th><th>answer given</th><th>they were looking for</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
     )
 
 
-# -- drawing
+# -- drawing: labels and numbers are HTML text or unscaled SVG text, never shrunk or cut
 
 
-def _short(label: str, limit: int = 28) -> str:
-    return label if len(label) <= limit else label[: limit - 1] + "…"
+def _bar(share: float, colour: str) -> str:
+    return f'<span class="bar" style="width:{share:.1%};background:{colour}"></span>'
 
 
-def _svg(height: int, parts: list[str], label: str) -> str:
+def _bars(items: Sequence[tuple[str, str, str]]) -> str:
+    """Rows of (label, bar markup, value as shown): the label wraps, and stands above its
+    bar on a narrow screen."""
+    rows = "".join(
+        f'<span class="label">{escape(label)}</span><span class="track">{bar}</span>'
+        f'<span class="value">{escape(value)}</span>'
+        for label, bar, value in items
+    )
+    return f'<div class="bars">{rows}</div>'
+
+
+Column = tuple[list[tuple[str, int, str]], str]  # stacked (colour, count, tooltip); its label
+
+
+def _columns(columns: Sequence[Column], every: int, label: str) -> str:
+    """A column chart: the columns are placed in percentages of the width, so the chart
+    fills any screen while its text keeps its size. Every ``every``-th column is labelled,
+    and on a wide screen the ones halfway between too (``every`` is even)."""
+    peak = max((sum(n for _, n, _ in stack) for stack, _ in columns), default=0)
+    if not peak:
+        return _empty()
+    height, top, bottom = 200, 8, 24
+    plot = height - top - bottom
+    axis, parts = [], []
+    for value in sorted({0, peak // 2, peak}):
+        y = top + plot - value / peak * plot
+        axis.append(f'<text x="{AXIS - 6}" y="{y + 4:.1f}" text-anchor="end">{value}</text>')
+        parts.append(f'<line x1="0" x2="100%" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
+    step = 100 / len(columns)
+    for n, (stack, tick) in enumerate(columns):
+        x, y = n * step, float(top + plot)
+        for colour, count, tip in stack:
+            h = count / peak * plot
+            y -= h
+            parts.append(
+                f'<rect x="{x + step * 0.12:.2f}%" y="{y:.1f}" width="{step * 0.76:.2f}%"'
+                f' height="{h:.1f}" fill="{colour}"><title>{escape(tip)}</title></rect>'
+            )
+        if n % (every // 2) == 0:
+            # at the edges, the label starts or ends with its column: never cut off
+            at, anchor = x + step / 2, "middle"
+            if at < 6:
+                at, anchor = x, "start"
+            elif at > 94:
+                at, anchor = x + step, "end"
+            wide = "" if n % every == 0 else ' class="wide"'  # not on a phone
+            parts.append(
+                f'<text x="{at:.2f}%" y="{height - 6}" text-anchor="{anchor}"{wide}>'
+                f"{escape(tick)}</text>"
+            )
     return (
-        f'<svg viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(label)}"'
-        f' xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>'
+        f'<div class="columns" role="img" aria-label="{escape(label)}">'
+        f'<svg class="axis" width="{AXIS}" height="{height}">{"".join(axis)}</svg>'
+        f'<svg class="plot" width="100%" height="{height}">{"".join(parts)}</svg></div>'
     )
 
 
@@ -390,26 +492,49 @@ PAGE = """<!DOCTYPE html>
 <title>{title}</title>
 <style>
 body {{ font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
-  margin: 0 auto; max-width: 760px; padding: 12px 14px 40px; color: #1d1d1f;
+  margin: 0 auto; max-width: 860px; padding: 12px 14px 40px; color: #1d1d1f;
   background: #fff; }}
+td.q {{ overflow-wrap: anywhere; }}
 header {{ border-bottom: 3px solid #0072B2; margin-bottom: 8px; }}
 h1 {{ font-size: 1.35em; margin: .3em 0 .1em; }}
 h2 {{ font-size: 1.08em; margin: 1.6em 0 .5em; }}
-.meta {{ color: #555; margin: 0 0 .7em; }}
-svg {{ width: 100%; height: auto; display: block; font-size: 12px; }}
-svg text {{ fill: #1d1d1f; }}
-svg .tick {{ fill: #555; font-size: 11px; }}
+.meta, .hint {{ color: #555; margin: 0 0 .7em; }}
+.hint {{ font-size: .87em; margin-top: .4em; }}
+.columns {{ display: flex; }}
+.columns svg {{ display: block; flex: none; font-size: 12px; }}
+.columns svg.plot {{ flex: 1 1 auto; min-width: 0; }}
+svg text {{ fill: #555; }}
 svg .grid {{ stroke: #e3e3e3; }}
-svg .axis {{ stroke: #999; }}
 table {{ border-collapse: collapse; width: 100%; font-size: .93em; }}
 th, td {{ text-align: left; padding: 5px 6px; border-bottom: 1px solid #e3e3e3;
   vertical-align: top; }}
-td.n, .figures td {{ text-align: right; font-variant-numeric: tabular-nums; }}
+.n, .figures td {{ text-align: right; font-variant-numeric: tabular-nums;
+  white-space: nowrap; }}
+.figures th {{ font-weight: normal; }}
+.figures thead th, table thead th {{ font-weight: 600; }}
+.mini {{ display: block; height: 5px; margin: 3px 0 0 auto; border-radius: 1px; }}
+.bars {{ display: grid; grid-template-columns: minmax(9em, 17em) minmax(0, 1fr) auto;
+  gap: 6px 10px; align-items: center; }}
+.bars .track {{ display: flex; height: 18px; }}
+.bars .split {{ flex: 1 1 0; display: flex; }}
+.bars .split:first-child {{ justify-content: flex-end; border-right: 1px solid #999; }}
+.bars .bar {{ display: block; min-width: 1px; height: 100%; border-radius: 2px; }}
+.bars .value {{ white-space: nowrap; font-variant-numeric: tabular-nums; text-align: right; }}
 .legend span {{ margin-right: 12px; white-space: nowrap; }}
 .legend i {{ display: inline-block; width: 11px; height: 11px; margin-right: 4px;
   border-radius: 2px; vertical-align: -1px; }}
 .empty {{ color: #666; font-style: italic; }}
-footer {{ margin-top: 2em; color: #666; font-size: .85em; }}
+footer {{ margin-top: 2em; color: #666; font-size: .9em; }}
+@media (max-width: 560px) {{
+  body {{ font-size: 14px; padding: 10px 10px 32px; }}
+  .bars {{ grid-template-columns: minmax(0, 1fr) auto; gap: 2px 8px; }}
+  .bars .label {{ grid-column: 1 / -1; margin-top: 6px; }}
+  th, td {{ padding: 4px 4px; }}
+  svg .wide {{ display: none; }}
+  .trends tr {{ display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); }}
+  .trends tr > :first-child {{ grid-column: 1 / -1; border-bottom: 0; padding-bottom: 0; }}
+  .trends thead tr > :first-child {{ display: none; }}
+}}
 </style>
 </head>
 <body>
