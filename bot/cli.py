@@ -14,8 +14,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from bot.content.facts import unchecked_sources
 from bot.content.loading import load_content
-from bot.content.problems import Severity
+from bot.content.problems import has_errors
+from bot.content.report import validation_lines
 from bot.matching.encoder import load_encoder
 from bot.matching.engine import Engine
 from bot.settings import Settings, load_settings, read_environment
@@ -54,13 +56,10 @@ def load_engine(settings: Settings) -> Engine:
 
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
-    _, problems = load_content(settings.intents, settings.knowledge, settings.seeds)
-    for problem in problems:
-        print(problem)
-    errors = sum(p.severity is Severity.ERROR for p in problems)
-    warnings = len(problems) - errors
-    print(f"{errors} error(s), {warnings} warning(s)" if problems else "Content OK: no problems.")
-    return 1 if errors else 0
+    content, problems = load_content(settings.intents, settings.knowledge, settings.seeds)
+    problems += unchecked_sources(settings.knowledge, settings.seeds)
+    print("\n".join(validation_lines(content, problems, verbose=args.verbose)))
+    return 1 if has_errors(problems) else 0
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -516,7 +515,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     p.add_argument("--errors", action="store_true", help="list every case that went wrong")
-    _command(sub, "validate", "check all content; one line per problem", cmd_validate)
+    p = _command(sub, "validate", "check all content; one line per problem", cmd_validate)
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="list every warning, and each answer's reading level",
+    )
     p = _command(
         sub, "calibrate", "propose the answer threshold from labelled cases", cmd_calibrate
     )

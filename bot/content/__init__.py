@@ -1,5 +1,6 @@
 """Staff content: reading and checking the YAML in intents/ and knowledge/, and review edits.
 
-Owns: problems, YAML nodes, facts, intents, matching and danger settings, answer templates.
+Owns: problems, YAML nodes, facts, intents, matching and danger settings, answer templates,
+plain-English checks (readability) and what `validate` prints (report).
 May import: bot.text only (never matching, storage, telegram, settings or the CLI).
 """

@@ -28,6 +28,8 @@ _URL = re.compile(
 _LONG_NUMBER = re.compile(r"(?<![\w£$.,/])\d[\d \-]{5,}\d(?![\w%])")
 _SHORT_NUMBER = re.compile(r"\b(?:call|dial|ring|phone|text|press|on)\s+(\d{2,4})\b", re.IGNORECASE)
 _HREF = re.compile(r"""href\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
+_START_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)(\s[^<>]*)>")
+_QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
 _ENTITY = re.compile(r"&(?:[a-zA-Z]+|#\d+|#x[0-9a-fA-F]+);")
 
 
@@ -72,11 +74,12 @@ class _TagChecker(HTMLParser):
         self.open.pop()
 
 
-def check(template: str, facts: dict[str, Fact]) -> list[tuple[int, str]]:
-    """Problems as (line within the template, 0-based; message)."""
+def check(template: str, facts: dict[str, Fact], *, numbers: bool = True) -> list[tuple[int, str]]:
+    """Problems as (line within the template, 0-based; message). ``numbers=False`` leaves
+    typed phone numbers to a stricter rule of the caller's (cards type no digit at all)."""
     out: list[tuple[int, str]] = []
+    phones = _phone_references(facts)
     recorded_values = (
-        {digits(v) for v in recorded(facts, FactKind.PHONE)},
         {v.lower() for v in recorded(facts, FactKind.EMAIL)},
         {link_key(v) for v in recorded(facts, FactKind.WEB)},
     )
@@ -100,13 +103,42 @@ def check(template: str, facts: dict[str, Fact]) -> list[tuple[int, str]]:
                 )
         literal = REFERENCE.sub(" ", text)
         out.extend((number, msg) for msg in _unsourced(literal, *recorded_values))
+        if numbers:
+            out.extend((number, msg) for msg in _typed_numbers(literal, phones))
         out.extend((number, msg) for msg in _bad_characters(literal))
+    markup, unclosed = _close_quotes(REFERENCE.sub(" ", template))
+    out.extend(unclosed)
     checker = _TagChecker()
-    checker.feed(REFERENCE.sub(" ", template))
+    checker.feed(markup)
     checker.close()
     out.extend((line - 1, msg) for line, msg in checker.errors)
     out.extend((line - 1, f"<{tag}> is never closed; add </{tag}>") for tag, line in checker.open)
     return out
+
+
+def _close_quotes(markup: str) -> tuple[str, list[tuple[int, str]]]:
+    """Tags with an attribute's quote left open, as (line, message), and the markup with
+    those quotes closed. Left open, ``<a href="https://x>text</a>`` reads to an HTML
+    parser as no tag at all, and only the ``</a>`` would be reported."""
+    problems: list[tuple[int, str]] = []
+
+    def close(match: re.Match[str]) -> str:
+        tag, attributes = match.group(1), match.group(2)
+        left = _QUOTED.sub("", attributes)
+        quote = next((c for c in left if c in "\"'"), None)
+        if quote is None:
+            return match.group(0)
+        line = markup.count("\n", 0, match.start())
+        problems.append(
+            (
+                line,
+                f"the quote opened in <{tag}{attributes}> is never closed; end the address "
+                f"with {quote} before the >, as in <a href={quote}https://...{quote}>",
+            )
+        )
+        return f"<{tag}{attributes}{quote}>"
+
+    return _START_TAG.sub(close, markup), problems
 
 
 def _bad_characters(text: str) -> list[str]:
@@ -119,7 +151,8 @@ def _bad_characters(text: str) -> list[str]:
     return out
 
 
-def _unsourced(text: str, phones: set[str], emails: set[str], links: set[str]) -> list[str]:
+def _unsourced(text: str, emails: set[str], links: set[str]) -> list[str]:
+    """Email addresses and links written out that are not recorded facts."""
     hrefs = _HREF.findall(text)
     text_without_tags = re.sub(r"<[^<>]*>", " ", text)
     out = [
@@ -137,33 +170,24 @@ def _unsourced(text: str, phones: set[str], emails: set[str], links: set[str]) -
                 f"link '{url}' is not a recorded fact; add it under knowledge/ "
                 "with its source and refer to it as {fact.web}"
             )
-    out.extend(
-        f"phone number '{typed}' is not a recorded fact; add it under knowledge/ as a "
-        "fact's phone: (with its source), then refer to it as {that_fact.phone}"
-        for typed in _numbers_in(text_without_tags)
-        if digits(typed) not in phones
-    )
     return out
 
 
-def typed_numbers(template: str, facts: dict[str, Fact]) -> list[tuple[int, str]]:
-    """Recorded phone numbers typed into an answer instead of referred to, as (line within
-    the template, message naming the reference to use). They are sourced, so a warning:
-    but the answer will not follow when the fact changes."""
+def _typed_numbers(text: str, phones: dict[str, list[str]]) -> list[str]:
+    """Phone numbers written out: each must come from a fact, through a reference."""
     out = []
-    phones = _phone_references(facts)
-    for number, text in enumerate(template.split("\n")):
-        literal = re.sub(r"<[^<>]*>", " ", REFERENCE.sub(" ", text))
-        for typed in _numbers_in(literal):
-            references = phones.get(digits(typed))
-            if references and len(digits(typed)) > 4:  # 999 and 101 may be typed
-                out.append(
-                    (
-                        number,
-                        f"phone number '{typed}' is typed in; write {' or '.join(references)} "
-                        "instead, so the answer follows when the number changes",
-                    )
-                )
+    for typed in _numbers_in(re.sub(r"<[^<>]*>", " ", text)):
+        references = phones.get(digits(typed))
+        if references:  # recorded, but the answer would not follow when it changes
+            out.append(
+                f"phone number '{typed}' is typed in; write {' or '.join(references)} "
+                "instead, so every number comes from its fact and changes with it"
+            )
+        else:
+            out.append(
+                f"phone number '{typed}' is not a recorded fact; add it under knowledge/ as "
+                "a fact's phone: (with its source), then refer to it as {that_fact.phone}"
+            )
     return out
 
 

@@ -104,7 +104,7 @@ def _read_card(doc: YamlFile, facts: dict[str, Fact]) -> tuple[Card, Node] | Non
         doc.error(1, "missing 'card:'; write the card's text")
         return None
     card_node = fields["card"][1]
-    for index, message in answers.check(values["card"], facts):
+    for index, message in answers.check(values["card"], facts, numbers=False):
         doc.error(answer_line(card_node, index), message)
     for index, text in enumerate(values["card"].split("\n")):
         if _TYPED_NUMBER.search(re.sub(r"<[^<>]*>", " ", answers.REFERENCE.sub(" ", text))):
@@ -134,6 +134,8 @@ def _read_card(doc: YamlFile, facts: dict[str, Fact]) -> tuple[Card, Node] | Non
                     fields["reviewed"][1],
                     f"the '{language}' card has not been reviewed by "
                     "a fluent speaker; have it checked, then set 'reviewed: true'",
+                    summary="{count} language cards await a fluent reviewer: {items}",
+                    item=language,
                 )
     card = Card(
         language=language,

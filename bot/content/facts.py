@@ -12,15 +12,18 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from yaml.nodes import Node
 
-from bot.content.problems import Problem
+from bot.content.problems import Problem, Severity, display_path
 from bot.content.yamlnodes import YamlFile, line_of
 from bot.text import digits
 
 PUBLIC_SOURCE = "public"
-"""Sources starting with this word are public facts listed in the content brief (999...)."""
+"""A fact from an official public page: ``source: "public: https://..."``."""
+_PUBLIC = re.compile(r"public:\s*(.*)", re.IGNORECASE)
+_FILE_NAME = re.compile(r"[\w.-]+\.\w+")
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _META_KEYS = {"name", "source", "checked", "note"}
@@ -108,6 +111,47 @@ def load_knowledge(folder: Path, seeds: Path | None) -> tuple[dict[str, Fact], l
     return facts, problems
 
 
+def unchecked_sources(knowledge: Path, seeds: Path | None) -> list[Problem]:
+    """A warning when there is no seeds folder, so facts' seed sources went unchecked."""
+    if seeds is not None and seeds.is_dir():
+        return []
+    where = f"no seeds folder at {seeds}" if seeds else "no seeds folder is set"
+    return [
+        Problem(
+            display_path(knowledge),
+            1,
+            f"facts' seed sources were not checked: {where}; set SEEDS_DIR to the folder "
+            "of source documents to check them",
+            Severity.WARNING,
+        )
+    ]
+
+
+def _source_problem(source: str, seed_names: set[str] | None) -> str:
+    """What is wrong with a fact's source ("" when nothing): a seed document's file name
+    (checked against the seeds folder when there is one) or 'public: <URL>'."""
+    public = _PUBLIC.fullmatch(source)
+    if public:
+        url = urlsplit(public.group(1))
+        if url.scheme in ("http", "https") and "." in url.netloc and " " not in url.geturl():
+            return ""
+        return (
+            f"source '{source}' does not give the official page's address; write "
+            f"'{PUBLIC_SOURCE}: https://...' with the page the fact was checked on"
+        )
+    if source.lower().startswith(PUBLIC_SOURCE) or not _FILE_NAME.fullmatch(source):
+        return (
+            f"source '{source}' is neither a seed document nor a public page; use the "
+            f"document's file name, or '{PUBLIC_SOURCE}: https://...' for an official page"
+        )
+    if seed_names is not None and source not in seed_names:
+        return (
+            f"source '{source}' is not a document in the seeds folder; "
+            f"use its file name, or '{PUBLIC_SOURCE}: https://...' for an official page"
+        )
+    return ""
+
+
 def _read_fact(
     doc: YamlFile, fact_id: str, key_node: Node, node: Node, seed_names: set[str] | None
 ) -> Fact | None:
@@ -124,17 +168,13 @@ def _read_fact(
         doc.error(
             key_node,
             f"fact '{fact_id}' has no 'source:'; name the document it comes from "
-            f"(a file in the seeds folder) or '{PUBLIC_SOURCE}: ...'",
+            f"(a file in the seeds folder) or '{PUBLIC_SOURCE}: https://...'",
         )
     else:
         for source, source_node in doc.text_list(fields["source"][1], "source"):
-            public = source.lower().startswith(PUBLIC_SOURCE)
-            if not public and seed_names is not None and source not in seed_names:
-                doc.error(
-                    source_node,
-                    f"source '{source}' is not a document in the seeds folder; "
-                    f"use its file name, or '{PUBLIC_SOURCE}: ...' for a public fact",
-                )
+            message = _source_problem(source, seed_names)
+            if message:
+                doc.error(source_node, message)
     checked = None
     if "checked" not in fields:
         doc.error(key_node, f"fact '{fact_id}' has no 'checked:' date (YYYY-MM-DD)")

@@ -11,7 +11,7 @@ from pathlib import Path
 from yaml.nodes import Node, ScalarNode
 
 from bot.content.problems import Problem
-from bot.content.yamlnodes import YamlFile, line_of
+from bot.content.yamlnodes import STR_TAG, YamlFile, line_of
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _KEYS = {"id", "title", "answer", "examples", "keywords", "checked", "dated", "outcome", "menu"}
@@ -100,13 +100,7 @@ def read_intent_file(path: Path) -> tuple[IntentSource | None, list[Problem]]:
     title, answer = text_of("title"), text_of("answer")
     if answer is not None:
         _check_swallowed_keys(doc, fields["answer"][1])
-    examples = doc.text_list(fields["examples"][1], "examples") if "examples" in fields else []
-    if "examples" in fields and len(examples) < MIN_EXAMPLES and outcome not in SAFETY_OUTCOMES:
-        doc.warning(
-            fields["examples"][0],
-            f"only {len(examples)} examples; give at least {MIN_EXAMPLES} varied phrasings "
-            "(questions, statements, slang, typos) so residents' wording matches",
-        )
+    examples = _examples(doc, *fields["examples"], outcome) if "examples" in fields else []
     keywords = doc.text_list(fields["keywords"][1], "keywords") if "keywords" in fields else []
     menu = doc.flag(fields["menu"][1], "menu") if "menu" in fields else True
     dated = doc.flag(fields["dated"][1], "dated") if "dated" in fields else False
@@ -134,6 +128,28 @@ def read_intent_file(path: Path) -> tuple[IntentSource | None, list[Problem]]:
         examples_end_line=examples_node.end_mark.line + (1 if examples_node.end_mark.column else 0),
     )
     return IntentSource(intent, doc, fields["answer"][1], examples), doc.problems
+
+
+def _examples(
+    doc: YamlFile, key_node: Node, node: Node, outcome: Outcome
+) -> list[tuple[str, Node]]:
+    """The examples list. One text after 'examples:' is an error: it would go live as one
+    giant example ("beacon number, beacon phone"), sending the topic's questions elsewhere."""
+    if isinstance(node, ScalarNode) and node.tag == STR_TAG:
+        doc.error(
+            node,
+            f"examples: is one text ('{node.value}'), so it would be a single example; "
+            "write each example on its own line below, starting with '  - '",
+        )
+        return []
+    examples = doc.text_list(node, "examples")
+    if len(examples) < MIN_EXAMPLES and outcome not in SAFETY_OUTCOMES:
+        doc.warning(
+            key_node,
+            f"only {len(examples)} examples; give at least {MIN_EXAMPLES} varied phrasings "
+            "(questions, statements, slang, typos) so residents' wording matches",
+        )
+    return examples
 
 
 def _check_swallowed_keys(doc: YamlFile, node: Node) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.content import answers
+from bot.content import answers, readability
 from bot.content.cards import CardSet, load_cards
 from bot.content.danger import DangerCheck, load_danger
 from bot.content.facts import Fact, load_knowledge
@@ -139,9 +139,17 @@ def _cross_check(
             continue
         for index, message in answers.check(intent.answer, facts):
             problems.append(Problem(doc.name, answer_line(source.answer_node, index), message))
-        for index, message in answers.typed_numbers(intent.answer, facts):
-            line = answer_line(source.answer_node, index)
-            problems.append(Problem(doc.name, line, message, Severity.WARNING))
+        problems.extend(
+            Problem(
+                doc.name,
+                intent.answer_line,
+                advice.message,
+                Severity.WARNING,
+                summary=advice.summary,
+                item=f"{intent.id}{advice.item}",
+            )
+            for advice in readability.check(intent.answer)
+        )
         rendered = answers.render(intent.answer, facts, topics_html="x" * 400)
         if len(rendered) > answers.TELEGRAM_LIMIT:
             problems.append(

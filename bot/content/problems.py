@@ -22,6 +22,10 @@ class Problem:
     # A file YAML could not read: later problems (a missing fact, a missing intent) may
     # follow from it, so it is reported first.
     root_cause: bool = field(default=False, compare=False)
+    # Warnings of one kind across many files ("card not reviewed") are shown as one line:
+    # ``summary`` is that line, with {count} and {items}, and ``item`` this one's part.
+    summary: str = field(default="", compare=False)
+    item: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         prefix = "warning: " if self.severity is Severity.WARNING else ""
@@ -39,6 +43,36 @@ def display_path(path: Path) -> str:
 def causes_first(problems: list[Problem]) -> list[Problem]:
     """Files that did not parse first, then the rest by file and line."""
     return sorted(problems, key=lambda p: (not p.root_cause, p))
+
+
+SUMMARISE_FROM = 3
+"""Warnings of one kind are summarised when there are at least this many."""
+
+
+def summarised(problems: list[Problem]) -> list[Problem]:
+    """The problems with each kind of many warnings replaced by one line, where its first
+    warning was: "12 language cards await a fluent reviewer: ar, bg, ..."."""
+    kinds: dict[str, list[Problem]] = {}
+    for problem in problems:
+        if problem.summary:
+            kinds.setdefault(problem.summary, []).append(problem)
+    out = []
+    for problem in problems:
+        same = kinds.get(problem.summary, [])
+        if len(same) < SUMMARISE_FROM:
+            out.append(problem)
+        elif problem is same[0]:
+            items = ", ".join(dict.fromkeys(p.item for p in same))
+            message = problem.summary.format(count=len(same), items=items)
+            out.append(
+                Problem(
+                    problem.path,
+                    problem.line,
+                    f"{message} (validate --verbose lists each)",
+                    Severity.WARNING,
+                )
+            )
+    return out
 
 
 def has_errors(problems: list[Problem]) -> bool:

@@ -75,6 +75,12 @@ class YamlFile:
         except reading.AliasRefused as exc:
             self._add(exc.line, str(exc), root=True)
         except yaml.MarkedYAMLError as exc:
+            if exc.problem == "could not find expected ':'" and exc.context_mark:
+                # A line without ':' where a key was expected: YAML notices on the line
+                # after it, and names the line itself as the context.
+                line = exc.context_mark.line + 1
+                self._add(line, self._no_colon_message(line), root=True)
+                return
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else 1
             col = mark.column + 1 if mark else 1
@@ -83,6 +89,13 @@ class YamlFile:
             self._add(1, f"YAML error: {exc}", root=True)
         if self.root is not None:
             self._check_folded(self.root)
+
+    def _no_colon_message(self, line: int) -> str:
+        text = self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""
+        return (
+            f"'{text}' has no ':', so YAML cannot read it; if it continues the text above, "
+            "indent it like that text's other lines; if it is a key, add the ':'"
+        )
 
     def _syntax_message(self, line: int, col: int, problem: str | None) -> str:
         here = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
@@ -130,8 +143,9 @@ class YamlFile:
     def error(self, where: Node | int, message: str) -> None:
         self._add(where, message, Severity.ERROR)
 
-    def warning(self, where: Node | int, message: str) -> None:
-        self._add(where, message, Severity.WARNING)
+    def warning(self, where: Node | int, message: str, summary: str = "", item: str = "") -> None:
+        """A warning; ``summary`` and ``item`` let many of one kind read as one line."""
+        self._add(where, message, Severity.WARNING, summary=summary, item=item)
 
     def _add(
         self,
@@ -140,9 +154,13 @@ class YamlFile:
         severity: Severity = Severity.ERROR,
         *,
         root: bool = False,
+        summary: str = "",
+        item: str = "",
     ) -> None:
         line = where if isinstance(where, int) else line_of(where)
-        self.problems.append(Problem(self.name, line, message, severity, root_cause=root))
+        self.problems.append(
+            Problem(self.name, line, message, severity, root_cause=root, summary=summary, item=item)
+        )
 
     # -- typed readers: each returns None (and records a problem) when the value is wrong
 
