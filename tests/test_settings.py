@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.entry import main
 from bot.settings import VARIABLES, load_settings
 from tests.conftest import ContentDir
 from tests.telegram_harness import TOKEN
@@ -41,6 +41,22 @@ def test_flags_win_over_the_environment_which_wins_over_dotenv(tmp_path):
     assert settings.intents == tmp_path and settings.database == Path("from-env.db")
     settings, _ = load_settings(env, {"intents": ROOT, "database": Path("flag.db")})
     assert settings.intents == ROOT and settings.database == Path("flag.db")
+
+
+@pytest.mark.parametrize("text", ["off", "OFF", "0", "false", "no"])
+def test_watch_content_off_turns_watching_off_as_encoder_off_does(text):
+    settings, problems = load_settings({"WATCH_CONTENT": text, "ENCODER": text})
+    assert problems == []
+    assert settings.watch_content is False and settings.encoder is False
+    assert load_settings({"WATCH_CONTENT": "on"})[0].watch_content is True
+
+
+def test_every_variable_is_declared_once_with_its_setting():
+    from bot.settings import TABLE, Settings
+
+    fields = [field for _, field, _ in TABLE]
+    assert len(set(VARIABLES)) == len(VARIABLES) and len(set(fields)) == len(fields)
+    assert set(fields) == set(Settings.__dataclass_fields__)
 
 
 def test_intents_dir_in_dotenv_is_honoured_by_validate_ask_chat_eval_and_calibrate(
@@ -83,7 +99,7 @@ def test_database_path_in_dotenv_is_honoured_by_review_and_stats(tmp_path, conte
 
 
 def test_every_command_takes_the_content_and_database_options():
-    from bot.cli import build_parser
+    from bot.entry import build_parser
 
     parser = build_parser()
     common = ["--intents", "i", "--knowledge", "k", "--database", "d"]
@@ -100,7 +116,7 @@ SCRIPT = textwrap.dedent(
     """
     import asyncio, json, os, signal, sys
     from tests.fake_telegram import FakeBotAPI, message
-    from bot.cli import main
+    from bot.entry import main
 
     class OneReply(FakeBotAPI):
         async def _sendMessage(self, params):

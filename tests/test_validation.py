@@ -1,8 +1,8 @@
 """Each broken file gives one exact ``file:line: message`` line, and nothing crashes."""
 
-from bot.cli import main
 from bot.content.loading import load_content
 from bot.content.readability import SUMMARIES
+from bot.entry import main
 from tests.conftest import DEFAULTS
 
 CARDS_SUMMARY = "{count} language cards await a fluent reviewer: {items}"

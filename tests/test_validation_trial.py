@@ -4,8 +4,8 @@ import socket
 
 import pytest
 
-from bot.cli import main
 from bot.content import readability
+from bot.entry import main
 from tests.conftest import DEFAULTS
 from tests.test_validation import intent
 

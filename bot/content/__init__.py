@@ -2,5 +2,5 @@
 
 Owns: problems, YAML nodes, facts, intents, matching and danger settings, answer templates,
 plain-English checks (readability) and what `validate` prints (report).
-May import: bot.text only (never matching, storage, telegram, settings or the CLI).
+May import: bot.text only (never matching, bot.app, storage, settings or a channel).
 """

@@ -21,9 +21,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.matching.live import LiveContent
-from bot.settings import Settings
-from bot.storage.store import Store
+from bot.app.assistant import Assistant
 from bot.telegram import logscrub, messages
 from bot.telegram.admin import (
     ADMIN_COMMANDS,
@@ -46,11 +44,12 @@ from bot.telegram.health import write_health
 from bot.telegram.inbox import DurableQueue, InboxApplication, InboxBot, answer_pending
 from bot.telegram.ratelimit import FloodGuard, PacingRateLimiter
 from bot.telegram.residents import (
+    BUTTONS,
     MEDIA,
     RESIDENT_COMMANDS,
     forget,
     guard,
-    on_button,
+    help_menu,
     on_media,
     on_text,
     privacy,
@@ -106,18 +105,20 @@ async def heartbeat(context: BotContext) -> None:
     """Proves the event loop is alive, and says how the lock and the store are, for the
     container's health check (only the active instance runs jobs; a standby writes its own
     line)."""
-    write_health(context.services.settings.health_file, health_line(context.application))
+    write_health(context.services.assistant.settings.health_file, health_line(context.application))
 
 
 async def post_init(app: BotApplication) -> None:
     svc = services_of(app)
-    await svc.store.open()
+    await svc.assistant.store.open()
     await wait_until_active(app)  # a standby waits here, before polling starts
     if isinstance(app.update_queue, DurableQueue):
-        missed_after = svc.settings.missed_after_hours * 3600
-        await answer_pending(app, svc.store, app.update_queue, missed_after)
+        missed_after = svc.assistant.settings.missed_after_hours * 3600
+        await answer_pending(app, svc.assistant.store, app.update_queue, missed_after)
     await app.bot.set_my_commands(RESIDENT_COMMANDS)
-    for admin in svc.settings.admin_ids:  # admins see their commands too, nobody else does
+    for (
+        admin
+    ) in svc.assistant.settings.admin_ids:  # admins see their commands too, nobody else does
         try:
             await app.bot.set_my_commands(
                 RESIDENT_COMMANDS + ADMIN_COMMANDS, scope=BotCommandScopeChat(admin)
@@ -131,21 +132,21 @@ async def post_init(app: BotApplication) -> None:
 
 
 async def post_shutdown(app: BotApplication) -> None:
-    await services_of(app).store.close()
+    await services_of(app).assistant.store.close()
     await step_down(app)
 
 
 def build_application(
-    settings: Settings,
-    live: LiveContent,
-    store: Store,
+    assistant: Assistant,
     *,
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
     pacing: bool = True,
     timers: Timers = Timers(),
 ) -> BotApplication:
-    """The bot, ready to start; ``request`` replaces the network (tests, benchmarks)."""
+    """The bot over ``assistant``, ready to start; ``request`` replaces the network
+    (tests, benchmarks)."""
+    settings, store = assistant.settings, assistant.store
     # Opt in to PTB's future behaviour (RetryAfter.retry_after as a timedelta, which the
     # rate limiter handles) instead of a deprecation warning on every 429. PTB reads this
     # variable when it builds each RetryAfter, so setting it here, before any request, is enough.
@@ -180,11 +181,12 @@ def build_application(
     if store is not None:  # (tests of start-up faults build the bot without one)
         logscrub.install(store.user_key)
     app.bot_data["services"] = Services(
-        live, store, settings, FloodGuard(settings.flood_messages, settings.flood_seconds)
+        assistant, FloodGuard(settings.flood_messages, settings.flood_seconds)
     )
     app.add_handler(TypeHandler(Update, guard), group=-1)
     app.add_handler(CommandHandler("start", start))
-    app.add_handler(CommandHandler(["help", "topics"], topics))
+    app.add_handler(CommandHandler("help", help_menu))
+    app.add_handler(CommandHandler("topics", topics))
     app.add_handler(CommandHandler("privacy", privacy))
     app.add_handler(CommandHandler("forget", forget))
     app.add_handler(CommandHandler("unanswered", admin_unanswered))
@@ -200,7 +202,8 @@ def build_application(
     app.add_handler(MessageHandler(incoming & MEDIA, on_media))
     app.add_handler(MessageHandler(incoming & filters.COMMAND, unknown_command))
     app.add_handler(CallbackQueryHandler(on_review_button, pattern=REVIEW_BUTTON))
-    app.add_handler(CallbackQueryHandler(on_button))
+    for pattern, handler in BUTTONS:
+        app.add_handler(CallbackQueryHandler(handler, pattern=pattern))
     app.add_error_handler(on_error)
     jobs = app.job_queue
     if jobs is None:  # the job-queue extra is a dependency: this is an installation fault
