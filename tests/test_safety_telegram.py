@@ -9,6 +9,7 @@ from tests.telegram_harness import running_bot
 
 CAROL = 303
 EMERGENCY_LINE = "🚨 <b>If you or someone else is in danger now, call"
+DANGER_LINE = "🚨 <b>If you or anyone else is in danger now, call 999.</b>"  # the unsure band's
 # A long, rambling message about ordinary worries (written for this test).
 RAMBLE = (
     "Sorry this is long, I don't really know where to start. The parking on our road has "
@@ -35,4 +36,24 @@ async def test_danger_at_character_3500_of_a_long_message_gets_999_first(engine:
 
 async def test_a_long_message_with_no_danger_gets_no_999_reply(engine: Engine):
     async with running_bot(engine) as (fake, _, _):
-        assert EMERGENCY_LINE not in await _ask(fake, (RAMBLE * 20)[:4000])
+        assert not (await _ask(fake, (RAMBLE * 20)[:4000])).startswith(EMERGENCY_LINE)
+
+
+async def test_a_pothole_being_locked_out_and_an_angry_boss_get_no_999(engine: Engine):
+    calm = [
+        "there's a pothole on the B road that nearly took my tyre off",
+        "I'm locked out of my flat, what do I do",
+        "my boss will kill me if I'm late again",
+    ]
+    async with running_bot(engine) as (fake, _, _):
+        for n, text in enumerate(calm):  # each from its own resident: no burst
+            reply = await _ask(fake, text, user=CAROL + 10 + n)
+            assert not reply.startswith((EMERGENCY_LINE, DANGER_LINE)), text
+
+
+async def test_someone_worried_about_another_person_gets_the_crisis_reply(engine: Engine):
+    async with running_bot(engine) as (fake, _, _):
+        reply = await _ask(fake, "my son said he wants to kill himself, what do i do")
+        assert "116 123" in reply and "Worried about someone else?" in reply
+        website = await _ask(fake, "i want to kill whoever designed this website", CAROL + 1)
+        assert "116 123" not in website
