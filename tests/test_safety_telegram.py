@@ -39,6 +39,23 @@ async def test_a_long_message_with_no_danger_gets_no_999_reply(engine: Engine):
         assert not (await _ask(fake, (RAMBLE * 20)[:4000])).startswith(EMERGENCY_LINE)
 
 
+async def test_danger_clear_only_from_two_messages_together_gets_999_once(engine: Engine):
+    async with running_bot(engine) as (fake, _, _):
+        assert not (await _ask(fake, "my ex turned up")).startswith(EMERGENCY_LINE)
+        assert (await _ask(fake, "please hurry")).startswith(EMERGENCY_LINE)
+        then = await _ask(fake, "what do i do")  # the same burst: 999 first, not repeated
+        assert then.startswith(DANGER_LINE) and not then.startswith(EMERGENCY_LINE)
+        # Another resident's messages are never read with Carol's.
+        alone = await _ask(fake, "please hurry", user=CAROL + 1)
+        assert not alone.startswith(EMERGENCY_LINE)
+
+
+async def test_a_man_outside_then_a_knife_gets_999(engine: Engine):
+    async with running_bot(engine) as (fake, _, _):
+        await _ask(fake, "a man outside")
+        assert (await _ask(fake, "he has a knife")).startswith(EMERGENCY_LINE)
+
+
 async def test_a_pothole_being_locked_out_and_an_angry_boss_get_no_999(engine: Engine):
     calm = [
         "there's a pothole on the B road that nearly took my tyre off",
@@ -57,3 +74,17 @@ async def test_someone_worried_about_another_person_gets_the_crisis_reply(engine
         assert "116 123" in reply and "Worried about someone else?" in reply
         website = await _ask(fake, "i want to kill whoever designed this website", CAROL + 1)
         assert "116 123" not in website
+
+
+async def test_card_languages_danger_words_count_across_a_burst_and_a_long_message(
+    engine: Engine,
+):
+    async with running_bot(engine) as (fake, _, _):
+        first = await _ask(fake, "Mój były jest pod drzwiami i ma")
+        assert "Zadzwoń" in first and EMERGENCY_LINE not in first  # the Polish card
+        reply = await _ask(fake, "nóż w ręku")  # "ma nóż": he has a knife
+        assert reply.startswith("🚨") and EMERGENCY_LINE in reply
+        polish = "Piszę w sprawie parkowania na naszej ulicy, które jest coraz gorsze. " * 60
+        text = polish[:3500] + " Mój mąż ma nóż i krzyczy."
+        long = await _ask(fake, text, user=CAROL + 1)
+        assert long.startswith("🚨") and EMERGENCY_LINE in long

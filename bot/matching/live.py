@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.content.loading import load_content
 from bot.content.problems import Problem, Severity
 from bot.matching.batching import ReplyBatcher
+from bot.matching.bursts import Bursts, burst_reply
 from bot.matching.engine import Engine
-from bot.matching.reply import Reply
+from bot.matching.reply import Reply, ReplyKind
 
 log = logging.getLogger(__name__)
 
@@ -52,16 +55,37 @@ class LiveContent:
     ) -> None:
         self.engine = engine
         self._batcher = ReplyBatcher(lambda: self.engine.respond_many)
+        self._bursts = Bursts()
         self._folders = tuple(p for p in (intents, knowledge) if p is not None)
         self._intents, self._knowledge, self._seeds = intents, knowledge, seeds
         self._seen = snapshot(self._folders)
         self._candidate: Snapshot | None = None
         self._lock = asyncio.Lock()
 
-    async def respond(self, text: str, hint: str | None = None) -> Reply:
+    async def respond(
+        self, text: str, hint: str | None = None, chat: Hashable | None = None
+    ) -> Reply:
         """The current engine's reply, computed off the event loop (batched with others);
-        ``hint`` is the resident's Telegram language."""
-        return await self._batcher.respond(text, hint)
+        ``hint`` is the resident's Telegram language. With a ``chat`` key, the safety
+        check also reads the chat's messages of the last two minutes with this one
+        (``bot.matching.bursts``): danger clear only from them together gets the
+        emergency reply, and the burst's later messages their own reply led by 999."""
+        reply = await self._batcher.respond(text, hint)
+        if chat is None:
+            return reply
+        now = time.monotonic()
+        earlier = self._bursts.add(chat, text, now)
+        if reply.kind is ReplyKind.EMERGENCY:
+            self._bursts.mark_alerted(chat, now)
+        if not earlier or reply.kind in (ReplyKind.EMERGENCY, ReplyKind.CRISIS):
+            return reply
+        if self._bursts.alerted(chat, now):
+            return burst_reply(reply, None)
+        together = await self._batcher.respond("\n".join([*earlier, text]), hint)
+        if together.kind is not ReplyKind.EMERGENCY:
+            return reply
+        self._bursts.mark_alerted(chat, now)
+        return burst_reply(reply, together)
 
     def changed_and_settled(self) -> bool:
         """True once files differ from the live version and have stayed the same for one
