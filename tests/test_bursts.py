@@ -14,6 +14,16 @@ def test_a_chat_sees_its_own_messages_of_the_last_two_minutes_oldest_first():
     assert memory.add("alice", "what do i do", now=140) == ["he has a knife"]  # 0 s: gone
 
 
+def test_a_burst_of_plain_topic_answers_is_not_read_again():
+    memory = Bursts()
+    assert memory.add("alice", "beacon number", now=0, plain=True) == []
+    assert memory.add("alice", "how do i report fly tipping", now=5, plain=True) == []
+    assert memory.add("alice", "please hurry", now=9) == [
+        "beacon number",
+        "how do i report fly tipping",
+    ]
+
+
 def test_the_emergency_reply_is_remembered_for_the_burst_only():
     memory = Bursts()
     memory.add("alice", "theres a man outside", now=0)

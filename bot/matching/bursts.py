@@ -23,7 +23,7 @@ MAX_CHARS = 2_000  # characters of a chat's earlier messages kept
 
 @dataclass
 class _Chat:
-    messages: deque[tuple[float, str]] = field(default_factory=deque)
+    messages: deque[tuple[float, str, bool]] = field(default_factory=deque)  # time, text, plain
     alerted: float | None = None  # when this chat last got the emergency reply
 
 
@@ -36,8 +36,10 @@ class Bursts:
         self._max_chats = max_chats
         self._chats: OrderedDict[Hashable, _Chat] = OrderedDict()
 
-    def add(self, chat: Hashable, text: str, now: float) -> list[str]:
-        """Remember ``text``; the chat's earlier messages still in the burst, oldest first."""
+    def add(self, chat: Hashable, text: str, now: float, plain: bool = False) -> list[str]:
+        """Remember ``text``; the chat's earlier messages still in the burst, oldest first.
+        ``plain``: the message alone got a plain topic answer. A burst of nothing else
+        (everyday questions, one after another) is not read again: none is returned."""
         state = self._chats.pop(chat, None) or _Chat()
         self._chats[chat] = state
         while len(self._chats) > self._max_chats:
@@ -45,11 +47,13 @@ class Bursts:
         messages = state.messages
         while messages and now - messages[0][0] > self._window:
             messages.popleft()
-        earlier = [text for _, text in messages]
-        messages.append((now, text[-MAX_CHARS:]))
-        while len(messages) > MAX_MESSAGES or sum(len(t) for _, t in messages) > MAX_CHARS:
+        earlier = [(text, was_plain) for _, text, was_plain in messages]
+        messages.append((now, text[-MAX_CHARS:], plain))
+        while len(messages) > MAX_MESSAGES or sum(len(m[1]) for m in messages) > MAX_CHARS:
             messages.popleft()
-        return earlier
+        if plain and all(was_plain for _, was_plain in earlier):
+            return []
+        return [text for text, _ in earlier]
 
     def alerted(self, chat: Hashable, now: float) -> bool:
         """Whether the chat got the emergency reply within the burst window."""

@@ -74,7 +74,8 @@ class LiveContent:
         if chat is None:
             return reply
         now = time.monotonic()
-        earlier = self._bursts.add(chat, text, now)
+        plain = reply.kind is ReplyKind.ANSWER and not reply.danger_prompt
+        earlier = self._bursts.add(chat, text, now, plain)
         if reply.kind is ReplyKind.EMERGENCY:
             self._bursts.mark_alerted(chat, now)
         if not earlier or reply.kind in (ReplyKind.EMERGENCY, ReplyKind.CRISIS):
