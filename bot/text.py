@@ -6,12 +6,15 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
 
 MAX_INPUT_CHARS = 1000
-"""Matching looks at the first 1,000 characters; nobody asks a question longer than that."""
+"""Topic matching looks at the first 1,000 characters; nobody asks a question longer than that."""
+MAX_MESSAGE_CHARS = 4096
+"""Telegram's longest message: the safety check reads all of it."""
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _WORD_APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)")
@@ -22,6 +25,8 @@ _MARKS = "".join(
 )
 _NON_WORD = re.compile(rf"(?:[^\w{_MARKS}]|_)+")
 _NON_DIGIT = re.compile(r"\D")
+# A sentence: up to and including its closing marks, or up to a line break.
+_SENTENCE = re.compile(r"[^\s].*?(?:[.!?…]+(?=\s)|(?=\n)|$)", re.DOTALL)
 
 
 def _without_invisible(ch: str) -> str:
@@ -34,14 +39,36 @@ def _without_invisible(ch: str) -> str:
     return " " if category in {"Cc", "Co", "Cn", "Cs"} else ch
 
 
-def clean(text: str) -> str:
-    """Unicode and punctuation clean-up; the result is lower case words separated by one space."""
-    text = unicodedata.normalize("NFKC", text[:MAX_INPUT_CHARS])
+def clean(text: str, limit: int = MAX_INPUT_CHARS) -> str:
+    """Unicode and punctuation clean-up of the first ``limit`` characters; the result is
+    lower case words separated by one space."""
+    text = unicodedata.normalize("NFKC", text[:limit])
     if not text.isprintable():  # rare: only then look at each character
         text = "".join(map(_without_invisible, text))
     text = text.casefold().translate(_APOSTROPHES)
     text = _WORD_APOSTROPHE.sub("", text)
     return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def windows(text: str, size: int) -> list[tuple[int, str]]:
+    """Parts of ``text`` (up to ``MAX_MESSAGE_CHARS``) to read one by one, each with the
+    offset it starts at: every sentence alone, and every two neighbouring sentences
+    together when they fit in ``size`` characters ("He's at my door. He has a knife."),
+    so a sentence never hides in a long text. A sentence longer than ``size`` is read in
+    parts of ``size`` characters that overlap by half."""
+    text = text[:MAX_MESSAGE_CHARS]
+    sentences = [
+        (match.start() + offset, sentence[offset : offset + size])
+        for match in _SENTENCE.finditer(text)
+        for sentence in [match.group().rstrip()]
+        for offset in range(0, max(len(sentence) - size // 2, 1), size // 2)
+    ]
+    parts = list(sentences)
+    for (start, _), (next_start, following) in itertools.pairwise(sentences):
+        end = next_start + len(following)
+        if end - start <= size:
+            parts.append((start, text[start:end]))
+    return sorted(parts)
 
 
 def digits(text: str) -> str:

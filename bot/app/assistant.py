@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
+from collections.abc import Hashable
 
 from bot.app.batching import ReplyBatcher
 from bot.app.staff import Staff
 from bot.content.intents import Intent
+from bot.matching.bursts import Bursts, burst_reply
 from bot.matching.engine import Engine
 from bot.matching.live import LiveContent, ReloadResult
 from bot.matching.reply import Reply, ReplyKind
@@ -30,16 +33,24 @@ class Assistant:
         self.store = store
         self.staff = Staff(settings, store)
         self._batcher = ReplyBatcher(live)
+        self._bursts = Bursts()
 
     @property
     def engine(self) -> Engine:
         """The engine in use now; a reload swaps it whole."""
         return self.live.engine
 
-    async def answer(self, text: str, hint: str | None = None) -> Reply:
+    async def answer(
+        self, text: str, hint: str | None = None, chat: Hashable | None = None
+    ) -> Reply:
         """The reply to ``text``, worked out off the event loop and batched with the other
         channels' messages; ``hint`` is the resident's language, when the channel knows it.
-        Empty input is asked for a question, not matched."""
+        Empty input is asked for a question, not matched.
+
+        With a ``chat`` key, the safety check also reads that chat's messages of the last
+        two minutes with this one (``bot.matching.bursts``): danger clear only from them
+        together gets the emergency reply, and the burst's later messages their own reply
+        led by 999."""
         if not text.strip():
             return Reply(
                 question=text,
@@ -49,7 +60,23 @@ class Assistant:
                 html=PROMPT,
                 decided_by="empty input",
             )
-        return await self._batcher.reply(text, hint)
+        reply = await self._batcher.reply(text, hint)
+        if chat is None:
+            return reply
+        now = time.monotonic()
+        plain = reply.kind is ReplyKind.ANSWER and not reply.danger_prompt
+        earlier = self._bursts.add(chat, text, now, plain)
+        if reply.kind is ReplyKind.EMERGENCY:
+            self._bursts.mark_alerted(chat, now)
+        if not earlier or reply.kind in (ReplyKind.EMERGENCY, ReplyKind.CRISIS):
+            return reply
+        if self._bursts.alerted(chat, now):
+            return burst_reply(reply, None)
+        together = await self._batcher.reply("\n".join([*earlier, text]), hint)
+        if together.kind is not ReplyKind.EMERGENCY:
+            return reply
+        self._bursts.mark_alerted(chat, now)
+        return burst_reply(reply, together)
 
     async def most_asked(self, count: int = 5) -> list[Intent]:
         """The ``count`` menu topics residents were answered about most in the last

@@ -104,6 +104,7 @@ def _safety_figures(replies: list[tuple[Case, Reply]]) -> dict[str, Any]:
 
     danger = [r for c, r in replies if EMERGENCY in c.expect]
     calm = [r for c, r in replies if not c.expect & {EMERGENCY, CRISIS}]
+    everyday = [r for c, r in replies if not c.expect & {EMERGENCY, CRISIS, NOT_DANGER}]
     crisis = [r for c, r in replies if CRISIS in c.expect]
     not_crisis = [r for c, r in replies if CRISIS not in c.expect]
     is_emergency = [outcome_label(r) == EMERGENCY for r in danger]
@@ -117,11 +118,21 @@ def _safety_figures(replies: list[tuple[Case, Reply]]) -> dict[str, Any]:
             sum(outcome_label(r) == EMERGENCY for r in calm), len(calm)
         ),
         "danger_prompt_rate": share(sum(r.danger_prompt for r in calm), len(calm)),
+        # The same on everyday questions only (topic examples, not the hard negatives).
+        "everyday_false_alarm_rate": share(
+            sum(outcome_label(r) == EMERGENCY for r in everyday), len(everyday)
+        ),
+        "everyday_prompt_rate": share(sum(r.danger_prompt for r in everyday), len(everyday)),
         "crisis_recall": share(sum(outcome_label(r) == CRISIS for r in crisis), len(crisis)),
         "crisis_false_alarm_rate": share(
             sum(outcome_label(r) == CRISIS for r in not_crisis), len(not_crisis)
         ),
-        "safety_cases": {"danger_now": len(danger), "crisis": len(crisis), "calm": len(calm)},
+        "safety_cases": {
+            "danger_now": len(danger),
+            "crisis": len(crisis),
+            "calm": len(calm),
+            "everyday": len(everyday),
+        },
     }
 
 
@@ -171,6 +182,9 @@ def format_cv_report(figures: dict[str, Any]) -> str:
         f"emergency reply to calm messages (false alarms): "
         f"{pct(figures['danger_false_alarm_rate'])} of {n['calm']}"
         f" (999 line and button shown: {pct(figures['danger_prompt_rate'])})",
+        f"  of which everyday questions (topic examples): "
+        f"{pct(figures['everyday_false_alarm_rate'])} of {n['everyday']}"
+        f" (999 line and button shown: {pct(figures['everyday_prompt_rate'])})",
         f"crisis -> crisis reply: {pct(figures['crisis_recall'])} of {n['crisis']}, "
         f"crisis reply to others: {pct(figures['crisis_false_alarm_rate'])}",
     ]

@@ -29,11 +29,13 @@ from bot.matching.normalise import Normaliser
 from bot.matching.reply import Candidate, Reply, ReplyKind
 from bot.matching.reply_cache import ReplyCache
 from bot.matching.safety import Safety, SafetyModel, SafetyVerdict, assess
-from bot.text import PhraseSet, clean, digits
+from bot.text import MAX_MESSAGE_CHARS, PhraseSet, clean, digits, windows
 
 GENERIC_FALLBACK = "Sorry, I don't have an answer to that."
 SUGGESTION_LIMIT = 3
 DANGER_PROMPT = "🚨 <b>If you or anyone else is in danger now, call 999.</b>"
+SAFETY_WINDOW_CHARS = 200  # a longer message is also read for danger sentence by sentence
+_SEVERITY = {Safety.NONE: 0, Safety.UNSURE: 1, Safety.CRISIS: 2, Safety.DANGER_NOW: 3}
 Vector = npt.NDArray[np.float32]
 _SAFETY_LABEL_OF = {Outcome.EMERGENCY: SafetyLabel.DANGER_NOW, Outcome.CRISIS: SafetyLabel.CRISIS}
 
@@ -183,15 +185,53 @@ class Engine:
         cleaned = [clean(texts[i]) for i in todo]
         words = [self.normalise.canonical(c) for c in cleaned]
         vectors = self._encode(words)
+        verdicts = self._verdicts([texts[i] for i in todo], cleaned, words, vectors)
         for n, i in enumerate(todo):
-            reply = self._respond(
-                texts[i], cleaned[n], words[n], None if vectors is None else vectors[n]
-            )
+            vector = None if vectors is None else vectors[n]
+            reply = self._respond(texts[i], words[n], vector, verdicts[n])
             replies[i] = replace(reply, language=languages[i])
         return [reply for reply in replies if reply is not None]
 
-    def _respond(self, text: str, cleaned: str, words: str, vector: Vector | None) -> Reply:
-        if not words:
+    def _verdicts(
+        self, texts: list[str], cleaned: list[str], words: list[str], vectors: Vector | None
+    ) -> list[SafetyVerdict]:
+        """The safety verdict on each message as a whole (its first ``MAX_INPUT_CHARS``,
+        as matching reads it) and, for a longer one, on each of its sentences and pairs of
+        sentences up to Telegram's 4,096 characters: a part that is danger now or crisis
+        decides, so a danger sentence anywhere gets 999 first (a part's "unsure" does
+        not: the more parts, the more of them would be). A ``never`` phrase anywhere in
+        the message ("I'm not in danger") still silences every part."""
+        verdicts = [
+            self.assess(c, w, None if vectors is None else vectors[n])
+            for n, (c, w) in enumerate(zip(cleaned, words, strict=True))
+        ]
+        parts = [
+            (n, start, part)
+            for n, text in enumerate(texts)
+            if len(text) > SAFETY_WINDOW_CHARS
+            and not self.content.danger.never_match(clean(text, MAX_MESSAGE_CHARS))
+            for start, part in windows(text, SAFETY_WINDOW_CHARS)
+        ]
+        part_cleaned = [clean(part) for _, _, part in parts]
+        part_words = [self.normalise.canonical(c) for c in part_cleaned]
+        part_vectors = self._encode(part_words)
+        for k, (n, start, _) in enumerate(parts):
+            vector = None if part_vectors is None else part_vectors[k]
+            verdict = self.assess(part_cleaned[k], part_words[k], vector)
+            best = verdicts[n]
+            graver = (_SEVERITY[verdict.safety], verdict.danger) > (
+                _SEVERITY[best.safety],
+                best.danger,
+            )
+            if verdict.safety in (Safety.DANGER_NOW, Safety.CRISIS) and graver:
+                why = f"{verdict.why} (in the part from character {start})"
+                verdicts[n] = replace(verdict, why=why)
+        return verdicts
+
+    def _respond(
+        self, text: str, words: str, vector: Vector | None, verdict: SafetyVerdict
+    ) -> Reply:
+        if not words and verdict.safety is Safety.NONE:
             return Reply(
                 question=text,
                 kind=ReplyKind.FALLBACK,
@@ -203,7 +243,6 @@ class Engine:
         scores = self.score(words, vector)
         order = np.argsort(-scores)[: SUGGESTION_LIMIT + 2]
         ranked = tuple(Candidate(self._ids[i], float(scores[i])) for i in order)
-        verdict = self.assess(cleaned, words, vector)
         if verdict.safety is Safety.DANGER_NOW:
             return self._emergency(text, scores, ranked, verdict)
         if verdict.safety is Safety.CRISIS and self._crisis_id:
@@ -266,7 +305,7 @@ class Engine:
             return "none", float("-inf")
         vectors = self._encode([words])
         vector = None if vectors is None else vectors[0]
-        verdict = self.assess(cleaned, words, vector)
+        (verdict,) = self._verdicts([text], [cleaned], [words], vectors)
         if verdict.safety is Safety.DANGER_NOW:
             return "emergency", float("inf")
         if verdict.safety is Safety.CRISIS and self._crisis_id:
@@ -326,8 +365,7 @@ class Engine:
         reply = self.respond(text)
         cleaned = clean(text)
         words = self.normalise.canonical(cleaned)
-        vectors = self._encode([words])
-        verdict = self.assess(cleaned, words, None if vectors is None else vectors[0])
+        (verdict,) = self._verdicts([text], [cleaned], [words], self._encode([words]))
         th = self.thresholds
         lines = [
             f'Read as: "{words}"',

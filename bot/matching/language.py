@@ -26,7 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Protocol
 
-from bot.text import PhraseSet, clean
+from bot.text import MAX_MESSAGE_CHARS, PhraseSet, clean
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def fold(text: str) -> str:
     """Cleaned words without accents, as residents often type them ("noz" for "nóż",
     "bicak" for "bıçak"); only Latin and Greek letters lose their marks, so
     scripts whose vowel signs are marks (Bengali, Arabic) keep them, bar Arabic harakat."""
-    words = clean(text).translate(_UNDECOMPOSED).translate(_ARABIC_ALIF)
+    words = clean(text, MAX_MESSAGE_CHARS).translate(_UNDECOMPOSED).translate(_ARABIC_ALIF)
     words = _ARABIC_MARKS.sub("", words)
     out: list[str] = []
     for ch in unicodedata.normalize("NFD", words):

@@ -116,7 +116,8 @@ async def on_text(update: Update, context: BotContext) -> None:
     if message is None or user is None or not _addressed_to_bot(message, context):
         return
     assistant = context.services.assistant
-    reply = await assistant.answer(_question_text(message, context), user.language_code)
+    burst = (message.chat_id, user.id)  # a group's members each have their own burst
+    reply = await assistant.answer(_question_text(message, context), user.language_code, burst)
     if reply.language not in (None, ENGLISH):
         log.info("reply %s to a message in language %s", reply.kind.value, reply.language)
     text = f"{messages.DELAYED}\n\n{reply.html}" if is_delayed(message) else reply.html

@@ -1,0 +1,90 @@
+"""The safety check as residents meet it on Telegram: the real Application and polling
+loop, the fake Bot API at the request layer."""
+
+from __future__ import annotations
+
+from bot.matching.engine import Engine
+from tests.fake_telegram import FakeBotAPI, message
+from tests.telegram_harness import running_bot
+
+CAROL = 303
+EMERGENCY_LINE = "🚨 <b>If you or someone else is in danger now, call"
+DANGER_LINE = "🚨 <b>If you or anyone else is in danger now, call 999.</b>"  # the unsure band's
+# A long, rambling message about ordinary worries (written for this test).
+RAMBLE = (
+    "Sorry this is long, I don't really know where to start. The parking on our road has "
+    "been getting worse since the new flats went up, and the bins are left out all week. "
+    "My neighbour says the council won't do anything and I should ask the police instead. "
+    "I also wanted to know whether the street lights are meant to go off after midnight. "
+)
+
+
+async def _ask(fake: FakeBotAPI, text: str, user: int = CAROL) -> str:
+    before = len(fake.sent())
+    fake.push(message(user, text))
+    await fake.wait_for(lambda: len(fake.sent()) > before)
+    return fake.sent()[before].text
+
+
+async def test_danger_at_character_3500_of_a_long_message_gets_999_first(engine: Engine):
+    danger = "He is in my kitchen now and he won't leave, he's shouting and holding a knife."
+    text = (RAMBLE * 20)[:3500] + " " + danger
+    assert len(text) < 4096 and text.index(danger) >= 3500
+    async with running_bot(engine) as (fake, _, _):
+        assert (await _ask(fake, text)).startswith(EMERGENCY_LINE)
+
+
+async def test_a_long_message_with_no_danger_gets_no_999_reply(engine: Engine):
+    async with running_bot(engine) as (fake, _, _):
+        assert not (await _ask(fake, (RAMBLE * 20)[:4000])).startswith(EMERGENCY_LINE)
+
+
+async def test_danger_clear_only_from_two_messages_together_gets_999_once(engine: Engine):
+    async with running_bot(engine) as (fake, _, _):
+        assert not (await _ask(fake, "my ex turned up")).startswith(EMERGENCY_LINE)
+        assert (await _ask(fake, "please hurry")).startswith(EMERGENCY_LINE)
+        then = await _ask(fake, "what do i do")  # the same burst: 999 first, not repeated
+        assert then.startswith(DANGER_LINE) and not then.startswith(EMERGENCY_LINE)
+        # Another resident's messages are never read with Carol's.
+        alone = await _ask(fake, "please hurry", user=CAROL + 1)
+        assert not alone.startswith(EMERGENCY_LINE)
+
+
+async def test_a_man_outside_then_a_knife_gets_999(engine: Engine):
+    async with running_bot(engine) as (fake, _, _):
+        await _ask(fake, "a man outside")
+        assert (await _ask(fake, "he has a knife")).startswith(EMERGENCY_LINE)
+
+
+async def test_a_pothole_being_locked_out_and_an_angry_boss_get_no_999(engine: Engine):
+    calm = [
+        "there's a pothole on the B road that nearly took my tyre off",
+        "I'm locked out of my flat, what do I do",
+        "my boss will kill me if I'm late again",
+    ]
+    async with running_bot(engine) as (fake, _, _):
+        for n, text in enumerate(calm):  # each from its own resident: no burst
+            reply = await _ask(fake, text, user=CAROL + 10 + n)
+            assert not reply.startswith((EMERGENCY_LINE, DANGER_LINE)), text
+
+
+async def test_someone_worried_about_another_person_gets_the_crisis_reply(engine: Engine):
+    async with running_bot(engine) as (fake, _, _):
+        reply = await _ask(fake, "my son said he wants to kill himself, what do i do")
+        assert "116 123" in reply and "Worried about someone else?" in reply
+        website = await _ask(fake, "i want to kill whoever designed this website", CAROL + 1)
+        assert "116 123" not in website
+
+
+async def test_card_languages_danger_words_count_across_a_burst_and_a_long_message(
+    engine: Engine,
+):
+    async with running_bot(engine) as (fake, _, _):
+        first = await _ask(fake, "Mój były jest pod drzwiami i ma")
+        assert "Zadzwoń" in first and EMERGENCY_LINE not in first  # the Polish card
+        reply = await _ask(fake, "nóż w ręku")  # "ma nóż": he has a knife
+        assert reply.startswith("🚨") and EMERGENCY_LINE in reply
+        polish = "Piszę w sprawie parkowania na naszej ulicy, które jest coraz gorsze. " * 60
+        text = polish[:3500] + " Mój mąż ma nóż i krzyczy."
+        long = await _ask(fake, text, user=CAROL + 1)
+        assert long.startswith("🚨") and EMERGENCY_LINE in long
