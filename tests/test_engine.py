@@ -84,8 +84,8 @@ def test_an_out_of_scope_topic_replies_with_who_can_help(content_dir, encoder, t
 
 
 def test_an_ambiguous_question_offers_suggestions_with_titles(engine):
-    # Speeding on one's road: a camera van or a residents' DriveSafe group both fit.
-    reply = engine.respond("speeding on my road")
+    # A bare "scam": a scam message to pass on or a fraud to report both fit.
+    reply = engine.respond("scam")
     assert reply.kind is ReplyKind.SUGGEST
     assert 2 <= len(reply.suggestions) <= 3
     for intent_id in reply.suggestions:
