@@ -29,12 +29,15 @@ from bot.matching.normalise import Normaliser
 from bot.matching.reply import Candidate, Reply, ReplyKind
 from bot.matching.reply_cache import ReplyCache
 from bot.matching.safety import Safety, SafetyModel, SafetyVerdict, assess
-from bot.text import MAX_MESSAGE_CHARS, PhraseSet, clean, digits, windows
+from bot.text import MAX_INPUT_CHARS, MAX_MESSAGE_CHARS, PhraseSet, clean, digits, windows
 
 GENERIC_FALLBACK = "Sorry, I don't have an answer to that."
 SUGGESTION_LIMIT = 3
 DANGER_PROMPT = "🚨 <b>If you or anyone else is in danger now, call 999.</b>"
-SAFETY_WINDOW_CHARS = 200  # a longer message is also read for danger sentence by sentence
+# A message longer than matching reads (MAX_INPUT_CHARS) is also read for danger in parts
+# of about this size. Shorter ones are read whole: a sentence alone loses its context ("I
+# can't cope with the paperwork", "he's there now" about a parked van) and drew false 999s.
+SAFETY_WINDOW_CHARS = 200
 _SEVERITY = {Safety.NONE: 0, Safety.UNSURE: 1, Safety.CRISIS: 2, Safety.DANGER_NOW: 3}
 Vector = npt.NDArray[np.float32]
 _SAFETY_LABEL_OF = {Outcome.EMERGENCY: SafetyLabel.DANGER_NOW, Outcome.CRISIS: SafetyLabel.CRISIS}
@@ -196,11 +199,11 @@ class Engine:
         self, texts: list[str], cleaned: list[str], words: list[str], vectors: Vector | None
     ) -> list[SafetyVerdict]:
         """The safety verdict on each message as a whole (its first ``MAX_INPUT_CHARS``,
-        as matching reads it) and, for a longer one, on each of its sentences and pairs of
-        sentences up to Telegram's 4,096 characters: a part that is danger now or crisis
-        decides, so a danger sentence anywhere gets 999 first (a part's "unsure" does
-        not: the more parts, the more of them would be). A ``never`` phrase anywhere in
-        the message ("I'm not in danger") still silences every part."""
+        as matching reads it) and, for a message longer than that, on each of its
+        sentences and pairs of sentences up to Telegram's 4,096 characters: a part that
+        is danger now or crisis decides, so a danger sentence anywhere gets 999 first (a
+        part's "unsure" does not: the more parts, the more of them would be). A ``never``
+        phrase anywhere in the message ("I'm not in danger") still silences every part."""
         verdicts = [
             self.assess(c, w, None if vectors is None else vectors[n])
             for n, (c, w) in enumerate(zip(cleaned, words, strict=True))
@@ -208,7 +211,7 @@ class Engine:
         parts = [
             (n, start, part)
             for n, text in enumerate(texts)
-            if len(text) > SAFETY_WINDOW_CHARS
+            if len(text) > MAX_INPUT_CHARS
             and not self.content.danger.never_match(clean(text, MAX_MESSAGE_CHARS))
             for start, part in windows(text, SAFETY_WINDOW_CHARS)
         ]
