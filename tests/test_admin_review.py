@@ -208,7 +208,8 @@ async def test_review_buttons_add_to_a_draft_that_only_publish_makes_live_all_au
     lines = audit.text.splitlines()
     assert lines[1].endswith(f"admin {ADMIN}: discard intents/out_of_scope.yaml")
     assert f"admin {ADMIN}: ignore #2 (1 questions)" in lines[2]
-    assert f'admin {ADMIN}: add-example #{tip_id} "what time does the tip open" → out_of_scope' in lines[3]
+    assert f"admin {ADMIN}: add-example #{tip_id} → out_of_scope (draft)" in lines[3]
+    assert "tip open" not in audit.text  # the number, never the resident's words
 
 
 @pytest.mark.parametrize("surface", ["command line", "Telegram button"])
@@ -245,7 +246,8 @@ async def test_review_add_from_either_surface_drafts_marks_the_group_and_audits(
     draft = tmp_path / "draft" / "intents" / "out_of_scope.yaml"
     assert draft.read_text().endswith("  - what time does the tip open today\n")
     assert scope.read_text() == live_before  # live only once published
-    assert 'add-example #2 "what time does the tip open today" → out_of_scope (draft)' in audit.text
+    assert "add-example #2 → out_of_scope (draft)" in audit.text
+    assert "tip open" not in audit.text  # the number, never the resident's words
 
 
 def test_cli_publish_checks_the_draft_shows_the_changes_and_makes_it_live(

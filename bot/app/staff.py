@@ -68,9 +68,8 @@ class Staff:
             self.draft().add_example, intent_id, question.text, self.settings.seeds
         )
         ids = await self._mark_group(question_id)
-        await self.store.add_audit(
-            admin, "add-example", f'#{question_id} "{question.text}" → {intent_id} (draft)'
-        )
+        # The question's number, never its words: /forget must leave none in the audit.
+        await self.store.add_audit(admin, "add-example", f"#{question_id} → {intent_id} (draft)")
         return Reviewed(question, ids)
 
     async def ignore(self, question_id: int, admin: int) -> Reviewed:
