@@ -67,7 +67,7 @@ async def page(tmp_path: Path, engine) -> str:
         for m in range(times):
             await store.log_message(1000 + n, logged, reply_ref=100 * n + m)
             ages.append(age)
-    passport = engine.respond("how do I renew my passport")
+    passport = engine.respond("who won the football last night")
     assert (passport.kind, passport.intent) == (ReplyKind.FALLBACK, "out_of_scope")
     await store.log_message(2000, passport, reply_ref=1)
     ages.append(0)
@@ -80,7 +80,7 @@ async def page(tmp_path: Path, engine) -> str:
     try:
         # the store keeps the refusing intent with the question, for the report to read
         kept = {q.text: q.intent for q in await store.questions(30)}
-        assert kept["how do I renew my passport"] == "out_of_scope"
+        assert kept["who won the football last night"] == "out_of_scope"
         assert kept["someone scammed me online"] is None
         return await build_report(store, 7, TITLES)
     finally:
@@ -135,7 +135,7 @@ async def test_correct_refusals_are_listed_apart_from_the_gaps(page):
     tables = Tables(page).sections
     refused = {row[2]: row[3] for row in tables[REFUSALS][1:]}
     assert refused == {
-        "how do I renew my passport": TITLES["out_of_scope"],
+        "who won the football last night": TITLES["out_of_scope"],
         "what is the weather tomorrow": TITLES["out_of_scope"],
     }
     assert not {row[2] for row in tables[GAPS][1:]} & set(refused)
@@ -178,7 +178,7 @@ ASKED_UNANSWERED = [
     "can I see the police station front counter opening hours",
     "is www.marketplace.example/item/1234567890123456789012345678 a scam",  # one long word
 ]
-ASKED_OUT_OF_SCOPE = ["when are the bins collected", "how do I renew my passport", "weather?"]
+ASKED_OUT_OF_SCOPE = ["when are the bins collected", "who won the football last night", "weather?"]
 
 
 def _findings(today: dt.date, days: int = 30) -> Findings:
