@@ -362,3 +362,17 @@ def test_csv_rows_with_misplaced_titles_are_refused_with_their_row_number(
     assert main(["import-csv", str(folder), *flags]) == 1
     err = capsys.readouterr().err
     assert "topics.csv row " in err and "belong on its first row" in err
+
+
+def test_a_draft_that_lowers_safety_below_a_floor_is_held_back_and_one_that_keeps_it_is_not():
+    from bot.matching.publishing import safety_failures
+
+    live = {"danger_led_by_999": 0.968, "danger_false_alarm_rate": 0.01, "crisis_recall": 0.9}
+    same = dict(live, danger_led_by_999=0.966)  # a quick check's noise, both under 97%
+    worse = dict(live, danger_led_by_999=0.95, crisis_recall=0.8)
+    assert safety_failures(same, live) == []
+    assert safety_failures(worse, live) == [
+        "danger now led by 999 95.0% (must be at least 97%)",
+        "crisis recall 80.0% (must be at least 85%)",
+    ]
+    assert safety_failures(same) == ["danger now led by 999 96.6% (must be at least 97%)"]

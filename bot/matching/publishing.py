@@ -21,20 +21,36 @@ FALSE_ALARM_CEILING = 0.03  # emergency replies to messages that are not danger 
 CRISIS_FLOOR = 0.85  # crisis messages that get the crisis reply
 
 
-def safety_failures(figures: dict[str, Any]) -> list[str]:
-    """Each safety floor the cross-validated figures miss, as a sentence."""
+# Cross-validation on a few folds moves by a few tenths of a point between runs of the same
+# content: a draft is only held back for a figure that is worse than live's by more.
+NOISE = 0.005
+
+
+def safety_failures(
+    figures: dict[str, Any], live: dict[str, Any] | None = None
+) -> list[str]:
+    """Each safety floor the cross-validated figures miss, as a sentence. With the live
+    content's ``live`` figures (on the same folds), a floor live misses too holds the
+    draft back only if the draft is worse still: publishing must never lower safety, and a
+    quick check on few folds can put both just under a floor."""
+
+    def worse(key: str, sign: int) -> bool:
+        return live is None or sign * (figures[key] - live[key]) > NOISE
+
     failures = []
-    if figures["danger_led_by_999"] < DANGER_LED_BY_999_FLOOR:
+    if figures["danger_led_by_999"] < DANGER_LED_BY_999_FLOOR and worse("danger_led_by_999", -1):
         failures.append(
             f"danger now led by 999 {figures['danger_led_by_999']:.1%}"
             f" (must be at least {DANGER_LED_BY_999_FLOOR:.0%})"
         )
-    if figures["danger_false_alarm_rate"] > FALSE_ALARM_CEILING:
+    if figures["danger_false_alarm_rate"] > FALSE_ALARM_CEILING and worse(
+        "danger_false_alarm_rate", 1
+    ):
         failures.append(
             f"false alarms {figures['danger_false_alarm_rate']:.1%}"
             f" (must be at most {FALSE_ALARM_CEILING:.0%})"
         )
-    if figures["crisis_recall"] < CRISIS_FLOOR:
+    if figures["crisis_recall"] < CRISIS_FLOOR and worse("crisis_recall", -1):
         failures.append(
             f"crisis recall {figures['crisis_recall']:.1%} (must be at least {CRISIS_FLOOR:.0%})"
         )
@@ -110,4 +126,4 @@ def check_draft(
     ):
         if outcome_label(old) != outcome_label(new):
             changed.append((text, outcome_label(old), outcome_label(new)))
-    return PublishCheck([], before, after, safety_failures(after), changed)
+    return PublishCheck([], before, after, safety_failures(after, before), changed)
