@@ -1,4 +1,5 @@
-"""Command line, the only entry point: ``python -m bot COMMAND``.
+"""The staff command line: each command parses its arguments, asks the application layer
+(``bot.app``) and prints the result. ``bot.entry`` adds the channels that serve residents.
 
 The settings are read here once (environment, then ``.env``, then flags, each winning over
 the one before) and passed to the command; nothing else reads the environment.
@@ -12,20 +13,19 @@ import json
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
+from bot.app import assembly, database
+from bot.app.assembly import ContentBroken, staff_store
+from bot.app.staff import COMMAND_LINE, PUBLISH_RUNNING, NoSuchQuestion, Staff, draft_of
 from bot.content.loading import load_content
 from bot.content.problems import Severity
-from bot.matching.encoder import load_encoder
 from bot.matching.engine import Engine
 from bot.settings import Settings, load_settings, read_environment
 from bot.storage.store import StoreUnavailable
 
 if TYPE_CHECKING:
-    from telegram.request import BaseRequest
-
     from bot.matching.reply import Reply
-    from bot.storage.queued import QueuedStore
 
 T = TypeVar("T")
 
@@ -43,14 +43,14 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
 
 def load_engine(settings: Settings) -> Engine:
     """The engine for the content in the settings' folders; exit 2 when it is broken."""
-    content, problems = load_content(settings.intents, settings.knowledge, settings.seeds)
-    if content is None:
-        for problem in problems:
+    try:
+        engine, _ = assembly.load_engine(settings)
+    except ContentBroken as exc:
+        for problem in exc.problems:
             print(problem, file=sys.stderr)
-        print("The content has errors; fix them (see 'python -m bot validate').", file=sys.stderr)
-        raise SystemExit(2)
-    encoder = load_encoder(settings.encoder_model, settings.cache_dir) if settings.encoder else None
-    return Engine(content, encoder, settings.cache_dir)
+        print(f"The {exc}.", file=sys.stderr)
+        raise SystemExit(2) from exc
+    return engine
 
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
@@ -144,74 +144,20 @@ def cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    """The terminal chat, logging its questions to the database as the Telegram bot does
-    (marked as the console's), so staff can try the review loop without Telegram."""
-    from bot.console import chat
-    from bot.telegram.runner import open_store
+def _staff(settings: Settings, work: Callable[[Staff], Awaitable[T]]) -> T:
+    """Run one staff task on the question log (opened for it, closed after)."""
 
-    engine = load_engine(settings)
-    store = open_store(settings, engine.content)
+    async def run() -> T:
+        async with staff_store(settings) as store:
+            return await work(Staff(settings, store))
 
-    async def talk() -> int:
-        await store.open()
-        loop = asyncio.get_running_loop()
-
-        def record(reply: Reply) -> None:  # called from the chat's thread
-            asyncio.run_coroutine_threadsafe(store.log_message(None, reply, None), loop).result()
-
-        try:
-            return await asyncio.to_thread(chat, engine, record)
-        finally:
-            await store.close()
-
-    return asyncio.run(talk())
-
-
-async def _with_store(settings: Settings, work: Callable[[QueuedStore], Awaitable[T]]) -> T:
-    from bot.storage.postgres import PostgresStore
-    from bot.storage.redact import Redactor
-    from bot.storage.sqlite import SqliteStore
-
-    # review and stats never hash a user id, so the key does not matter here
-    key = "staff-read-only"
-    store: QueuedStore
-    if settings.database_url:
-        fallback = settings.database.parent / "postgresql.unwritten.jsonl"
-        store = PostgresStore(settings.database_url, key, Redactor(), fallback)
-    else:
-        path = settings.database
-        if not path.exists():
-            raise OSError(f"no database at {path} (set DATABASE_PATH or pass --database)")
-        store = SqliteStore(path, secret=key, redactor=Redactor())
-    await store.open()
-    try:
-        return await work(store)
-    finally:
-        await store.close()
+    return asyncio.run(run())
 
 
 def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.storage.reports import Group, unanswered_report
-
-    if args.action == "add":
-        return _review_add(args, settings)
-    if args.action == "ignore":
-        question_id = _question_id(args)
-
-        async def ignore(store: QueuedStore) -> bool:
-            return await store.mark_reviewed(question_id)
-
-        if not asyncio.run(_with_store(settings, ignore)):
-            print(f"no question #{question_id}", file=sys.stderr)
-            return 1
-        print(f"Question #{question_id} is hidden from the review list.")
-        return 0
-
-    async def report(store: QueuedStore) -> tuple[str, list[Group]]:
-        return await unanswered_report(store, args.days, limit=args.limit)
-
-    text, groups = asyncio.run(_with_store(settings, report))
+    if args.action in ("add", "ignore"):
+        return _review_one(args, settings)
+    text, groups = _staff(settings, lambda staff: staff.unanswered(args.days, limit=args.limit))
     print(text)
     if args.csv:
         import csv
@@ -244,86 +190,63 @@ def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _question_id(args: argparse.Namespace) -> int:
-    if not args.ids or not args.ids[0].lstrip("#").isdigit():
-        raise ValueError("give the question's number, as shown by 'python -m bot review'")
-    return int(args.ids[0].lstrip("#"))
+def _review_one(args: argparse.Namespace, settings: Settings) -> int:
+    """``review add QUESTION INTENT`` (to the draft) or ``review ignore QUESTION``: the
+    question's whole group, with an audit entry, as from Telegram's buttons."""
+    from bot.content.review import ReviewError
 
-
-def _review_add(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.content.review import ReviewError, append_example
-    from bot.storage.store import Question
-
-    if len(args.ids) != 2:
-        raise ValueError("usage: python -m bot review add QUESTION_ID INTENT_ID")
-    question_id, intent_id = _question_id(args), args.ids[1]
-
-    async def fetch(store: QueuedStore) -> Question | None:
-        return await store.question(question_id)
-
-    question = asyncio.run(_with_store(settings, fetch))
-    if question is None:
-        print(f"no question #{question_id} with text (it may be past retention)", file=sys.stderr)
-        return 1
-    try:
-        append_example(
-            settings.intents, settings.knowledge, intent_id, question.text, settings.seeds
+    adding = args.action == "add"
+    if len(args.ids) != (2 if adding else 1) or not args.ids[0].lstrip("#").isdigit():
+        usage = "QUESTION_ID INTENT_ID" if adding else "QUESTION_ID"
+        raise ValueError(
+            f"usage: python -m bot review {args.action} {usage} (the question's number, as "
+            "shown by 'python -m bot review')"
         )
-    except ReviewError as exc:
+    question_id = int(args.ids[0].lstrip("#"))
+    try:
+        if adding:
+            intent_id = args.ids[1]
+            done = _staff(
+                settings, lambda staff: staff.add_example(question_id, intent_id, COMMAND_LINE)
+            )
+            print(
+                f'Added "{done.question.text}" to {intent_id} in the draft ({len(done.ids)} '
+                "questions reviewed). Run 'python -m bot publish' to check it and make it "
+                "live, or 'python -m bot discard' to drop the draft."
+            )
+        else:
+            done = _staff(settings, lambda staff: staff.ignore(question_id, COMMAND_LINE))
+            print(f"Ignored group #{question_id} ({len(done.ids)} questions).")
+    except (NoSuchQuestion, ReviewError) as exc:
         print(exc, file=sys.stderr)
         return 1
-
-    async def done(store: QueuedStore) -> bool:
-        return await store.mark_reviewed(question_id)
-
-    asyncio.run(_with_store(settings, done))
-    print(f'Added "{question.text}" to {intent_id}; the running bot picks it up by itself.')
     return 0
 
 
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.storage.reports import stats_report
+    from bot.app.staff import content_notes
 
-    async def report(store: QueuedStore) -> str:
-        return await stats_report(store, args.days)
-
-    print(asyncio.run(_with_store(settings, report)))
     content, _ = load_content(settings.intents, settings.knowledge, settings.seeds)
-    if content is not None and content.cards.review_note():
-        print(content.cards.review_note())
+    notes = content_notes(content)
+    print(_staff(settings, lambda staff: staff.stats(args.days, notes)))
     return 0
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.storage.html_report import build_report
-
     content, _ = load_content(settings.intents, settings.knowledge, settings.seeds)
-    titles = {i.id: i.title for i in content.intents.values()} if content else {}
-    notes = [n for n in (content.cards.review_note(),) if n] if content else []
-
-    async def report(store: QueuedStore) -> str:
-        return await build_report(store, args.days, titles, notes=notes)
-
-    page = asyncio.run(_with_store(settings, report))
+    page = _staff(settings, lambda staff: staff.report(args.days, content))
     args.output.write_text(page, encoding="utf-8")
     print(f"Wrote the report for the last {args.days} days to {args.output}")
     return 0
 
 
 def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.telegram.admin_review import PUBLISH_RUNNING, draft_of, publish
-
-    draft = draft_of(settings)
-    if not draft.changes():
+    if not draft_of(settings).changes():
         print("The draft is empty: nothing to publish.")
         return 0
     print(PUBLISH_RUNNING)
     engine = load_engine(settings)
-
-    async def run(store: QueuedStore) -> tuple[str, bool]:
-        return await publish(draft, engine, settings, store, admin=0, folds=args.folds)
-
-    summary, ok = asyncio.run(_with_store(settings, run))
+    summary, ok = _staff(settings, lambda staff: staff.publish(engine, COMMAND_LINE, args.folds))
     print(summary)
     if ok:
         print("A running bot picks the change up by itself (or send /reload).")
@@ -331,29 +254,12 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_discard(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.telegram.admin_review import draft_of
-
-    draft = draft_of(settings)
-    files = draft.changes()
-    draft.discard()
-    if files:
-
-        async def audit(store: QueuedStore) -> None:
-            await store.add_audit(0, "discard", ", ".join(files))
-
-        asyncio.run(_with_store(settings, audit))
-    print("Draft discarded." if files else "There was no draft to discard.")
+    print(_staff(settings, lambda staff: staff.discard(COMMAND_LINE)))
     return 0
 
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.storage.store import AuditEntry
-    from bot.telegram.admin_review import audit_text
-
-    async def entries(store: QueuedStore) -> list[AuditEntry]:
-        return await store.audit_entries(args.limit)
-
-    print(audit_text(asyncio.run(_with_store(settings, entries))))
+    print(_staff(settings, lambda staff: staff.audit(args.limit)))
     return 0
 
 
@@ -381,19 +287,9 @@ def cmd_import_csv(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     """Bring the database's schema up to this program's (the bot also does it at start-up)."""
-    import sqlite3
-
-    from bot.storage import postgres, sqlite
-
-    failures: tuple[type[BaseException], ...] = (*postgres.ERRORS, sqlite3.Error)
     try:
-        if settings.database_url:
-            where = f"PostgreSQL {postgres.where(settings.database_url)}"
-            before, after = asyncio.run(postgres.migrate_database(settings.database_url))
-        else:
-            where = f"SQLite {settings.database}"
-            before, after = asyncio.run(sqlite.migrate_file(settings.database))
-    except failures as exc:
+        where, before, after = asyncio.run(database.migrate(settings))
+    except database.DatabaseError as exc:
         print(f"error: cannot migrate the database: {exc}", file=sys.stderr)
         return 1
     if before == after:
@@ -405,20 +301,11 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     """The database at a glance; exit 1 when it cannot be read or its schema is behind."""
-    import sqlite3
     import time
 
-    from bot.storage import postgres, sqlite
-    from bot.storage.store import DatabaseStatus
-
-    failures: tuple[type[BaseException], ...] = (*postgres.ERRORS, sqlite3.Error)
-    status: DatabaseStatus
     try:
-        if settings.database_url:
-            status = asyncio.run(postgres.inspect(settings.database_url))
-        else:
-            status = sqlite.inspect(settings.database)
-    except failures as exc:
+        status = asyncio.run(database.inspect(settings))
+    except database.DatabaseError as exc:
         print(f"error: cannot read the database: {exc}", file=sys.stderr)
         return 1
     print(f"store: {status.where}")
@@ -436,56 +323,17 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if behind else 0
 
 
-def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
-    """The container's health check: print the running bot's status line; exit 0 when
-    the bot wrote it lately and is active or standby, else 1."""
-    from bot.telegram.health import read_health
-
-    if settings.health_file is None:
-        print("error: HEALTH_FILE is not set, so the bot writes no health file", file=sys.stderr)
-        return 1
-    healthy, line = read_health(settings.health_file)
-    print(line)
-    return 0 if healthy else 1
-
-
-def cmd_run(
-    args: argparse.Namespace, settings: Settings, request: BaseRequest | None = None
-) -> int:
-    """The Telegram bot when there is a token (from the environment or ``.env``), else the
-    terminal chat. ``request`` replaces the network (tests)."""
-    if not settings.token:
-        print("TELEGRAM_BOT_TOKEN is not set: starting a chat in the terminal instead.\n")
-        return cmd_chat(args, settings)
-    return cmd_serve(args, settings, request)
-
-
-def cmd_serve(
-    args: argparse.Namespace, settings: Settings, request: BaseRequest | None = None
-) -> int:
-    """Telegram only, for services and containers: without a token, one line and exit 2,
-    never a terminal chat (which would read end-of-file, exit 0 and be restarted)."""
-    if not settings.token:
-        print(
-            "error: TELEGRAM_BOT_TOKEN is not set; put the token from @BotFather in the "
-            "environment or .env",
-            file=sys.stderr,
-        )
-        return 2
-    from bot.telegram.runner import run_bot
-
-    return run_bot(settings, request=request)
-
-
 DESCRIPTION = """\
 The Hertfordshire community safety assistant. With no command: the Telegram bot when
 TELEGRAM_BOT_TOKEN is set, otherwise a chat in the terminal. Settings come from the
 environment, then .env, then the --intents, --knowledge and --database flags (each wins
 over the one before). 'python -m bot COMMAND --help' describes one command."""
 
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
-def _command(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+
+def command(
+    sub: Subcommands,
     name: str,
     text: str,
     func: Callable[..., int],
@@ -497,16 +345,18 @@ def _command(
     return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(
+    channels: Callable[[Subcommands], None] | None = None,
+) -> argparse.ArgumentParser:
+    """The staff commands; ``channels`` adds the commands that serve residents first."""
     parser = argparse.ArgumentParser(prog="python -m bot", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
-    _command(sub, "run", "the Telegram bot; a terminal chat without a token (default)", cmd_run)
-    _command(sub, "serve", "the Telegram bot only: exit 2 without a token (Docker)", cmd_serve)
-    _command(sub, "chat", "talk to the bot in the terminal", cmd_chat)
-    p = _command(sub, "ask", "print the reply to one message (or one per stdin line)", cmd_ask)
+    if channels is not None:
+        channels(sub)
+    p = command(sub, "ask", "print the reply to one message (or one per stdin line)", cmd_ask)
     p.add_argument("text", nargs="*", help="the message; none: read lines from standard input")
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
-    p = _command(sub, "eval", "accuracy on labelled cases (topic ids, or routes)", cmd_eval)
+    p = command(sub, "eval", "accuracy on labelled cases (topic ids, or routes)", cmd_eval)
     p.add_argument("cases", type=Path, nargs="?", help="labelled cases (optional with --cv)")
     p.add_argument(
         "--cv",
@@ -516,10 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     p.add_argument("--errors", action="store_true", help="list every case that went wrong")
-    _command(sub, "validate", "check all content; one line per problem", cmd_validate)
-    p = _command(
-        sub, "calibrate", "propose the answer threshold from labelled cases", cmd_calibrate
-    )
+    command(sub, "validate", "check all content; one line per problem", cmd_validate)
+    p = command(sub, "calibrate", "propose the answer threshold from labelled cases", cmd_calibrate)
     p.add_argument("cases", type=Path)
     p.add_argument(
         "--max-in-scope-loss",
@@ -527,46 +375,44 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.005,
         help="in-scope accuracy the threshold may cost (default: %(default)s)",
     )
-    p = _command(sub, "review", "unanswered questions; 'add ID INTENT' or 'ignore ID'", cmd_review)
+    p = command(sub, "review", "unanswered questions; 'add ID INTENT' or 'ignore ID'", cmd_review)
     p.add_argument("action", nargs="?", choices=["add", "ignore"], help="omit to list")
     p.add_argument("ids", nargs="*", help="QUESTION_ID [INTENT_ID]")
     p.add_argument("--days", type=int, default=30, help="how far back (default: %(default)s)")
     p.add_argument("--limit", type=int, default=50, help="groups to list (default: %(default)s)")
     p.add_argument("--csv", type=Path, help="also write the groups to this CSV file")
-    p = _command(sub, "stats", "usage figures from the question log", cmd_stats)
+    p = command(sub, "stats", "usage figures from the question log", cmd_stats)
     p.add_argument("--days", type=int, default=30, help="how far back (default: %(default)s)")
-    p = _command(sub, "report", "the admins' report with charts, as one HTML file", cmd_report)
+    p = command(sub, "report", "the admins' report with charts, as one HTML file", cmd_report)
     p.add_argument("--days", type=int, default=30, help="how far back (default: %(default)s)")
     p.add_argument("-o", "--output", type=Path, default=Path("report.html"), help="the file")
-    p = _command(sub, "publish", "check the draft (review additions) and make it live", cmd_publish)
+    p = command(sub, "publish", "check the draft (review additions) and make it live", cmd_publish)
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default: 5)")
-    _command(sub, "discard", "drop the draft", cmd_discard)
-    p = _command(sub, "audit", "who changed content or the review inbox, and when", cmd_audit)
+    command(sub, "discard", "drop the draft", cmd_discard)
+    p = command(sub, "audit", "who changed content or the review inbox, and when", cmd_audit)
     p.add_argument("--limit", type=int, default=50, help="entries (default: %(default)s)")
-    _command(sub, "migrate", "bring the database's schema up to date", cmd_migrate)
-    _command(sub, "status", "the database: schema, active instance, waiting updates", cmd_status)
-    _command(sub, "health", "the running bot's status (HEALTH_FILE); exit 1 if stale", cmd_health)
-    p = _command(sub, "export-csv", "topics and facts to CSV for spreadsheets", cmd_export_csv)
+    command(sub, "migrate", "bring the database's schema up to date", cmd_migrate)
+    command(sub, "status", "the database: schema, active instance, waiting updates", cmd_status)
+    p = command(sub, "export-csv", "topics and facts to CSV for spreadsheets", cmd_export_csv)
     p.add_argument("folder", type=Path)
-    p = _command(
+    p = command(
         sub, "import-csv", "topics and facts back from CSV (all or nothing)", cmd_import_csv
     )
     p.add_argument("folder", type=Path)
     return parser
 
 
-def main(
-    argv: list[str] | None = None,
-    *,
-    env: Mapping[str, str] | None = None,
-    request: BaseRequest | None = None,
+def execute(
+    parser: argparse.ArgumentParser,
+    argv: list[str] | None,
+    env: Mapping[str, str] | None,
+    default: str,
 ) -> int:
-    """Run one command. ``env`` replaces the process environment (``.env`` in the working
-    directory is read either way) and ``request`` the network to Telegram (both for tests)."""
-    parser = build_parser()
+    """Run one command (``default`` when none is given). ``env`` replaces the process
+    environment (``.env`` in the working directory is read either way; tests)."""
     args = parser.parse_args(argv)
     if args.command is None:
-        args = parser.parse_args(["run", *(argv if argv is not None else sys.argv[1:])])
+        args = parser.parse_args([default, *(argv if argv is not None else sys.argv[1:])])
     flags = {"intents": args.intents, "knowledge": args.knowledge, "database": args.database}
     settings, problems = load_settings(read_environment(env), flags)
     if problems:
@@ -574,8 +420,7 @@ def main(
             print(f"setting error: {problem}", file=sys.stderr)
         return 2
     try:
-        telegram = args.command in ("run", "serve")
-        result: int = args.func(args, settings, request) if telegram else args.func(args, settings)
+        result: int = args.func(args, settings)
         return result
     except KeyboardInterrupt:
         return 130

@@ -1,11 +1,17 @@
-"""A chat in the terminal on the same engine as the Telegram bot."""
+"""The terminal chat: a channel over the application layer, as Telegram is. It answers
+through ``Assistant.answer``, logs its questions (marked as the console's) and reloads
+content when staff change the files, so staff can try an edit where they made it."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import html
 import re
+import threading
 from collections.abc import Callable
 
+from bot.app.assistant import Assistant
 from bot.matching.engine import Engine
 from bot.matching.reply import Reply, ReplyKind
 
@@ -39,31 +45,80 @@ NO_LIST = (
 )
 
 
-def chat(engine: Engine, record: Callable[[Reply], None] | None = None) -> int:
-    """Talk in the terminal until 'quit' or end of input; ``record`` is given every reply
-    the engine works out (the question log, as in Telegram)."""
+def _prompted_input() -> str:
+    return input("you> ")
+
+
+async def _next_line(read: Callable[[], str]) -> str:
+    """One line from ``read``, run in a daemon thread: the event loop (and the content
+    watcher) runs meanwhile, and Ctrl-C at the prompt does not wait for the thread."""
+    loop = asyncio.get_running_loop()
+    line: asyncio.Future[str] = loop.create_future()
+
+    def settle(value: str | None, error: BaseException | None) -> None:
+        if line.done():
+            return
+        if error is not None:
+            line.set_exception(error)
+        else:
+            line.set_result(value or "")
+
+    def work() -> None:
+        try:
+            value = read()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting chat
+            loop.call_soon_threadsafe(settle, None, exc)
+        else:
+            loop.call_soon_threadsafe(settle, value, None)
+
+    threading.Thread(target=work, daemon=True).start()
+    return await line
+
+
+async def _watch_content(assistant: Assistant, every: float) -> None:
+    """Reload when staff change the content files, and say so between turns."""
+    while True:
+        await asyncio.sleep(every)
+        result = await assistant.reload_if_changed()
+        if result is not None:
+            print(f"\n({result.summary})")
+
+
+async def chat(
+    assistant: Assistant, read: Callable[[], str] = _prompted_input, watch_every: float = 2.0
+) -> int:
+    """Talk in the terminal until 'quit' or end of input; every question is logged as the
+    Telegram bot logs its own. ``read`` gives one line (``input`` by default)."""
     print("Hertfordshire community safety assistant (terminal). Type 'quit' to leave.")
     print("In an emergency, call 999.\n")
+    watching = assistant.settings.watch_content
+    watcher = asyncio.create_task(_watch_content(assistant, watch_every)) if watching else None
     pending: tuple[str, ...] = ()
-    while True:
-        try:
-            text = input("you> ")
-        except (EOFError, KeyboardInterrupt):
-            print()
-            return 0
-        if text.strip().lower() in {"quit", "exit", "/quit"}:
-            return 0
-        choice = text.strip()
-        if pending and choice.isdigit() and 1 <= int(choice) <= len(pending):
-            reply = engine.answer_for(pending[int(choice) - 1]) or engine.respond(text)
-        elif text.strip() in {"/topics", "/help", "/start"}:
-            reply = engine.answer_for("help") or engine.respond("help")
-        elif choice.isdigit() and len(choice) <= 2:  # a pick with no list open
-            print("bot> " + NO_LIST + "\n")
-            continue
-        else:
-            reply = engine.respond(text)
-            if record is not None:
-                record(reply)
-        pending = reply.suggestions if reply.kind is ReplyKind.SUGGEST else ()
-        print("bot> " + to_terminal(reply, engine).replace("\n", "\n     ") + "\n")
+    try:
+        while True:
+            try:
+                text = await _next_line(read)
+            except (EOFError, KeyboardInterrupt):
+                print()
+                return 0
+            choice = text.strip()
+            if choice.lower() in {"quit", "exit", "/quit"}:
+                return 0
+            engine = assistant.engine
+            if pending and choice.isdigit() and 1 <= int(choice) <= len(pending):
+                reply = engine.answer_for(pending[int(choice) - 1]) or await assistant.answer(text)
+            elif choice in {"/topics", "/help", "/start"}:
+                reply = engine.answer_for("help") or await assistant.answer("help")
+            elif choice.isdigit() and len(choice) <= 2:  # a pick with no list open
+                print("bot> " + NO_LIST + "\n")
+                continue
+            else:
+                reply = await assistant.answer(text)
+                await assistant.record(None, reply, None)
+            pending = reply.suggestions if reply.kind is ReplyKind.SUGGEST else ()
+            print("bot> " + to_terminal(reply, engine).replace("\n", "\n     ") + "\n")
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher

@@ -8,11 +8,12 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from bot.app.assembly import open_store
+from bot.app.assistant import Assistant
 from bot.matching.engine import Engine
 from bot.matching.live import LiveContent
 from bot.settings import Settings
 from bot.telegram.app import Timers, build_application
-from bot.telegram.runner import open_store
 from tests.fake_telegram import FakeBotAPI
 
 TOKEN = "123456789:AAH" + "x" * 32
@@ -47,9 +48,8 @@ async def running_bot(
             settings, engine.content, retry_first=0.05, retry_max=0.2, give_up=give_up
         )
         timers = Timers(watch_content=0.1, heartbeat=0.1)
-        app = build_application(
-            settings, live or LiveContent(engine), store, request=fake, timers=timers
-        )
+        assistant = Assistant(settings, live or LiveContent(engine), store)
+        app = build_application(assistant, request=fake, timers=timers)
         async with app:
             await app.post_init(app)  # as run_polling() does after initialising
             await app.start()

@@ -6,8 +6,8 @@ import asyncio
 import csv
 import logging
 
-from bot.cli import main
 from bot.content.loading import load_content
+from bot.entry import main
 from bot.matching.engine import Engine
 from bot.matching.live import LiveContent
 from bot.matching.reply import Reply, ReplyKind
@@ -156,15 +156,16 @@ def test_review_lists_exports_adds_and_ignores(tmp_path, content_dir, capsys):
     before = "# Staff comment: keep these friendly\n" + thanks.read_text()
     thanks.write_text(before)
     assert main(["review", "add", "2", "thanks", *db, *dirs]) == 0
-    assert thanks.read_text() == before + "  - cheers you are a legend\n"
-    assert main(["validate", *dirs]) == 0
+    assert "in the draft (2 questions reviewed)" in capsys.readouterr().out
+    assert thanks.read_text() == before  # live only once published
+    draft = tmp_path / "draft" / "intents" / "thanks.yaml"
+    assert draft.read_text() == before + "  - cheers you are a legend\n"
 
     assert main(["review", "ignore", "3", *db]) == 0
     capsys.readouterr()
     assert main(["review", *db]) == 0
     out = capsys.readouterr().out
-    assert "parking fines" not in out and "cheers you are a legend" not in out
-    assert '1× "cheers mate you are a legend"' in out
+    assert "No unanswered questions" in out  # the whole group went with #2
 
 
 def test_review_add_refuses_an_unknown_intent_and_leaves_files_alone(tmp_path, content_dir, capsys):

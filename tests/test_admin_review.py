@@ -12,8 +12,9 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from bot.cli import main
+from bot.entry import main
 from bot.telegram import messages
 from tests.fake_telegram import callback, message
 from tests.telegram_harness import running_bot
@@ -207,6 +208,43 @@ async def test_review_buttons_add_to_a_draft_that_only_publish_makes_live_all_au
     assert lines[1].endswith(f"admin {ADMIN}: discard intents/out_of_scope.yaml")
     assert f"admin {ADMIN}: ignore #2 (1 questions)" in lines[2]
     assert f'admin {ADMIN}: add-example #{tip_id} "what time does the tip open" → out_of_scope' in lines[3]
+
+
+@pytest.mark.parametrize("surface", ["command line", "Telegram button"])
+async def test_review_add_from_either_surface_drafts_marks_the_group_and_audits(
+    surface, engine, content_dir, tmp_path, capsys
+):
+    """One review policy: the example waits in the draft, the whole group of similar
+    questions leaves the inbox, and the audit trail says who added what."""
+    dirs = {"intents": content_dir.intents, "knowledge": content_dir.knowledge}
+    scope = content_dir.intents / "out_of_scope.yaml"
+    live_before = scope.read_text()
+    database = tmp_path / "bot.sqlite3"
+    admins = frozenset({ADMIN})
+    async with running_bot(engine, database=database, admin_ids=admins, **dirs) as (fake, store, _):
+        await ask(fake, message(RESIDENT, "what time does the tip open"))
+        await ask(fake, message(RESIDENT, "what time does the tip open today"))
+        report, buttons = await ask(fake, message(ADMIN, "/unanswered"), replies=2)
+        assert '2× "what time does the tip open today" [#2]' in report.text
+        if surface == "Telegram button":
+            fake.push(callback(ADMIN, "rt:2:out_of_scope", buttons.message_id))
+            await fake.wait_for(lambda: fake.sent("editMessageText"), timeout=30)
+            said = fake.sent("editMessageText")[-1].text
+        else:
+            assert await store.flush(timeout=10)
+            flags = ["--database", str(database), "--intents", str(content_dir.intents)]
+            flags += ["--knowledge", str(content_dir.knowledge)]
+            review = ["review", "add", "2", "out_of_scope", *flags]
+            assert await asyncio.to_thread(main, review) == 0
+            said = capsys.readouterr().out
+        assert "to out_of_scope in the draft (2 questions reviewed)" in said
+        (after,) = await ask(fake, message(ADMIN, "/unanswered"))
+        assert "No unanswered questions" in after.text
+        (audit,) = await ask(fake, message(ADMIN, "/audit"))
+    draft = tmp_path / "draft" / "intents" / "out_of_scope.yaml"
+    assert draft.read_text().endswith("  - what time does the tip open today\n")
+    assert scope.read_text() == live_before  # live only once published
+    assert 'add-example #2 "what time does the tip open today" → out_of_scope (draft)' in audit.text
 
 
 def test_cli_publish_checks_the_draft_shows_the_changes_and_makes_it_live(

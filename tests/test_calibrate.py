@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from bot.cli import main
+from bot.entry import main
 from bot.matching.evaluation import CalibrationError, Case, calibrate_answer_threshold
 
 INF = math.inf

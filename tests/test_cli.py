@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from bot.cli import main
+from bot.entry import main
 from tests.conftest import DEFAULTS
 
 PROJECT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from bot.cli import main
+from bot.entry import main
 
 
 def chat(monkeypatch, capsys, database, *lines: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.cli import main
+from bot.entry import main
 from bot.matching.crossval import cross_validate
 from bot.matching.publishing import CRISIS_FLOOR, DANGER_LED_BY_999_FLOOR, FALSE_ALARM_CEILING
 from tests.conftest import project_content

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.cli import main
+from bot.entry import main
 from tests.stores import Database
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from bot.cli import main
-from bot.matching.batching import ReplyBatcher
+from bot.app.batching import ReplyBatcher
+from bot.entry import main
 from bot.matching.classifier import LinearModel
 from bot.matching.encoder import EncoderUnavailable, SentenceEncoder, load_encoder, packaged_model
 from bot.matching.engine import Engine
@@ -88,6 +89,13 @@ def test_the_packaged_model_is_the_pinned_one():
     SentenceEncoder(path)  # raises when the installed package's file is not the pinned one
 
 
+class Live:
+    """Stands in for LiveContent: the batcher reads ``engine`` anew for each batch."""
+
+    def __init__(self, respond_many) -> None:
+        self.engine = SimpleNamespace(respond_many=respond_many)
+
+
 async def test_messages_that_arrive_together_are_answered_in_one_batch(engine):
     batches: list[list[str]] = []
 
@@ -95,9 +103,9 @@ async def test_messages_that_arrive_together_are_answered_in_one_batch(engine):
         batches.append(texts)
         return engine.respond_many(texts, hints)
 
-    batcher = ReplyBatcher(lambda: respond_many, workers=1)
+    batcher = ReplyBatcher(Live(respond_many), workers=1)
     texts = ["beacon number", "fly tipping", "how do i join the police"] * 10
-    replies = await asyncio.gather(*(batcher.respond(t) for t in texts))
+    replies = await asyncio.gather(*(batcher.reply(t) for t in texts))
     assert [r.question for r in replies] == texts  # each handler gets its own reply
     assert [r.intent for r in replies[:3]] == [
         "victim_support_beacon",
@@ -116,10 +124,10 @@ async def test_an_error_in_a_batch_reaches_its_handlers_and_the_next_batch_is_an
             raise RuntimeError("boom")
         return engine.respond_many(texts, hints)
 
-    batcher = ReplyBatcher(lambda: respond_many, workers=1)
-    first = await asyncio.gather(batcher.respond("a"), return_exceptions=True)
+    batcher = ReplyBatcher(Live(respond_many), workers=1)
+    first = await asyncio.gather(batcher.reply("a"), return_exceptions=True)
     assert isinstance(first[0], RuntimeError)
-    reply = await batcher.respond("beacon number")
+    reply = await batcher.reply("beacon number")
     assert reply.intent == "victim_support_beacon"
 
 

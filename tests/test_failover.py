@@ -14,7 +14,7 @@ from http.client import HTTPConnection
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot.cli import main
+from bot.entry import main
 from bot.telegram.standby import LOST_LOCK_EXIT
 from tests.fake_bot_api_server import FakeBotAPIServer
 from tests.fake_telegram import message

@@ -7,7 +7,7 @@ import os
 import re
 import time
 
-from bot.cli import main
+from bot.entry import main
 from bot.telegram.health import write_health
 from tests.fake_telegram import message
 from tests.telegram_harness import running_bot

@@ -8,8 +8,8 @@ import dataclasses
 import logging
 import time
 
+from bot.app.assembly import open_store
 from bot.storage.store import InboxEntry
-from bot.telegram.runner import open_store
 from tests.fake_telegram import message
 from tests.telegram_harness import SETTINGS, running_bot
 

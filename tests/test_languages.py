@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.entry import main
 from bot.matching.reply import ReplyKind
 from tests.fake_telegram import message
 from tests.telegram_harness import running_bot

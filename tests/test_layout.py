@@ -14,12 +14,18 @@ ALLOWED = {
     "content": {"text"},
     "matching": {"content", "text"},
     "storage": {"matching", "text"},
-    "console": {"matching"},
-    "telegram": {"matching", "storage", "content", "text", "settings"},
-    "cli": {"telegram", "console", "matching", "storage", "content", "text", "settings"},
-    "__main__": {"cli"},
+    "app": {"storage", "matching", "content", "text", "settings"},
+    "console": {"app", "matching"},
+    "telegram": {"app", "matching", "storage", "content", "text", "settings"},
+    "cli": {"app", "console", "matching", "storage", "content", "text", "settings"},
+    "entry": {"cli", "console", "telegram", "app", "settings"},
+    "__main__": {"entry"},
     "__init__": set(),
 }
+CORE = ("content", "matching", "text")
+CHANNELS = ("cli", "console", "telegram")
+# Only the application layer builds the engine and the question log.
+ASSEMBLY_PARTS = {"bot.matching.encoder", "bot.storage.sqlite", "bot.storage.postgres"}
 
 
 def module_name(path: Path) -> str:
@@ -74,14 +80,37 @@ def test_every_import_points_downward():
     assert not wrong, "\n".join(wrong)
 
 
-def test_the_core_never_imports_telegram_storage_or_the_command_line():
-    core = [n for n in MODULES if part_of(n) in ("content", "matching", "text")]
+def test_the_core_never_imports_the_application_layer_storage_or_a_channel():
+    core = [n for n in MODULES if part_of(n) in CORE]
     assert core
+    outside = ("app", "storage", "entry", *CHANNELS)
     for name in core:
-        outward = {
-            t for t in imports(MODULES[name]) if part_of(t) in ("telegram", "storage", "cli")
-        }
+        outward = {t for t in imports(MODULES[name]) if part_of(t) in outside}
         assert not outward, f"{name} imports {outward}"
+
+
+def test_the_application_layer_never_imports_a_channel():
+    app = [n for n in MODULES if part_of(n) == "app"]
+    assert app
+    for name in app:
+        outward = {t for t in imports(MODULES[name]) if part_of(t) in ("entry", *CHANNELS)}
+        assert not outward, f"{name} imports {outward}"
+
+
+def test_the_command_line_never_imports_telegram():
+    cli = [n for n in MODULES if part_of(n) == "cli"]
+    assert cli
+    for name in cli:
+        assert not {t for t in imports(MODULES[name]) if part_of(t) == "telegram"}, name
+
+
+def test_channels_are_adapters_over_the_application_layer():
+    """Each channel talks to ``bot.app``, and none builds an encoder or a store itself."""
+    for channel in CHANNELS:
+        names = [n for n in MODULES if part_of(n) == channel]
+        used = set().union(*(imports(MODULES[n]) for n in names))
+        assert any(part_of(t) == "app" for t in used), f"{channel} does not use bot.app"
+        assert not used & ASSEMBLY_PARTS, f"{channel} assembles: {used & ASSEMBLY_PARTS}"
 
 
 def test_there_are_no_import_cycles():

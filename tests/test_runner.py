@@ -2,7 +2,7 @@
 
 import logging
 
-from bot.cli import main
+from bot.entry import main
 from tests.fake_telegram import FakeBotAPI
 from tests.telegram_harness import TOKEN
 
@@ -143,7 +143,10 @@ async def test_the_health_file_is_touched_while_the_bot_runs(engine, tmp_path):
         await fake.wait_for(health.exists)
 
 
-async def test_an_unreachable_telegram_at_start_is_logged_and_retried(engine, caplog):
+async def test_an_unreachable_telegram_at_start_is_logged_and_retried(engine, caplog, tmp_path):
+    from bot.app.assembly import open_store
+    from bot.app.assistant import Assistant
+    from bot.matching.live import LiveContent
     from bot.settings import Settings
     from bot.telegram.app import build_application
     from bot.telegram.runner import wait_for_telegram
@@ -151,7 +154,9 @@ async def test_an_unreachable_telegram_at_start_is_logged_and_retried(engine, ca
     fake = FakeBotAPI()
     fake.fail_next("getMe", 502, "Bad Gateway")
     fake.fail_next("getMe", 502, "Bad Gateway")
-    app = build_application(Settings(token=TOKEN), None, None, request=fake)
+    settings = Settings(token=TOKEN, database=tmp_path / "bot.sqlite3")
+    assistant = Assistant(settings, LiveContent(engine), open_store(settings, engine.content))
+    app = build_application(assistant, request=fake)
     await wait_for_telegram(app, "https://api.telegram.org", first_wait=0.01)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert (

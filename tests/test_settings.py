@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.entry import main
 from bot.settings import VARIABLES, load_settings
 from tests.conftest import ContentDir
 from tests.telegram_harness import TOKEN
@@ -83,7 +83,7 @@ def test_database_path_in_dotenv_is_honoured_by_review_and_stats(tmp_path, conte
 
 
 def test_every_command_takes_the_content_and_database_options():
-    from bot.cli import build_parser
+    from bot.entry import build_parser
 
     parser = build_parser()
     common = ["--intents", "i", "--knowledge", "k", "--database", "d"]
@@ -100,7 +100,7 @@ SCRIPT = textwrap.dedent(
     """
     import asyncio, json, os, signal, sys
     from tests.fake_telegram import FakeBotAPI, message
-    from bot.cli import main
+    from bot.entry import main
 
     class OneReply(FakeBotAPI):
         async def _sendMessage(self, params):

@@ -13,7 +13,7 @@ SCRIPT = textwrap.dedent(
     """
     import asyncio, json, os, signal, sys
     from tests.fake_telegram import FakeBotAPI, message
-    from bot.cli import main
+    from bot.entry import main
 
     class SlowTelegram(FakeBotAPI):
         stopping = False

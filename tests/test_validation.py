@@ -1,6 +1,6 @@
 """Each broken file gives one exact ``file:line: message`` line, and nothing crashes."""
 
-from bot.cli import main
+from bot.entry import main
 
 FILLER = "".join(f"  - filler phrasing number {n}\n" for n in range(10))
 

@@ -1,6 +1,6 @@
 """What YAML silently accepts (or reports far from the cause) is caught, cause first."""
 
-from bot.cli import main
+from bot.entry import main
 from tests.test_validation import intent
 
 

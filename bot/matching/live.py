@@ -13,9 +13,7 @@ from pathlib import Path
 
 from bot.content.loading import load_content
 from bot.content.problems import Problem, Severity
-from bot.matching.batching import ReplyBatcher
 from bot.matching.engine import Engine
-from bot.matching.reply import Reply
 
 log = logging.getLogger(__name__)
 # Reading the YAML takes well under a second; past this a reload gives up and frees the lock
@@ -54,17 +52,11 @@ class LiveContent:
         seeds: Path | None = None,
     ) -> None:
         self.engine = engine
-        self._batcher = ReplyBatcher(lambda: self.engine.respond_many)
         self._folders = tuple(p for p in (intents, knowledge) if p is not None)
         self._intents, self._knowledge, self._seeds = intents, knowledge, seeds
         self._seen = snapshot(self._folders)
         self._candidate: Snapshot | None = None
         self._lock = asyncio.Lock()
-
-    async def respond(self, text: str, hint: str | None = None) -> Reply:
-        """The current engine's reply, computed off the event loop (batched with others);
-        ``hint`` is the resident's Telegram language."""
-        return await self._batcher.respond(text, hint)
 
     def changed_and_settled(self) -> bool:
         """True once files differ from the live version and have stayed the same for one

@@ -18,6 +18,7 @@ class ReplyKind(StrEnum):
     EMERGENCY = "emergency"  # danger now: 999 first, then the topic that also matched
     CRISIS = "crisis"  # someone who may harm themselves: 999 if at risk, crisis lines
     CARD = "card"  # written in another language: that language's card of safety numbers
+    PROMPT = "prompt"  # empty input: asked to type a question, never logged
 
 
 @dataclass(frozen=True)

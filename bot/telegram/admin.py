@@ -11,8 +11,8 @@ from telegram import BotCommand, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
+from bot.app.staff import content_notes
 from bot.matching.live import ReloadResult
-from bot.storage.reports import stats_report
 from bot.storage.store import StoreUnavailable
 from bot.telegram.residents import unknown_command
 from bot.telegram.sending import send_plain, split_message
@@ -47,7 +47,7 @@ def admin_only(handler: Handler) -> Handler:
         if message is None or user is None or chat is None:
             return
         command = (message.text or "").split(maxsplit=1)[0][:32] if message.text else "?"
-        if user.id not in context.services.settings.admin_ids:
+        if user.id not in context.services.assistant.settings.admin_ids:
             log.warning("admin command %s refused: user is not in ADMIN_IDS", command)
             await unknown_command(update, context)
             return
@@ -73,16 +73,13 @@ async def send_report(update: Update, text: str) -> None:
 
 @admin_only
 async def admin_stats(update: Update, context: BotContext) -> None:
+    assistant = context.services.assistant
+    engine = assistant.engine
+    notes = [engine.matching_mode, *content_notes(engine.content)]
     try:
-        report = await stats_report(context.services.store, days_argument(context))
+        report = await assistant.staff.stats(days_argument(context), notes)
     except StoreUnavailable as exc:
-        report = f"The database is unavailable just now: {exc}"
-    health = context.services.store.health()  # records not yet written are not counted
-    if health is not None:
-        report = f"⚠️ {health}.\n{report}"
-    engine = context.services.live.engine
-    notes = [engine.matching_mode, engine.content.cards.review_note()]
-    report = "\n".join([report, *(note for note in notes if note)])
+        report = assistant.staff.unavailable(exc)
     await send_report(update, report)
 
 
@@ -92,12 +89,12 @@ async def admin_why(update: Update, context: BotContext) -> None:
     if not text:
         await send_report(update, "Usage: /why <a question as a resident would ask it>")
         return
-    await send_report(update, context.services.live.engine.explain(text))
+    await send_report(update, context.services.assistant.engine.explain(text))
 
 
 @admin_only
 async def admin_reload(update: Update, context: BotContext) -> None:
-    result = await context.services.live.reload()
+    result = await context.services.assistant.live.reload()
     await send_report(update, _reload_text(result))
 
 
@@ -110,15 +107,14 @@ def _reload_text(result: ReloadResult, limit: int = 20) -> str:
 
 async def watch_content(context: BotContext) -> None:
     """Reload when staff change files; tell the admins what happened."""
-    live = context.services.live
-    if not live.changed_and_settled():
+    result = await context.services.assistant.reload_if_changed()
+    if result is None:
         return
-    result = await live.reload()
     await notify_admins(context, _reload_text(result))
 
 
 async def notify_admins(context: BotContext, text: str) -> None:
-    for admin in context.services.settings.admin_ids:
+    for admin in context.services.assistant.settings.admin_ids:
         try:
             for part in split_message(text):
                 await context.bot.send_message(admin, part, parse_mode=None)
@@ -127,9 +123,9 @@ async def notify_admins(context: BotContext, text: str) -> None:
 
 
 async def purge_old_text(context: BotContext) -> None:
-    days = context.services.settings.retention_days
+    days = context.services.assistant.settings.retention_days
     try:
-        count = await context.services.store.purge_text(days)
+        count = await context.services.assistant.store.purge_text(days)
     except StoreUnavailable as exc:
         log.error("retention: could not delete old question text: %s", exc)
         return

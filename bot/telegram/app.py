@@ -21,9 +21,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.matching.live import LiveContent
-from bot.settings import Settings
-from bot.storage.store import Store
+from bot.app.assistant import Assistant
 from bot.telegram import logscrub, messages
 from bot.telegram.admin import (
     ADMIN_COMMANDS,
@@ -106,18 +104,20 @@ async def heartbeat(context: BotContext) -> None:
     """Proves the event loop is alive, and says how the lock and the store are, for the
     container's health check (only the active instance runs jobs; a standby writes its own
     line)."""
-    write_health(context.services.settings.health_file, health_line(context.application))
+    write_health(context.services.assistant.settings.health_file, health_line(context.application))
 
 
 async def post_init(app: BotApplication) -> None:
     svc = services_of(app)
-    await svc.store.open()
+    await svc.assistant.store.open()
     await wait_until_active(app)  # a standby waits here, before polling starts
     if isinstance(app.update_queue, DurableQueue):
-        missed_after = svc.settings.missed_after_hours * 3600
-        await answer_pending(app, svc.store, app.update_queue, missed_after)
+        missed_after = svc.assistant.settings.missed_after_hours * 3600
+        await answer_pending(app, svc.assistant.store, app.update_queue, missed_after)
     await app.bot.set_my_commands(RESIDENT_COMMANDS)
-    for admin in svc.settings.admin_ids:  # admins see their commands too, nobody else does
+    for (
+        admin
+    ) in svc.assistant.settings.admin_ids:  # admins see their commands too, nobody else does
         try:
             await app.bot.set_my_commands(
                 RESIDENT_COMMANDS + ADMIN_COMMANDS, scope=BotCommandScopeChat(admin)
@@ -131,21 +131,21 @@ async def post_init(app: BotApplication) -> None:
 
 
 async def post_shutdown(app: BotApplication) -> None:
-    await services_of(app).store.close()
+    await services_of(app).assistant.store.close()
     await step_down(app)
 
 
 def build_application(
-    settings: Settings,
-    live: LiveContent,
-    store: Store,
+    assistant: Assistant,
     *,
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
     pacing: bool = True,
     timers: Timers = Timers(),
 ) -> BotApplication:
-    """The bot, ready to start; ``request`` replaces the network (tests, benchmarks)."""
+    """The bot over ``assistant``, ready to start; ``request`` replaces the network
+    (tests, benchmarks)."""
+    settings, store = assistant.settings, assistant.store
     # Opt in to PTB's future behaviour (RetryAfter.retry_after as a timedelta, which the
     # rate limiter handles) instead of a deprecation warning on every 429. PTB reads this
     # variable when it builds each RetryAfter, so setting it here, before any request, is enough.
@@ -180,7 +180,7 @@ def build_application(
     if store is not None:  # (tests of start-up faults build the bot without one)
         logscrub.install(store.user_key)
     app.bot_data["services"] = Services(
-        live, store, settings, FloodGuard(settings.flood_messages, settings.flood_seconds)
+        assistant, FloodGuard(settings.flood_messages, settings.flood_seconds)
     )
     app.add_handler(TypeHandler(Update, guard), group=-1)
     app.add_handler(CommandHandler("start", start))

@@ -123,7 +123,7 @@ class InboxApplication(Application):  # type: ignore[type-arg]  # PTB's generics
             await super().process_update(update)
         finally:
             CURRENT_UPDATE.reset(token)
-            store: Store = self.bot_data["services"].store
+            store: Store = self.bot_data["services"].assistant.store
             await store.mark_done(update.update_id)
 
 

@@ -115,12 +115,12 @@ async def on_text(update: Update, context: BotContext) -> None:
     message, user = update.message, update.effective_user
     if message is None or user is None or not _addressed_to_bot(message, context):
         return
-    live = context.services.live
-    reply = await live.respond(_question_text(message, context), user.language_code)
+    assistant = context.services.assistant
+    reply = await assistant.answer(_question_text(message, context), user.language_code)
     if reply.language not in (None, ENGLISH):
         log.info("reply %s to a message in language %s", reply.kind.value, reply.language)
     text = f"{messages.DELAYED}\n\n{reply.html}" if is_delayed(message) else reply.html
-    sent = await send_html(message, text, keyboard_for(reply, live.engine), reply.intent)
+    sent = await send_html(message, text, keyboard_for(reply, assistant.engine), reply.intent)
     await record(context, user.id, reply, sent.message_id)
 
 
@@ -140,12 +140,13 @@ async def start(update: Update, context: BotContext) -> None:
     message, user = update.message, update.effective_user
     if message is None or user is None:
         return
-    engine = context.services.live.engine
+    assistant = context.services.assistant
+    engine = assistant.engine
     payload = context.args[0] if context.args else ""
     if _PAYLOAD.match(payload):
         reply = engine.answer_for(payload)
         if reply is None:
-            guess = engine.respond(payload.replace("_", " ").replace("-", " "))
+            guess = await assistant.answer(payload.replace("_", " ").replace("-", " "))
             if guess.kind is ReplyKind.ANSWER and guess.intent:
                 reply = engine.answer_for(guess.intent)
         if reply is not None and reply.intent and engine.intents[reply.intent].menu:
@@ -157,13 +158,13 @@ async def start(update: Update, context: BotContext) -> None:
 
 async def topics(update: Update, context: BotContext) -> None:
     if update.message is not None:
-        keyboard = topics_keyboard(context.services.live.engine)
+        keyboard = topics_keyboard(context.services.assistant.engine)
         await update.message.reply_text(messages.TOPICS, reply_markup=keyboard)
 
 
 async def privacy(update: Update, context: BotContext) -> None:
     if update.message is not None:
-        days = context.services.settings.retention_days
+        days = context.services.assistant.settings.retention_days
         await update.message.reply_text(messages.PRIVACY.format(days=days))
 
 
@@ -172,7 +173,7 @@ async def forget(update: Update, context: BotContext) -> None:
     if message is None or user is None:
         return
     try:
-        count = await context.services.store.forget_user(user.id)
+        count = await context.services.assistant.store.forget_user(user.id)
     except Exception:  # tell the resident rather than fail silently
         log.exception("could not forget a user")
         await message.reply_text(messages.FORGET_FAILED)
@@ -189,14 +190,16 @@ async def on_button(update: Update, context: BotContext) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    engine = context.services.live.engine
+    engine = context.services.assistant.engine
     kind, _, value = (query.data or "").partition(":")
     message = query.message if isinstance(query.message, Message) else None
     if kind == "f" and value in ("0", "1") and message is not None:
         await answer_query(query, messages.FEEDBACK_THANKS)
         await _drop_keyboard(query)
         try:
-            await context.services.store.record_feedback(user.id, message.message_id, value == "1")
+            await context.services.assistant.store.record_feedback(
+                user.id, message.message_id, value == "1"
+            )
         except Exception:  # feedback is best effort
             log.exception("could not record feedback")
         if value == "0":  # once per answer: its buttons are gone now
@@ -252,14 +255,14 @@ async def _wanted(
     """Record the topic a resident wanted after a 👎 (for the review inbox), then give its
     answer, or for "Something else" the ways to get help."""
     ref, _, wanted = value.partition(":")
-    engine = context.services.live.engine
+    engine = context.services.assistant.engine
     chosen = engine.answer_for(wanted) if wanted != "-" else None
     if not ref.isdigit() or (chosen is None and wanted != "-"):
         await query.answer(messages.EXPIRED, show_alert=True)
         return
     await query.answer(messages.FEEDBACK_THANKS)
     try:
-        await context.services.store.record_wanted(user_id, int(ref), wanted)
+        await context.services.assistant.store.record_wanted(user_id, int(ref), wanted)
     except Exception:  # feedback is best effort
         log.exception("could not record what a resident was looking for")
     if chosen is None:

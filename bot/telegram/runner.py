@@ -10,16 +10,8 @@ from telegram import Update
 from telegram.error import BadRequest, InvalidToken, NetworkError
 from telegram.request import BaseRequest
 
-from bot.content.facts import FactKind, recorded
-from bot.content.loading import Content, load_content
-from bot.matching.encoder import load_encoder
-from bot.matching.engine import Engine
-from bot.matching.live import LiveContent
+from bot.app.assembly import ContentBroken, assemble
 from bot.settings import Settings, configure_logging
-from bot.storage.postgres import PostgresStore
-from bot.storage.queued import QueuedStore
-from bot.storage.redact import Redactor
-from bot.storage.sqlite import SqliteStore, load_or_create_secret
 from bot.telegram.app import build_application
 from bot.telegram.services import BotApplication
 from bot.telegram.webhook import serve_webhook
@@ -34,58 +26,21 @@ def create_application(
     settings: Settings, *, request: BaseRequest | None = None, pacing: bool = True
 ) -> BotApplication | None:
     """Everything the bot needs, built once at start-up; None when the content is broken."""
-    content, content_problems = load_content(settings.intents, settings.knowledge, settings.seeds)
-    for problem in content_problems:
-        log.warning("content: %s", problem)
-    if content is None:
+    try:
+        assistant, warnings = assemble(settings)
+    except ContentBroken as exc:
+        for problem in exc.problems:
+            log.warning("content: %s", problem)
         log.error("the content has errors; fix them (python -m bot validate) and start again")
         return None
-    encoder = load_encoder(settings.encoder_model, settings.cache_dir) if settings.encoder else None
-    live = LiveContent(
-        Engine(content, encoder, settings.cache_dir),
-        settings.intents,
-        settings.knowledge,
-        settings.seeds,
-    )
-    app = build_application(
-        settings, live, open_store(settings, content), request=request, pacing=pacing
-    )
+    for problem in warnings:
+        log.warning("content: %s", problem)
+    app = build_application(assistant, request=request, pacing=pacing)
     # The engine's tables live for the whole run: keep them out of the garbage collector's
     # full scans, which otherwise stall the event loop now and then.
     gc.collect()
     gc.freeze()
     return app
-
-
-def open_store(
-    settings: Settings,
-    content: Content,
-    *,
-    retry_first: float = 0.5,
-    retry_max: float = 30.0,
-    give_up: float = 10.0,
-) -> QueuedStore:
-    """The question log (PostgreSQL when DATABASE_URL is set, else the SQLite file); public
-    service numbers are kept when question text is redacted. A failed write is retried
-    after ``retry_first`` seconds, doubling to ``retry_max``; a PostgreSQL statement that
-    takes ``give_up`` seconds has failed."""
-    public = ["101", "999", *recorded(content.facts, FactKind.PHONE)]
-    redactor = Redactor(public)
-    if settings.database_url:  # the settings require HASH_SECRET with it
-        fallback = settings.database.parent / "postgresql.unwritten.jsonl"
-        return PostgresStore(
-            settings.database_url,
-            settings.hash_secret,
-            redactor,
-            fallback,
-            retry_first=retry_first,
-            retry_max=retry_max,
-            timeout=give_up,
-        )
-    secret = settings.hash_secret or load_or_create_secret(settings.database.parent / "hash-secret")
-    return SqliteStore(
-        settings.database, secret, redactor, retry_first=retry_first, retry_max=retry_max
-    )
 
 
 async def wait_for_telegram(app: BotApplication, api_url: str, first_wait: float = 2.0) -> None:

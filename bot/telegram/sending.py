@@ -129,7 +129,9 @@ async def send_plain(message: Message, text: str) -> None:
 async def record(context: BotContext, user_id: int, reply: Reply, ref: int | None) -> None:
     """Log an outcome after the resident has been answered; a failing store is logged only."""
     try:
-        await context.services.store.log_message(user_id, reply, ref, CURRENT_UPDATE.get())
+        await context.services.assistant.store.log_message(
+            user_id, reply, ref, CURRENT_UPDATE.get()
+        )
     except Exception:  # storage must never break a conversation
         log.exception("could not record an outcome")
 

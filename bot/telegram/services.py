@@ -7,17 +7,13 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
-from bot.matching.live import LiveContent
-from bot.settings import Settings
-from bot.storage.store import Store
+from bot.app.assistant import Assistant
 from bot.telegram.ratelimit import FloodGuard
 
 
 @dataclass
 class Services:
-    live: LiveContent  # the engine in use (live.engine), swapped whole on reload
-    store: Store
-    settings: Settings
+    assistant: Assistant  # answering, the question log, the settings and staff tasks
     flood: FloodGuard
 
 

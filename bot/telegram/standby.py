@@ -52,9 +52,9 @@ async def wait_until_active(app: BotApplication) -> None:
     """With PostgreSQL, return once this instance holds the active lock (at once with
     SQLite, which only one instance uses)."""
     svc = services_of(app)
-    if not svc.settings.database_url:
+    if not svc.assistant.settings.database_url:
         return
-    lock = ActiveLock(svc.settings.database_url)
+    lock = ActiveLock(svc.assistant.settings.database_url)
     said = False
 
     def waiting() -> None:
@@ -62,14 +62,14 @@ async def wait_until_active(app: BotApplication) -> None:
         if not said:
             log.info("standby: another instance is active; this one takes over when it stops")
             said = True
-        write_health(svc.settings.health_file, STANDBY)
+        write_health(svc.assistant.settings.health_file, STANDBY)
 
     await lock.acquire(waiting)
     log.info("this instance is now the active one: it serves Telegram")
-    write_health(svc.settings.health_file, health_line(app))
+    write_health(svc.assistant.settings.health_file, health_line(app))
     app.bot_data["active_lock"] = lock
     app.bot_data["lock_watch"] = asyncio.create_task(_keep_the_lock(app, lock))
-    if isinstance(app.bot, InboxBot) and not svc.settings.webhook:
+    if isinstance(app.bot, InboxBot) and not svc.assistant.settings.webhook:
         app.bot.on_conflict(functools.partial(_another_polls, app))
 
 
@@ -80,7 +80,7 @@ def health_line(app: Application[Any, Any, Any, Any, Any, Any]) -> str:
     lost_since: float | None = app.bot_data.get(_LOST_SINCE)
     if lost_since is not None:
         trouble.append(f"lock lost since {time.strftime('%H:%M', time.localtime(lost_since))}")
-    store = services_of(app).store.health()
+    store = services_of(app).assistant.store.health()
     if store is not None:
         trouble.append(store)
     return active_line("; ".join(trouble) or None)
@@ -90,19 +90,19 @@ async def _keep_the_lock(app: BotApplication, lock: ActiveLock) -> None:
     svc = services_of(app)
     while True:
         error = await lock.lost()
-        if svc.settings.webhook:
+        if svc.assistant.settings.webhook:
             log.critical("lost the connection that holds the active lock: %s", error)
-            _stop_now(svc.store)
+            _stop_now(svc.assistant.store)
         app.bot_data[_LOST_SINCE] = time.time()
         log.warning(
             "lost the active lock (%s); still serving while no other instance polls; retrying",
             error,
         )
-        write_health(svc.settings.health_file, health_line(app))
+        write_health(svc.assistant.settings.health_file, health_line(app))
         await lock.regain()
         app.bot_data[_LOST_SINCE] = None
         log.info("took the active lock again; this instance stays the active one")
-        write_health(svc.settings.health_file, health_line(app))
+        write_health(svc.assistant.settings.health_file, health_line(app))
 
 
 async def _another_polls(app: BotApplication) -> None:
@@ -116,7 +116,7 @@ async def _another_polls(app: BotApplication) -> None:
     )
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(_answered_all(app), DRAIN_SECONDS)
-    _stop_now(services_of(app).store)
+    _stop_now(services_of(app).assistant.store)
 
 
 async def _answered_all(app: BotApplication) -> None:

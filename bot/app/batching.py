@@ -9,26 +9,22 @@ the next, so a burst is encoded in a few large batches instead of many small one
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
+from bot.matching.live import LiveContent
 from bot.matching.reply import Reply
-
-RespondMany = Callable[[list[str], list[str | None]], list[Reply]]
 
 
 class ReplyBatcher:
-    def __init__(
-        self, respond_many: Callable[[], RespondMany], max_batch: int = 64, workers: int = 2
-    ) -> None:
-        """``respond_many`` gives the function to use now (the live engine's, which a
-        reload may swap); at most ``workers`` batches run at once."""
-        self._respond_many = respond_many
+    def __init__(self, live: LiveContent, max_batch: int = 64, workers: int = 2) -> None:
+        """Each batch is answered by the engine live when it starts (a reload swaps it);
+        at most ``workers`` batches run at once."""
+        self._live = live
         self._max_batch = max_batch
         self._workers = workers
         self._running = 0
         self._waiting: list[tuple[str, str | None, asyncio.Future[Reply]]] = []
 
-    async def respond(self, text: str, hint: str | None = None) -> Reply:
+    async def reply(self, text: str, hint: str | None = None) -> Reply:
         """``hint``: the resident's Telegram language, for language identification."""
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._waiting.append((text, hint, future))
@@ -44,7 +40,7 @@ class ReplyBatcher:
                 del self._waiting[: self._max_batch]
                 try:
                     replies = await asyncio.to_thread(
-                        self._respond_many(),
+                        self._live.engine.respond_many,
                         [text for text, _, _ in batch],
                         [hint for _, hint, _ in batch],
                     )

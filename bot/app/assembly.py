@@ -1,0 +1,97 @@
+"""One assembly for every channel: settings → content → encoder → engine → question log."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from bot.app.assistant import Assistant
+from bot.content.facts import FactKind, recorded
+from bot.content.loading import Content, load_content
+from bot.content.problems import Problem
+from bot.matching.encoder import load_encoder
+from bot.matching.engine import Engine
+from bot.matching.live import LiveContent
+from bot.settings import Settings
+from bot.storage.postgres import PostgresStore
+from bot.storage.queued import QueuedStore
+from bot.storage.redact import Redactor
+from bot.storage.sqlite import SqliteStore, load_or_create_secret
+
+
+class ContentBroken(Exception):
+    """The content has errors, so nothing can answer from it."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("the content has errors; fix them (see 'python -m bot validate')")
+        self.problems = problems
+
+
+def load_engine(settings: Settings) -> tuple[Engine, list[Problem]]:
+    """The engine for the content in the settings' folders, and the content's warnings;
+    raises ContentBroken."""
+    content, problems = load_content(settings.intents, settings.knowledge, settings.seeds)
+    if content is None:
+        raise ContentBroken(problems)
+    encoder = load_encoder(settings.encoder_model, settings.cache_dir) if settings.encoder else None
+    return Engine(content, encoder, settings.cache_dir), problems
+
+
+def open_store(
+    settings: Settings,
+    content: Content,
+    *,
+    retry_first: float = 0.5,
+    retry_max: float = 30.0,
+    give_up: float = 10.0,
+) -> QueuedStore:
+    """The question log (PostgreSQL when DATABASE_URL is set, else the SQLite file); public
+    service numbers are kept when question text is redacted. A failed write is retried
+    after ``retry_first`` seconds, doubling to ``retry_max``; a PostgreSQL statement that
+    takes ``give_up`` seconds has failed."""
+    public = ["101", "999", *recorded(content.facts, FactKind.PHONE)]
+    redactor = Redactor(public)
+    if settings.database_url:  # the settings require HASH_SECRET with it
+        fallback = settings.database.parent / "postgresql.unwritten.jsonl"
+        return PostgresStore(
+            settings.database_url,
+            settings.hash_secret,
+            redactor,
+            fallback,
+            retry_first=retry_first,
+            retry_max=retry_max,
+            timeout=give_up,
+        )
+    secret = settings.hash_secret or load_or_create_secret(settings.database.parent / "hash-secret")
+    return SqliteStore(
+        settings.database, secret, redactor, retry_first=retry_first, retry_max=retry_max
+    )
+
+
+@contextlib.asynccontextmanager
+async def staff_store(settings: Settings) -> AsyncIterator[QueuedStore]:
+    """The question log, open, for staff commands (which never hash a user id, so the key
+    does not matter). An SQLite file must exist already: staff read what the bot logged."""
+    key = "staff-read-only"
+    store: QueuedStore
+    if settings.database_url:
+        fallback = settings.database.parent / "postgresql.unwritten.jsonl"
+        store = PostgresStore(settings.database_url, key, Redactor(), fallback)
+    else:
+        path = settings.database
+        if not path.exists():
+            raise OSError(f"no database at {path} (set DATABASE_PATH or pass --database)")
+        store = SqliteStore(path, secret=key, redactor=Redactor())
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def assemble(settings: Settings) -> tuple[Assistant, list[Problem]]:
+    """The assistant every channel talks to, with the content's warnings; raises
+    ContentBroken. The store is built, not opened: the channel opens it on its loop."""
+    engine, problems = load_engine(settings)
+    live = LiveContent(engine, settings.intents, settings.knowledge, settings.seeds)
+    return Assistant(settings, live, open_store(settings, engine.content)), problems

@@ -1,0 +1,68 @@
+"""The one way into answering, for every channel: ``await assistant.answer(text)``."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.app.batching import ReplyBatcher
+from bot.app.staff import Staff
+from bot.matching.engine import Engine
+from bot.matching.live import LiveContent, ReloadResult
+from bot.matching.reply import Reply, ReplyKind
+from bot.settings import Settings
+from bot.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+PROMPT = "Type your question, for example: how do I report fly-tipping?"
+
+
+class Assistant:
+    """The live content, the question log and the settings, shared by every channel, and
+    the staff's tasks on them."""
+
+    def __init__(self, settings: Settings, live: LiveContent, store: Store) -> None:
+        self.settings = settings
+        self.live = live
+        self.store = store
+        self.staff = Staff(settings, store)
+        self._batcher = ReplyBatcher(live)
+
+    @property
+    def engine(self) -> Engine:
+        """The engine in use now; a reload swaps it whole."""
+        return self.live.engine
+
+    async def answer(self, text: str, hint: str | None = None) -> Reply:
+        """The reply to ``text``, worked out off the event loop and batched with the other
+        channels' messages; ``hint`` is the resident's language, when the channel knows it.
+        Empty input is asked for a question, not matched."""
+        if not text.strip():
+            return Reply(
+                question=text,
+                kind=ReplyKind.PROMPT,
+                intent=None,
+                confidence=0.0,
+                html=PROMPT,
+                decided_by="empty input",
+            )
+        return await self._batcher.reply(text, hint)
+
+    async def record(
+        self, user_id: int | None, reply: Reply, ref: int | None, update_id: int | None = None
+    ) -> None:
+        """Log an outcome after the resident has been answered (``user_id`` None: the
+        terminal chat). A prompt for a question is no question, so it is not logged; a
+        failing store is logged only: storage must never break a conversation."""
+        if reply.kind is ReplyKind.PROMPT:
+            return
+        try:
+            await self.store.log_message(user_id, reply, ref, update_id)
+        except Exception:
+            log.exception("could not record an outcome")
+
+    async def reload_if_changed(self) -> ReloadResult | None:
+        """Reload once content files have changed and settled; None when nothing changed."""
+        if not self.live.changed_and_settled():
+            return None
+        return await self.live.reload()
