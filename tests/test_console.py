@@ -1,13 +1,26 @@
-"""The terminal chat: closings, a stray number, and a question log staff can review."""
+"""The terminal chat: closings, a stray number, empty input, a question log staff can
+review, and content changes picked up while it runs."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import io
 import sqlite3
+import time
+from collections.abc import Iterator
 
 import pytest
 
+from bot import console
+from bot.app.assembly import open_store
+from bot.app.assistant import Assistant
+from bot.content.loading import load_content
 from bot.entry import main
+from bot.matching.engine import Engine
+from bot.matching.live import LiveContent
+from tests.conftest import CACHE
+from tests.telegram_harness import SETTINGS
 
 
 def chat(monkeypatch, capsys, database, *lines: str) -> str:
@@ -44,3 +57,64 @@ def test_a_number_with_no_list_open_says_so_instead_of_asking_for_a_number(
     out = chat(monkeypatch, capsys, tmp_path / "bot.sqlite3", "1", "quit")
     assert "There's no list to choose from just now" in out
     assert "type a number" not in out and "Sorry, I don't have an answer" not in out
+
+
+def test_empty_or_spaces_only_input_is_asked_for_a_question_and_not_logged(
+    monkeypatch, capsys, tmp_path
+):
+    database = tmp_path / "bot.sqlite3"
+    out = chat(monkeypatch, capsys, database, "   ", "", "quit")
+    replies = [part.split("\n\n", 1)[0] for part in out.split("bot> ")[1:]]
+    assert len(replies) == 2
+    assert all(reply.startswith("Type your question") for reply in replies)
+    assert main(["review", "--database", str(database)]) == 0
+    assert "No unanswered questions" in capsys.readouterr().out
+    assert main(["stats", "--database", str(database)]) == 0
+    assert "No messages in the last 30 days." in capsys.readouterr().out
+
+
+def test_the_terminal_chat_picks_up_changed_content_files_as_telegram_does(
+    content_dir, encoder, tmp_path, capsys
+):
+    """Staff edit an answer and try it in the terminal chat they already have open."""
+    content, _ = load_content(content_dir.intents, content_dir.knowledge)
+    live = LiveContent(Engine(content, encoder, CACHE), content_dir.intents, content_dir.knowledge)
+    settings = dataclasses.replace(
+        SETTINGS,
+        intents=content_dir.intents,
+        knowledge=content_dir.knowledge,
+        database=tmp_path / "bot.sqlite3",
+        watch_content=True,
+    )
+    assistant = Assistant(settings, live, open_store(settings, content))
+    first_engine = live.engine
+    thanks = content_dir.intents / "thanks.yaml"
+
+    def lines() -> Iterator[str]:
+        yield "thank you very much"
+        thanks.write_text(thanks.read_text().replace("You're welcome.", "Glad to help!"))
+        deadline = time.monotonic() + 90  # a reload retrains the models: slow on a busy machine
+        while live.engine is first_engine and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield "thank you very much"
+
+    typed = lines()
+
+    def read() -> str:
+        line = next(typed, None)
+        if line is None:
+            raise EOFError
+        return line
+
+    async def talk() -> int:
+        await assistant.store.open()
+        try:
+            return await console.chat(assistant, read, watch_every=0.1)
+        finally:
+            await assistant.store.close()
+
+    assert asyncio.run(talk()) == 0
+    before, after = capsys.readouterr().out.split("bot> ")[1:]
+    assert before.startswith("You're welcome.")
+    assert "Content reloaded:" in before  # said between the two turns
+    assert after.startswith("Glad to help!")

@@ -30,12 +30,47 @@ async def ask(fake: FakeBotAPI, update: dict, replies: int = 1):
 async def test_start_welcomes_with_999_topics_and_registers_the_command_menu(engine):
     async with running_bot(engine) as (fake, _, _):
         (reply,) = await ask(fake, message(ALICE, "/start"))
-        assert "999" in reply.text and "automated" in reply.text
+        assert "999" in reply.text.splitlines()[0] and "automated" in reply.text
         titles = [t for t, _ in reply.buttons]
-        assert "Report fly-tipping" in titles and len(titles) == len(engine.topics)
+        assert titles == [i.title for i in engine.topics[:5]]  # nothing asked yet
+        (everything,) = await ask(fake, message(ALICE, "/topics"))
+        assert len(everything.buttons) == len(engine.topics)
         (commands,) = fake.sent("setMyCommands")
         names = [c["command"] for c in commands.params["commands"]]
         assert names == ["start", "topics", "help", "privacy", "forget"]
+
+
+@pytest.mark.parametrize("command", ["/start", "/help"])
+async def test_start_and_help_put_999_first_then_the_five_most_asked_then_just_ask(
+    engine, command
+):
+    async with running_bot(engine) as (fake, store, _):
+        for text in ["beacon number", "beacon phone", "how do I report fly tipping"]:
+            await ask(fake, message(BOB, text))
+        assert await store.flush(timeout=10)
+        (reply,) = await ask(fake, message(ALICE, command))
+    first, *rest = reply.text.splitlines()
+    assert "999" in first and "999" not in "\n".join(rest)
+    titles = [t for t, _ in reply.buttons]
+    assert len(titles) == 5
+    assert titles[:2] == ["Support for victims of crime (Beacon)", "Report fly-tipping"]
+    assert "or just ask" in rest[-1]
+
+
+async def test_an_empty_or_spaces_only_message_is_asked_for_a_question_and_not_logged(engine):
+    async with running_bot(engine, admin_ids=frozenset({ALICE})) as (fake, store, _):
+        (reply,) = await ask(fake, message(BOB, "   "))
+        assert reply.text.startswith("Type your question")
+        assert "101" not in reply.text and not reply.buttons
+        (mention,) = await ask(
+            fake, message(BOB, f"@{BOT_USERNAME}", chat_type="group", chat_id=-5)
+        )
+        assert mention.text.startswith("Type your question")
+        assert await store.flush(timeout=10)
+        (inbox,) = await ask(fake, message(ALICE, "/unanswered"))
+        assert "No unanswered questions" in inbox.text
+        (stats,) = await ask(fake, message(ALICE, "/stats"))
+        assert "No messages in the last 7 days." in stats.text
 
 
 async def test_start_with_a_deep_link_opens_that_topic_and_junk_gets_the_welcome(engine):

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
 from bot.app.batching import ReplyBatcher
 from bot.app.staff import Staff
+from bot.content.intents import Intent
 from bot.matching.engine import Engine
 from bot.matching.live import LiveContent, ReloadResult
 from bot.matching.reply import Reply, ReplyKind
 from bot.settings import Settings
-from bot.storage.store import Store
+from bot.storage.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 PROMPT = "Type your question, for example: how do I report fly-tipping?"
+MOST_ASKED_DAYS = 30
 
 
 class Assistant:
@@ -47,6 +50,16 @@ class Assistant:
                 decided_by="empty input",
             )
         return await self._batcher.reply(text, hint)
+
+    async def most_asked(self, count: int = 5) -> list[Intent]:
+        """The ``count`` menu topics residents were answered about most in the last
+        MOST_ASKED_DAYS days; ties, and a log that cannot be read, keep the content's order."""
+        try:
+            outcomes = await self.store.outcomes(MOST_ASKED_DAYS)
+        except StoreUnavailable:
+            outcomes = []
+        asked = Counter(o.intent for o in outcomes if o.kind == ReplyKind.ANSWER and o.intent)
+        return sorted(self.engine.topics, key=lambda intent: -asked[intent.id])[:count]
 
     async def record(
         self, user_id: int | None, reply: Reply, ref: int | None, update_id: int | None = None

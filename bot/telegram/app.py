@@ -48,6 +48,7 @@ from bot.telegram.residents import (
     RESIDENT_COMMANDS,
     forget,
     guard,
+    help_menu,
     on_button,
     on_media,
     on_text,
@@ -184,7 +185,8 @@ def build_application(
     )
     app.add_handler(TypeHandler(Update, guard), group=-1)
     app.add_handler(CommandHandler("start", start))
-    app.add_handler(CommandHandler(["help", "topics"], topics))
+    app.add_handler(CommandHandler("help", help_menu))
+    app.add_handler(CommandHandler("topics", topics))
     app.add_handler(CommandHandler("privacy", privacy))
     app.add_handler(CommandHandler("forget", forget))
     app.add_handler(CommandHandler("unanswered", admin_unanswered))

@@ -1,12 +1,18 @@
 """Fixed texts of the Telegram bot (Telegram HTML). Answers to questions live in intents/."""
 
+EMERGENCY_FIRST = "🚨 <b>In an emergency, call 999.</b>"
 WELCOME = (
+    f"{EMERGENCY_FIRST}\n\n"
     "👋 <b>Hello!</b> I'm an automated assistant for community safety and policing in "
-    "Hertfordshire, from the Office of the Police and Crime Commissioner.\n\n"
-    "Ask me in your own words – for example <i>how do I report fly-tipping?</i> or "
-    "<i>Beacon phone number</i> – or pick a topic below.\n\n"
-    "I'm not watched live and can't take reports.\n"
-    "🚨 <b>In an emergency, call 999.</b>"
+    "Hertfordshire, from the Office of the Police and Crime Commissioner. I'm not watched "
+    "live and can't take reports.\n\n"
+    "Pick one of the most asked topics below, or just ask in your own words – for example "
+    "<i>how do I report fly-tipping?</i> or <i>Beacon phone number</i>."
+)
+HELP = (
+    f"{EMERGENCY_FIRST}\n\n"
+    "Pick one of the most asked topics below, or just ask in your own words. "
+    "/topics lists everything I can help with."
 )
 DELAYED = "<i>Sorry for the delay in answering.</i>"
 TOPICS = "Pick a topic, or type your question:"

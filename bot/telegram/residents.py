@@ -153,12 +153,20 @@ async def start(update: Update, context: BotContext) -> None:
             sent = await send_html(message, reply.html, feedback_keyboard(), reply.intent)
             await record(context, user.id, reply, sent.message_id)
             return
-    await message.reply_text(messages.WELCOME, reply_markup=topics_keyboard(engine))
+    keyboard = topics_keyboard(await assistant.most_asked())
+    await message.reply_text(messages.WELCOME, reply_markup=keyboard)
+
+
+async def help_menu(update: Update, context: BotContext) -> None:
+    """999 first, then the most asked topics, then "or just ask"."""
+    if update.message is not None:
+        keyboard = topics_keyboard(await context.services.assistant.most_asked())
+        await update.message.reply_text(messages.HELP, reply_markup=keyboard)
 
 
 async def topics(update: Update, context: BotContext) -> None:
     if update.message is not None:
-        keyboard = topics_keyboard(context.services.assistant.engine)
+        keyboard = topics_keyboard(context.services.assistant.engine.topics)
         await update.message.reply_text(messages.TOPICS, reply_markup=keyboard)
 
 

@@ -22,6 +22,7 @@ from telegram import (
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest
 
+from bot.content.intents import Intent
 from bot.matching.engine import Engine
 from bot.matching.reply import Reply, ReplyKind
 from bot.telegram.inbox import CURRENT_UPDATE
@@ -127,13 +128,8 @@ async def send_plain(message: Message, text: str) -> None:
 
 
 async def record(context: BotContext, user_id: int, reply: Reply, ref: int | None) -> None:
-    """Log an outcome after the resident has been answered; a failing store is logged only."""
-    try:
-        await context.services.assistant.store.log_message(
-            user_id, reply, ref, CURRENT_UPDATE.get()
-        )
-    except Exception:  # storage must never break a conversation
-        log.exception("could not record an outcome")
+    """Log an outcome after the resident has been answered, with the update's id."""
+    await context.services.assistant.record(user_id, reply, ref, CURRENT_UPDATE.get())
 
 
 # -- keyboards
@@ -159,9 +155,9 @@ def suggestion_keyboard(reply: Reply, engine: Engine) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
-def topics_keyboard(engine: Engine) -> InlineKeyboardMarkup:
+def topics_keyboard(topics: Sequence[Intent]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(i.title, callback_data=f"t:{i.id}")] for i in engine.topics]
+        [[InlineKeyboardButton(i.title, callback_data=f"t:{i.id}")] for i in topics]
     )
 
 
