@@ -189,7 +189,8 @@ async def test_review_buttons_add_to_a_draft_that_only_publish_makes_live_all_au
         (topics,) = await ask(fake, callback(ADMIN, f"ra:{tip_id}", buttons.message_id))
         assert f"rt:{tip_id}:out_of_scope" in dict(topics.buttons).values()
         fake.push(callback(ADMIN, f"rt:{tip_id}:out_of_scope", topics.message_id))
-        await fake.wait_for(lambda: fake.sent("editMessageText"))
+        # adding validates the content twice: seconds on a busy machine
+        await fake.wait_for(lambda: fake.sent("editMessageText"), timeout=30)
         assert "to out_of_scope in the draft" in fake.sent("editMessageText")[-1].text
         assert scope.read_text() == live_before  # not live yet
         draft = store.path.parent / "draft" / "intents" / "out_of_scope.yaml"

@@ -44,12 +44,12 @@ from bot.telegram.health import write_health
 from bot.telegram.inbox import DurableQueue, InboxApplication, InboxBot, answer_pending
 from bot.telegram.ratelimit import FloodGuard, PacingRateLimiter
 from bot.telegram.residents import (
+    BUTTONS,
     MEDIA,
     RESIDENT_COMMANDS,
     forget,
     guard,
     help_menu,
-    on_button,
     on_media,
     on_text,
     privacy,
@@ -202,7 +202,8 @@ def build_application(
     app.add_handler(MessageHandler(incoming & MEDIA, on_media))
     app.add_handler(MessageHandler(incoming & filters.COMMAND, unknown_command))
     app.add_handler(CallbackQueryHandler(on_review_button, pattern=REVIEW_BUTTON))
-    app.add_handler(CallbackQueryHandler(on_button))
+    for pattern, handler in BUTTONS:
+        app.add_handler(CallbackQueryHandler(handler, pattern=pattern))
     app.add_error_handler(on_error)
     jobs = app.job_queue
     if jobs is None:  # the job-queue extra is a dependency: this is an installation fault

@@ -39,7 +39,6 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from typing import Any
 
 from telegram import Bot, CallbackQuery, Chat, Message, MessageEntity, Update, User
@@ -51,8 +50,6 @@ from bot.telegram.logscrub import SCRUBBER
 
 log = logging.getLogger(__name__)
 
-# The update being handled, so its question-log record carries its id (logged once).
-CURRENT_UPDATE: ContextVar[int | None] = ContextVar("current_update", default=None)
 DELAYED_AFTER = 300.0  # seconds: older questions are answered with "Sorry for the delay"
 _REMEMBER = 20_000  # update ids kept in memory to recognise a second delivery at once
 
@@ -118,11 +115,9 @@ class InboxApplication(Application):  # type: ignore[type-arg]  # PTB's generics
         if not isinstance(update, Update) or inbox_kind(update) is None:
             await super().process_update(update)
             return
-        token = CURRENT_UPDATE.set(update.update_id)
         try:
             await super().process_update(update)
         finally:
-            CURRENT_UPDATE.reset(token)
             store: Store = self.bot_data["services"].assistant.store
             await store.mark_done(update.update_id)
 

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import re
 
-from telegram import BotCommand, CallbackQuery, Message, Update
+from telegram import BotCommand, CallbackQuery, Message, Update, User
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, filters
@@ -194,39 +194,74 @@ async def unknown_command(update: Update, context: BotContext) -> None:
         await update.message.reply_text(messages.UNKNOWN_COMMAND)
 
 
-async def on_button(update: Update, context: BotContext) -> None:
+# -- buttons: one handler per family, routed by the callback data's prefix (BUTTONS)
+
+
+async def _pressed(update: Update) -> tuple[CallbackQuery, User, Message] | None:
+    """The press, its user and the message under the button; None (the resident told the
+    menu has expired) for a press not tied to a message Telegram still has."""
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
+        return None
+    if not isinstance(query.message, Message):
+        await answer_query(query, messages.EXPIRED, show_alert=True)
+        return None
+    return query, user, query.message
+
+
+async def on_feedback(update: Update, context: BotContext) -> None:
+    """``f:1`` 👍 or ``f:0`` 👎 under an answer; after a 👎, what were they looking for?"""
+    pressed = await _pressed(update)
+    if pressed is None:
         return
+    query, user, message = pressed
+    await answer_query(query, messages.FEEDBACK_THANKS)
+    await _drop_keyboard(query)
+    helpful = query.data == "f:1"
+    try:
+        store = context.services.assistant.store
+        await store.record_feedback(user.id, message.message_id, helpful)
+    except Exception:  # feedback is best effort
+        log.exception("could not record feedback")
+    if not helpful:  # once per answer: its buttons are gone now
+        engine = context.services.assistant.engine
+        await message.reply_text(
+            messages.WHAT_WANTED, reply_markup=wanted_keyboard(engine, message.message_id)
+        )
+
+
+async def on_wanted(update: Update, context: BotContext) -> None:
+    """``w:REF:INTENT`` after a 👎: the topic the resident wanted."""
+    pressed = await _pressed(update)
+    if pressed is not None:
+        query, user, message = pressed
+        await _wanted(query, context, user.id, message, (query.data or "").partition(":")[2])
+
+
+async def on_danger_now(update: Update, context: BotContext) -> None:
+    """``d:now``, "I'm in danger now" under an unsure reply: the emergency reply."""
+    pressed = await _pressed(update)
+    if pressed is None:
+        return
+    query, user, message = pressed
     engine = context.services.assistant.engine
-    kind, _, value = (query.data or "").partition(":")
-    message = query.message if isinstance(query.message, Message) else None
-    if kind == "f" and value in ("0", "1") and message is not None:
-        await answer_query(query, messages.FEEDBACK_THANKS)
-        await _drop_keyboard(query)
-        try:
-            await context.services.assistant.store.record_feedback(
-                user.id, message.message_id, value == "1"
-            )
-        except Exception:  # feedback is best effort
-            log.exception("could not record feedback")
-        if value == "0":  # once per answer: its buttons are gone now
-            await message.reply_text(
-                messages.WHAT_WANTED, reply_markup=wanted_keyboard(engine, message.message_id)
-            )
+    emergency = engine.answer_for(engine.emergency_id) if engine.emergency_id else None
+    await answer_query(query)
+    await _drop_keyboard(query)
+    sent = await send_html(message, emergency.html if emergency else messages.DANGER_NOW)
+    if emergency is not None:
+        await record(context, user.id, emergency, sent.message_id)
+
+
+async def on_suggestion(update: Update, context: BotContext) -> None:
+    """``s:INTENT`` chosen from "Did you mean…?", replacing the question so its buttons
+    can't be pressed again; ``s:-`` is "None of these"."""
+    pressed = await _pressed(update)
+    if pressed is None:
         return
-    if kind == "w" and message is not None:  # after a 👎: what they were looking for
-        await _wanted(query, context, user.id, message, value)
-        return
-    if kind == "d" and message is not None:  # "I'm in danger now" under an unsure reply
-        emergency = engine.answer_for(engine.emergency_id) if engine.emergency_id else None
-        await answer_query(query)
-        await _drop_keyboard(query)
-        sent = await send_html(message, emergency.html if emergency else messages.DANGER_NOW)
-        if emergency is not None:
-            await record(context, user.id, emergency, sent.message_id)
-        return
-    if kind == "s" and value == "-" and message is not None:
+    query, user, message = pressed
+    value = (query.data or "").partition(":")[2]
+    if value == "-":
         await answer_query(query)
         await query.edit_message_text(messages.NONE_OF_THESE)
         reply = Reply(
@@ -238,23 +273,53 @@ async def on_button(update: Update, context: BotContext) -> None:
         )
         await record(context, user.id, reply, message.message_id)
         return
-    chosen = engine.answer_for(value) if kind in ("s", "t") else None
-    if chosen is None or message is None:
+    chosen = context.services.assistant.engine.answer_for(value)
+    if chosen is None:
         await answer_query(query, messages.EXPIRED, show_alert=True)
         return
     await answer_query(query)
-    if kind == "s":  # replace the question, so old suggestion buttons can't be pressed again
-        if len(split_message(chosen.html)) == 1:
-            try:
-                await query.edit_message_text(chosen.html, reply_markup=feedback_keyboard())
-                await record(context, user.id, chosen, message.message_id)
-                return
-            except BadRequest as exc:  # unreadable HTML: send_html below sends it as text
-                if not is_entity_error(exc):
-                    raise
-        await _drop_keyboard(query)
+    if len(split_message(chosen.html)) == 1:
+        try:
+            await query.edit_message_text(chosen.html, reply_markup=feedback_keyboard())
+            await record(context, user.id, chosen, message.message_id)
+            return
+        except BadRequest as exc:  # unreadable HTML: send_html below sends it as text
+            if not is_entity_error(exc):
+                raise
+    await _drop_keyboard(query)
     sent = await send_html(message, chosen.html, feedback_keyboard(), chosen.intent)
     await record(context, user.id, chosen, sent.message_id)
+
+
+async def on_topic(update: Update, context: BotContext) -> None:
+    """``t:INTENT`` from a topic menu: that topic's answer."""
+    pressed = await _pressed(update)
+    if pressed is None:
+        return
+    query, user, message = pressed
+    chosen = context.services.assistant.engine.answer_for((query.data or "").partition(":")[2])
+    if chosen is None:
+        await answer_query(query, messages.EXPIRED, show_alert=True)
+        return
+    await answer_query(query)
+    sent = await send_html(message, chosen.html, feedback_keyboard(), chosen.intent)
+    await record(context, user.id, chosen, sent.message_id)
+
+
+async def on_expired_button(update: Update, context: BotContext) -> None:
+    """Any other press (an old menu, a button this version no longer makes)."""
+    if update.callback_query is not None:
+        await answer_query(update.callback_query, messages.EXPIRED, show_alert=True)
+
+
+BUTTONS = (  # (callback data pattern, handler); the last takes whatever is left
+    (re.compile(r"^f:[01]$"), on_feedback),
+    (re.compile(r"^w:"), on_wanted),
+    (re.compile(r"^d:"), on_danger_now),
+    (re.compile(r"^s:"), on_suggestion),
+    (re.compile(r"^t:"), on_topic),
+    (None, on_expired_button),
+)
 
 
 async def _wanted(

@@ -25,7 +25,6 @@ from telegram.error import BadRequest
 from bot.content.intents import Intent
 from bot.matching.engine import Engine
 from bot.matching.reply import Reply, ReplyKind
-from bot.telegram.inbox import CURRENT_UPDATE
 from bot.telegram.messages import SOMETHING_ELSE
 from bot.telegram.services import BotContext
 
@@ -129,7 +128,7 @@ async def send_plain(message: Message, text: str) -> None:
 
 async def record(context: BotContext, user_id: int, reply: Reply, ref: int | None) -> None:
     """Log an outcome after the resident has been answered, with the update's id."""
-    await context.services.assistant.record(user_id, reply, ref, CURRENT_UPDATE.get())
+    await context.services.assistant.record(user_id, reply, ref, context.inbox_update)
 
 
 # -- keyboards

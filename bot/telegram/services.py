@@ -1,13 +1,17 @@
-"""What every handler reaches through its context: the services of this bot, typed."""
+"""What every handler reaches through its context, typed: the services of this bot, and
+the data of the update being handled (python-telegram-bot's ``CallbackContext.from_update``
+builds one context per update)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from telegram import Update
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.app.assistant import Assistant
+from bot.telegram.inbox import inbox_kind
 from bot.telegram.ratelimit import FloodGuard
 
 
@@ -18,7 +22,27 @@ class Services:
 
 
 class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[str, Any]]):
-    """PTB's context with typed access to the services (kept in ``bot_data``)."""
+    """PTB's context with typed access to the services (kept in ``bot_data``) and, for an
+    update the inbox keeps, its id, which the update's question-log record carries (so
+    the record and the inbox's "done" commit together)."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application, chat_id, user_id)
+        self.inbox_update: int | None = None
+
+    @classmethod
+    def from_update(
+        cls, update: object, application: Application[Any, Any, Any, Any, Any, Any]
+    ) -> BotContext:
+        context: BotContext = super().from_update(update, application)
+        if isinstance(update, Update) and inbox_kind(update) is not None:
+            context.inbox_update = update.update_id
+        return context
 
     @property
     def services(self) -> Services:
