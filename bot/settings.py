@@ -28,14 +28,6 @@ CONTENT_ROOT = PROJECT_ROOT if FROM_CHECKOUT else PACKAGED_CONTENT
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{8,256}$")
 DEFAULT_API_URL = "https://api.telegram.org"
-VARIABLES = (  # every environment variable (or .env line) the settings read
-    "TELEGRAM_BOT_TOKEN", "ADMIN_IDS", "DATABASE_PATH", "INTENTS_DIR", "KNOWLEDGE_DIR",
-    "SEEDS_DIR", "LOG_LEVEL", "RETENTION_DAYS", "HASH_SECRET", "WEBHOOK_URL",
-    "WEBHOOK_SECRET", "WEBHOOK_LISTEN", "WEBHOOK_PORT", "TELEGRAM_API_URL", "FLOOD_MESSAGES",
-    "FLOOD_SECONDS", "PACE_CHAT_PER_SECOND", "PACE_TOTAL_PER_SECOND", "WATCH_CONTENT",
-    "HEALTH_FILE", "ENCODER", "ENCODER_MODEL", "CACHE_DIR", "MISSED_AFTER_HOURS",
-    "DATABASE_URL",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -75,6 +67,115 @@ class Settings:
         return bool(self.webhook_url)
 
 
+# -- how each variable's text is read: a parser returns the value, or raises ValueError
+# with the rest of the problem's line (it follows the variable's name).
+
+
+def _token(text: str) -> str:
+    if not _TOKEN.match(text):
+        raise ValueError(
+            " does not look like a bot token (digits:letters); copy it again from @BotFather"
+        )
+    return text
+
+
+def _admin_ids(text: str) -> frozenset[int]:
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    for item in items:
+        if not item.lstrip("-").isdigit():
+            raise ValueError(
+                f": '{item}' is not a numeric Telegram user id "
+                "(use comma-separated numbers, e.g. 12345,67890)"
+            )
+    return frozenset(int(item) for item in items)
+
+
+def _postgres_url(text: str) -> str:
+    if not text.startswith(("postgresql://", "postgres://")):
+        raise ValueError(" must be a PostgreSQL address: postgresql://user:password@host/db")
+    return text
+
+
+def _log_level(text: str) -> str:
+    level = text.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError(f": '{level}' is not one of DEBUG, INFO, WARNING, ERROR")
+    return level
+
+
+def _api_url(text: str) -> str:
+    url = text.rstrip("/")
+    if not re.match(r"^https?://[^\s/]+", url):
+        raise ValueError(f": '{url}' is not an http(s) address")
+    return url
+
+
+def _https(text: str) -> str:
+    if not text.startswith("https://"):
+        raise ValueError(" must start with https:// (Telegram only calls HTTPS)")
+    return text
+
+
+def _hash_secret(text: str) -> str:
+    if len(text) < 16:
+        raise ValueError(" must be at least 16 characters (or unset: one is generated)")
+    return text
+
+
+def _at_least(kind: type[int] | type[float], low: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            raise ValueError(f": '{text}' must be a number of at least {low}")
+        return value
+
+    return parse
+
+
+def _switch(text: str) -> bool:
+    """On unless 0, false, no or off (any case)."""
+    return text.lower() not in ("0", "false", "no", "off")
+
+
+def _user_path(text: str) -> Path:
+    return Path(text).expanduser()
+
+
+# Every variable the settings read (environment or .env), declared once: its Settings
+# field and its parser. An unset or empty variable keeps the field's default.
+TABLE: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
+    ("TELEGRAM_BOT_TOKEN", "token", _token),
+    ("ADMIN_IDS", "admin_ids", _admin_ids),
+    ("DATABASE_PATH", "database", Path),
+    ("DATABASE_URL", "database_url", _postgres_url),
+    ("INTENTS_DIR", "intents", Path),
+    ("KNOWLEDGE_DIR", "knowledge", Path),
+    ("SEEDS_DIR", "seeds", Path),
+    ("LOG_LEVEL", "log_level", _log_level),
+    ("TELEGRAM_API_URL", "api_url", _api_url),
+    ("WEBHOOK_URL", "webhook_url", _https),
+    ("WEBHOOK_SECRET", "webhook_secret", str),
+    ("WEBHOOK_LISTEN", "webhook_listen", str),
+    ("WEBHOOK_PORT", "webhook_port", _at_least(int, 1)),
+    ("RETENTION_DAYS", "retention_days", _at_least(int, 1)),
+    ("HASH_SECRET", "hash_secret", _hash_secret),
+    ("FLOOD_MESSAGES", "flood_messages", _at_least(int, 1)),
+    ("FLOOD_SECONDS", "flood_seconds", _at_least(float, 0.1)),
+    ("PACE_CHAT_PER_SECOND", "pace_chat_per_second", _at_least(float, 0)),
+    ("PACE_TOTAL_PER_SECOND", "pace_total_per_second", _at_least(float, 0)),
+    ("MISSED_AFTER_HOURS", "missed_after_hours", _at_least(float, 0)),
+    ("WATCH_CONTENT", "watch_content", _switch),
+    ("HEALTH_FILE", "health_file", Path),
+    ("ENCODER", "encoder", _switch),
+    ("ENCODER_MODEL", "encoder_model", Path),
+    ("CACHE_DIR", "cache_dir", _user_path),
+)
+VARIABLES = tuple(name for name, _, _ in TABLE)
+
+
 def read_environment(
     env: Mapping[str, str] | None = None, dotenv: Path | None = None
 ) -> dict[str, str]:
@@ -95,116 +196,48 @@ def load_settings(
     the command line (``intents``, ``knowledge``, ``database``); given ones win over ``env``."""
     problems: list[str] = []
     values: dict[str, Any] = {}
-    given = {key: value for key, value in (flags or {}).items() if value is not None}
-
-    token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
-    if token and not _TOKEN.match(token):
-        problems.append(
-            "TELEGRAM_BOT_TOKEN does not look like a bot token (digits:letters); "
-            "copy it again from @BotFather"
-        )
-    values["token"] = token
-
-    admins: set[int] = set()
-    for item in filter(None, (p.strip() for p in env.get("ADMIN_IDS", "").split(","))):
-        if item.lstrip("-").isdigit():
-            admins.add(int(item))
-        else:
-            problems.append(
-                f"ADMIN_IDS: '{item}' is not a numeric Telegram user id "
-                "(use comma-separated numbers, e.g. 12345,67890)"
-            )
-    values["admin_ids"] = frozenset(admins)
-
-    for key, name in (("intents", "INTENTS_DIR"), ("knowledge", "KNOWLEDGE_DIR")):
-        if env.get(name):
-            values[key] = Path(env[name])
-        folder = values.get(key, getattr(Settings, key))
-        # A folder named by a flag is checked by the content loader, whose message names it.
-        if key not in given and not Path(folder).is_dir():
-            problems.append(f"{name}: folder '{folder}' does not exist")
-    if env.get("SEEDS_DIR"):
-        values["seeds"] = Path(env["SEEDS_DIR"])
-
-    if env.get("DATABASE_PATH"):
-        values["database"] = Path(env["DATABASE_PATH"])
-    elif not FROM_CHECKOUT:
+    if not FROM_CHECKOUT:  # installed: the database goes in the user's data folder
         values["database"] = _user_folder(env, "XDG_DATA_HOME", ".local/share") / "bot.sqlite3"
-    database = Path(given.get("database", values.get("database", Settings.database)))
-    if database.is_dir():
-        name = "--database" if "database" in given else "DATABASE_PATH"
-        problems.append(f"{name}: '{database}' is a folder; give a file path")
-
-    database_url = env.get("DATABASE_URL", "").strip()
-    if database_url:
-        if not database_url.startswith(("postgresql://", "postgres://")):
-            problems.append(
-                "DATABASE_URL must be a PostgreSQL address: postgresql://user:password@host/db"
-            )
-        elif not env.get("HASH_SECRET"):
-            problems.append(
-                "HASH_SECRET must be set with DATABASE_URL: every instance must hash "
-                "Telegram ids with the same key (16 or more characters)"
-            )
-        values["database_url"] = database_url
-
-    level = env.get("LOG_LEVEL", "INFO").upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-        problems.append(f"LOG_LEVEL: '{level}' is not one of DEBUG, INFO, WARNING, ERROR")
-    values["log_level"] = level
-
-    api_url = env.get("TELEGRAM_API_URL", DEFAULT_API_URL).rstrip("/")
-    if not re.match(r"^https?://[^\s/]+", api_url):
-        problems.append(f"TELEGRAM_API_URL: '{api_url}' is not an http(s) address")
-    values["api_url"] = api_url
-
-    webhook_url = env.get("WEBHOOK_URL", "").strip()
-    if webhook_url:
-        if not webhook_url.startswith("https://"):
-            problems.append("WEBHOOK_URL must start with https:// (Telegram only calls HTTPS)")
-        secret = env.get("WEBHOOK_SECRET", "")
-        if not _SECRET.match(secret):
-            problems.append(
-                "WEBHOOK_SECRET must be set with WEBHOOK_URL: 8-256 characters "
-                "of A-Z, a-z, 0-9, _ and -"
-            )
-        values["webhook_url"], values["webhook_secret"] = webhook_url, secret
-        values["webhook_listen"] = env.get("WEBHOOK_LISTEN", "0.0.0.0")
-
-    def number(name: str, key: str, kind: type[int] | type[float], low: float) -> None:
-        if name not in env:
-            return
+    values["cache_dir"] = _user_folder(env, "XDG_CACHE_HOME", ".cache")
+    for name, field, parse in TABLE:
+        text = env.get(name, "").strip()
+        if not text:
+            continue
         try:
-            value = kind(env[name])
-            if value < low:
-                raise ValueError
-            values[key] = value
-        except ValueError:
-            problems.append(f"{name}: '{env[name]}' must be a number of at least {low}")
+            values[field] = parse(text)
+        except ValueError as exc:
+            problems.append(f"{name}{exc}")
+    given = {key: Path(value) for key, value in (flags or {}).items() if value is not None}
+    values.update(given)
+    settings = Settings(**values)
+    problems += _inconsistencies(settings, env, given)
+    return settings, problems
 
-    number("WEBHOOK_PORT", "webhook_port", int, 1)
-    number("RETENTION_DAYS", "retention_days", int, 1)
-    number("FLOOD_MESSAGES", "flood_messages", int, 1)
-    number("FLOOD_SECONDS", "flood_seconds", float, 0.1)
-    number("PACE_CHAT_PER_SECOND", "pace_chat_per_second", float, 0)
-    number("PACE_TOTAL_PER_SECOND", "pace_total_per_second", float, 0)
-    number("MISSED_AFTER_HOURS", "missed_after_hours", float, 0)
 
-    secret = env.get("HASH_SECRET", "")
-    if secret and len(secret) < 16:
-        problems.append("HASH_SECRET must be at least 16 characters (or unset: one is generated)")
-    values["hash_secret"] = secret
-    values["watch_content"] = env.get("WATCH_CONTENT", "1").lower() not in ("0", "false", "no")
-    if env.get("HEALTH_FILE"):
-        values["health_file"] = Path(env["HEALTH_FILE"])
-    values["encoder"] = env.get("ENCODER", "1").lower() not in ("0", "false", "no", "off")
-    if env.get("ENCODER_MODEL"):
-        values["encoder_model"] = Path(env["ENCODER_MODEL"])
-    values["cache_dir"] = Path(
-        env.get("CACHE_DIR") or _user_folder(env, "XDG_CACHE_HOME", ".cache")
-    ).expanduser()
-    values.update((key, Path(value)) for key, value in given.items())
-    return Settings(**values), problems
+def _inconsistencies(
+    settings: Settings, env: Mapping[str, str], given: Mapping[str, Path]
+) -> list[str]:
+    """Problems between settings, or with the folders and files they name."""
+    problems = []
+    for key, name in (("intents", "INTENTS_DIR"), ("knowledge", "KNOWLEDGE_DIR")):
+        folder = getattr(settings, key)
+        # A folder named by a flag is checked by the content loader, whose message names it.
+        if key not in given and not folder.is_dir():
+            problems.append(f"{name}: folder '{folder}' does not exist")
+    if settings.database.is_dir():
+        name = "--database" if "database" in given else "DATABASE_PATH"
+        problems.append(f"{name}: '{settings.database}' is a folder; give a file path")
+    if settings.database_url and not settings.hash_secret:
+        problems.append(
+            "HASH_SECRET must be set with DATABASE_URL: every instance must hash "
+            "Telegram ids with the same key (16 or more characters)"
+        )
+    if env.get("WEBHOOK_URL", "").strip() and not _SECRET.match(settings.webhook_secret):
+        problems.append(
+            "WEBHOOK_SECRET must be set with WEBHOOK_URL: 8-256 characters "
+            "of A-Z, a-z, 0-9, _ and -"
+        )
+    return problems
 
 
 def _user_folder(env: Mapping[str, str], xdg: str, under_home: str) -> Path:

@@ -24,12 +24,12 @@ def test_bad_settings_are_listed_one_per_line_and_stop_the_start(tmp_path, monke
         "copy it again from @BotFather",
         "setting error: ADMIN_IDS: 'alice' is not a numeric Telegram user id (use "
         "comma-separated numbers, e.g. 12345,67890)",
-        f"setting error: INTENTS_DIR: folder '{tmp_path / 'missing'}' does not exist",
         "setting error: LOG_LEVEL: 'LOUD' is not one of DEBUG, INFO, WARNING, ERROR",
         "setting error: WEBHOOK_URL must start with https:// (Telegram only calls HTTPS)",
+        "setting error: RETENTION_DAYS: '-3' must be a number of at least 1",
+        f"setting error: INTENTS_DIR: folder '{tmp_path / 'missing'}' does not exist",
         "setting error: WEBHOOK_SECRET must be set with WEBHOOK_URL: 8-256 characters of A-Z, "
         "a-z, 0-9, _ and -",
-        "setting error: RETENTION_DAYS: '-3' must be a number of at least 1",
     ]
 
 

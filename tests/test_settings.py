@@ -43,6 +43,22 @@ def test_flags_win_over_the_environment_which_wins_over_dotenv(tmp_path):
     assert settings.intents == ROOT and settings.database == Path("flag.db")
 
 
+@pytest.mark.parametrize("text", ["off", "OFF", "0", "false", "no"])
+def test_watch_content_off_turns_watching_off_as_encoder_off_does(text):
+    settings, problems = load_settings({"WATCH_CONTENT": text, "ENCODER": text})
+    assert problems == []
+    assert settings.watch_content is False and settings.encoder is False
+    assert load_settings({"WATCH_CONTENT": "on"})[0].watch_content is True
+
+
+def test_every_variable_is_declared_once_with_its_setting():
+    from bot.settings import TABLE, Settings
+
+    fields = [field for _, field, _ in TABLE]
+    assert len(set(VARIABLES)) == len(VARIABLES) and len(set(fields)) == len(fields)
+    assert set(fields) == set(Settings.__dataclass_fields__)
+
+
 def test_intents_dir_in_dotenv_is_honoured_by_validate_ask_chat_eval_and_calibrate(
     changed, capsys, monkeypatch
 ):
