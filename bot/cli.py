@@ -41,10 +41,15 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database", type=Path, help="SQLite file (default: DATABASE_PATH)")
 
 
+def show_progress(line: str) -> None:
+    """A line on standard error while the user waits (standard output is the result)."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def load_engine(settings: Settings) -> Engine:
     """The engine for the content in the settings' folders; exit 2 when it is broken."""
     try:
-        engine, _ = assembly.load_engine(settings)
+        engine, _ = assembly.load_engine(settings, show_progress)
     except ContentBroken as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

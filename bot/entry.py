@@ -25,7 +25,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.console import chat
 
     try:
-        assistant, _ = assemble(settings)
+        assistant, _ = assemble(settings, cli.show_progress)
     except ContentBroken as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from bot.app.assistant import Assistant
 from bot.content.facts import FactKind, recorded
@@ -27,13 +27,31 @@ class ContentBroken(Exception):
         self.problems = problems
 
 
-def load_engine(settings: Settings) -> tuple[Engine, list[Problem]]:
+Progress = Callable[[str], None]  # shows a line to whoever waits (a terminal, the log)
+SHOWN_FROM = 100  # examples to encode before it is worth a line (a reload adds a few)
+
+
+def load_engine(
+    settings: Settings, progress: Progress | None = None
+) -> tuple[Engine, list[Problem]]:
     """The engine for the content in the settings' folders, and the content's warnings;
-    raises ContentBroken."""
+    raises ContentBroken. ``progress`` is told when examples must be encoded first (no
+    cache holds them yet: a fresh clone, a new model), which takes a while."""
     content, problems = load_content(settings.intents, settings.knowledge, settings.seeds)
     if content is None:
         raise ContentBroken(problems)
     encoder = load_encoder(settings.encoder_model, settings.cache_dir) if settings.encoder else None
+    if encoder is not None and progress is not None:
+        show = progress
+
+        def encoding(count: int) -> None:
+            if count >= SHOWN_FROM:
+                show(
+                    f"Preparing answers: encoding {count:,} examples "
+                    "(once: later starts reuse them)…"
+                )
+
+        encoder.on_encoding = encoding
     return Engine(content, encoder, settings.cache_dir), problems
 
 
@@ -89,9 +107,11 @@ async def staff_store(settings: Settings) -> AsyncIterator[QueuedStore]:
         await store.close()
 
 
-def assemble(settings: Settings) -> tuple[Assistant, list[Problem]]:
+def assemble(
+    settings: Settings, progress: Progress | None = None
+) -> tuple[Assistant, list[Problem]]:
     """The assistant every channel talks to, with the content's warnings; raises
     ContentBroken. The store is built, not opened: the channel opens it on its loop."""
-    engine, problems = load_engine(settings)
+    engine, problems = load_engine(settings, progress)
     live = LiveContent(engine, settings.intents, settings.knowledge, settings.seeds)
     return Assistant(settings, live, open_store(settings, engine.content)), problems

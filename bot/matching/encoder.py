@@ -16,7 +16,7 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +135,9 @@ class SentenceEncoder:
         self._lock = threading.Lock()
         self._cache_file = cache_dir / f"minilm-{MODEL_SHA256[:12]}.npz" if cache_dir else None
         self._kept: set[bytes] = set()  # keys of content texts, written to the disk cache
+        # Told how many content texts are about to be encoded because no cache holds them
+        # (the first start takes a while), so a channel can say so.
+        self.on_encoding: Callable[[int], None] | None = None
         self._load_disk_cache()
 
     def encode(self, texts: Sequence[str], *, keep: bool = False) -> Vectors:
@@ -153,6 +156,8 @@ class SentenceEncoder:
                         self._kept.add(key)
         if not missing:
             return out
+        if keep and self.on_encoding is not None:
+            self.on_encoding(len(missing))
         vectors = self._encode_uncached([texts[rows[0]] for rows in missing.values()])
         with self._lock:
             if len(self._memory) - len(self._kept) + len(missing) > MEMORY_CACHE_SIZE:

@@ -27,7 +27,7 @@ def create_application(
 ) -> BotApplication | None:
     """Everything the bot needs, built once at start-up; None when the content is broken."""
     try:
-        assistant, warnings = assemble(settings)
+        assistant, warnings = assemble(settings, log.info)
     except ContentBroken as exc:
         for problem in exc.problems:
             log.warning("content: %s", problem)
