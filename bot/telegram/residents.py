@@ -12,11 +12,11 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, filters
 
+from bot.app.flood import FloodVerdict
 from bot.matching.language import ENGLISH
 from bot.matching.reply import Reply, ReplyKind
 from bot.telegram import messages
 from bot.telegram.inbox import is_delayed
-from bot.telegram.ratelimit import FloodVerdict
 from bot.telegram.sending import (
     answer_query,
     feedback_keyboard,

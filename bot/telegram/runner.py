@@ -13,7 +13,7 @@ from telegram.request import BaseRequest
 from bot.app.assembly import ContentBroken, assemble
 from bot.settings import Settings, configure_logging
 from bot.telegram.app import build_application
-from bot.telegram.services import BotApplication
+from bot.telegram.services import Beside, BotApplication
 from bot.telegram.webhook import serve_webhook
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,11 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 
 def create_application(
-    settings: Settings, *, request: BaseRequest | None = None, pacing: bool = True
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    pacing: bool = True,
+    beside: Beside | None = None,
 ) -> BotApplication | None:
     """Everything the bot needs, built once at start-up; None when the content is broken."""
     try:
@@ -35,7 +39,7 @@ def create_application(
         return None
     for problem in warnings:
         log.warning("content: %s", problem)
-    app = build_application(assistant, request=request, pacing=pacing)
+    app = build_application(assistant, request=request, pacing=pacing, beside=beside)
     # The engine's tables live for the whole run: keep them out of the garbage collector's
     # full scans, which otherwise stall the event loop now and then.
     gc.collect()
@@ -60,13 +64,16 @@ async def wait_for_telegram(app: BotApplication, api_url: str, first_wait: float
     await app.bot.shutdown()  # the application initialises it again on its own loop
 
 
-def run_bot(settings: Settings, request: BaseRequest | None = None) -> int:
-    """Run until stopped (SIGINT/SIGTERM); ``request`` replaces the network in tests.
-    The settings were checked by the command line."""
+def run_bot(
+    settings: Settings, request: BaseRequest | None = None, beside: Beside | None = None
+) -> int:
+    """Run until stopped (SIGINT/SIGTERM); ``request`` replaces the network in tests;
+    ``beside`` is another channel served on the bot's loop (the web chat). The settings
+    were checked by the command line."""
     if not settings.token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set; get one from @BotFather")
     configure_logging(settings)
-    app = create_application(settings, request=request)
+    app = create_application(settings, request=request, beside=beside)
     if app is None:
         return 2
     try:
