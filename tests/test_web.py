@@ -109,7 +109,7 @@ QUESTIONS = [
     "he has a knife and is outside my door right now",
     "I want to end my life",
     "a gang of shoplifters keeps hitting my corner shop every week",
-    "Potrzebuję pomocy, gdzie mogę zgłosić przestępstwo?",
+    "Jak mogę zgłosić kradzież roweru?",
     "what time does the garden centre close on sunday",
     "my car was broken into last night",
     "who is the police and crime commissioner",
