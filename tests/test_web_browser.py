@@ -159,6 +159,9 @@ async def test_axe_finds_no_violations_on_the_page_and_the_open_widget(engine, t
         await page.keyboard.press("Escape")  # from inside the chat: closes, back to the button
         await page.wait_for_function("document.activeElement.className === 'herts-chat-launcher'")
         assert await page.locator(".herts-chat-panel").is_hidden()
+        await launcher.click()
+        await frame.locator("#leave").click()  # leaves the host page too, not just the frame
+        await page.wait_for_url(EXIT_TO)
 
 
 async def test_a_phone_screenshot_for_the_readme(engine, tmp_path):
