@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 
 from telegram import Update
 from telegram.error import BadRequest, InvalidToken, NetworkError
 from telegram.request import BaseRequest
 
-from bot.app.assembly import ContentBroken, assemble
+from bot.app.assembly import assemble_for_service
 from bot.settings import Settings, configure_logging
 from bot.telegram.app import build_application
 from bot.telegram.services import Beside, BotApplication
@@ -30,21 +29,10 @@ def create_application(
     beside: Beside | None = None,
 ) -> BotApplication | None:
     """Everything the bot needs, built once at start-up; None when the content is broken."""
-    try:
-        assistant, warnings = assemble(settings, log.info)
-    except ContentBroken as exc:
-        for problem in exc.problems:
-            log.warning("content: %s", problem)
-        log.error("the content has errors; fix them (python -m bot validate) and start again")
+    assistant = assemble_for_service(settings, log)
+    if assistant is None:
         return None
-    for problem in warnings:
-        log.warning("content: %s", problem)
-    app = build_application(assistant, request=request, pacing=pacing, beside=beside)
-    # The engine's tables live for the whole run: keep them out of the garbage collector's
-    # full scans, which otherwise stall the event loop now and then.
-    gc.collect()
-    gc.freeze()
-    return app
+    return build_application(assistant, request=request, pacing=pacing, beside=beside)
 
 
 async def wait_for_telegram(app: BotApplication, api_url: str, first_wait: float = 2.0) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from bot.app.assistant import Assistant
+from bot.app.assistant import NONE_OF_THESE, Assistant
 from bot.matching.language import ENGLISH
 from bot.matching.reply import Reply, ReplyKind
 from bot.web import texts
@@ -51,7 +51,7 @@ class WebChat:
     limits: Limits
     _refs: itertools.count[int] = field(default_factory=_refs)
 
-    def shown(self, reply: Reply, html: str | None = None) -> dict[str, Any]:
+    def shown(self, reply: Reply) -> dict[str, Any]:
         """A reply as the page shows it: a new reference, its HTML, language and buttons."""
         engine = self.assistant.engine
         buttons: list[dict[str, Any]] = []
@@ -65,7 +65,7 @@ class WebChat:
         return {
             "ref": next(self._refs),
             "kind": reply.kind.value,
-            "html": to_web_html(reply.html if html is None else html),
+            "html": to_web_html(reply.html),
             "lang": reply.language if reply.kind is ReplyKind.CARD else None,
             "buttons": buttons,
             "feedback": reply.kind in (ReplyKind.ANSWER, ReplyKind.EMERGENCY),
@@ -105,14 +105,7 @@ class WebChat:
                 return _ok(session, _fixed(self, texts.DANGER_NOW))
             return await self._answered(session, emergency)
         if family == "s" and value == "-":
-            none = Reply(
-                question="",
-                kind=ReplyKind.FALLBACK,
-                intent=None,
-                confidence=0.0,
-                decided_by="none of the suggestions",
-            )
-            await self.assistant.record(user_id(session), none, ref)
+            await self.assistant.record(user_id(session), NONE_OF_THESE, ref)
             return _ok(session, _fixed(self, texts.NONE_OF_THESE))
         if family == "s" and (chosen := engine.answer_for(value)) is not None:
             return await self._answered(session, chosen)

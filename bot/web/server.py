@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Iterator
@@ -19,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.app.assembly import ContentBroken, assemble
+from bot.app.assembly import assemble_for_service
 from bot.app.assistant import Assistant
 from bot.app.flood import FloodGuard
 from bot.settings import Settings, configure_logging
@@ -162,18 +161,10 @@ def _config(app: Starlette, settings: Settings) -> uvicorn.Config:
 def serve_web(settings: Settings) -> int:
     """The web chat alone until stopped (SIGINT/SIGTERM): no Telegram token needed."""
     configure_logging(settings)
-    try:
-        assistant, warnings = assemble(settings, log.info)
-    except ContentBroken as exc:
-        for problem in exc.problems:
-            log.warning("content: %s", problem)
-        log.error("the content has errors; fix them (python -m bot validate) and start again")
+    assistant = assemble_for_service(settings, log)
+    if assistant is None:
         return 2
-    for problem in warnings:
-        log.warning("content: %s", problem)
     server = _Server(_config(build_app(assistant, standalone=True), settings))
-    gc.collect()
-    gc.freeze()  # the engine's tables live for the whole run: no full scans of them
     log.info(
         "web chat on http://%s:%s", settings.web_chat_listen, settings.web_chat_port or DEFAULT_PORT
     )
