@@ -39,9 +39,10 @@ WORKDIR /app
 
 USER bot
 VOLUME ["/data"]
-# The webhook server (when WEBHOOK_URL and WEBHOOK_SECRET are set; polling needs no port),
-# and the web chat (when WEB_CHAT_PORT=8080 is set).
-EXPOSE 8443 8080
+# The webhook server (when WEBHOOK_URL and WEBHOOK_SECRET are set; polling needs no port).
+EXPOSE 8443
+# The web chat (when WEB_CHAT_PORT=8080 is set).
+EXPOSE 8080
 # The bot rewrites HEALTH_FILE while its event loop runs ("active", "standby", or
 # "active; question log unavailable since ..."); `health` prints it and fails when it is
 # 2 minutes old.

@@ -5,12 +5,15 @@ input (never a 500, never a stopped server)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import json
 import re
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -284,37 +287,65 @@ def test_to_web_html_keeps_only_the_allow_list():
     assert to_web_html("<b><i>crossed</b></i>") == "<b><i>crossed</i></b>"
 
 
-def test_python_m_bot_web_serves_without_a_token_and_stops_cleanly(tmp_path):
+@contextlib.contextmanager
+def web_process(folder: Path, **env: str) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+    """``python -m bot web`` on a free port, as a newcomer runs it (no token); yields the
+    process, its address and its log (which the leak check reads too)."""
     port = free_port()
-    log_path = tmp_path / "web.log"
+    log_path = folder / "web.log"
     RESIDENT_DATA.watch(log_path)
-    env = {
+    variables = {
         "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
+        "HOME": str(folder),
         "PYTHONPATH": str(ROOT),
-        "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
+        "DATABASE_PATH": str(folder / "bot.sqlite3"),
         "CACHE_DIR": str(ROOT / ".pytest_cache" / "herts-safety-bot"),
         "WEB_CHAT_PORT": str(port),
-        "WATCH_CONTENT": "0",
+        **env,
     }
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "bot", "web"],
-            cwd=tmp_path,
-            env=env,
+            cwd=folder,
+            env=variables,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
     try:
-        asyncio.run(wait_until_serving(f"http://127.0.0.1:{port}", within=240))
-        text = "beacon phone number please"
-        RESIDENT_DATA.web(text)
-        reply = httpx.post(f"http://127.0.0.1:{port}/api/message", json={"text": text}, timeout=60)
-        assert BEACON in reply.json()["message"]["html"]
-        RESIDENT_DATA.web(session=reply.json()["session"])
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=60) == 0
+        url = f"http://127.0.0.1:{port}"
+        asyncio.run(wait_until_serving(url, within=240))
+        yield process, url, log_path
     finally:
         if process.poll() is None:
             process.kill()
-    assert f"web chat on http://127.0.0.1:{port}" in log_path.read_text()
+
+
+def ask_once(url: str, text: str) -> dict:
+    """One question from a new session, registered with the leak check."""
+    RESIDENT_DATA.web(text)
+    reply = httpx.post(f"{url}/api/message", json={"text": text}, timeout=60).json()
+    RESIDENT_DATA.web(session=reply["session"])
+    return reply["message"]
+
+
+def test_python_m_bot_web_serves_without_a_token_and_stops_cleanly(tmp_path):
+    with web_process(tmp_path, WATCH_CONTENT="0") as (process, url, log_path):
+        assert BEACON in ask_once(url, "beacon phone number please")["html"]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    assert f"web chat on {url}" in log_path.read_text()
+
+
+def test_the_web_chat_alone_reloads_changed_content_as_telegram_does(tmp_path, content_dir):
+    content = {"INTENTS_DIR": str(content_dir.intents), "KNOWLEDGE_DIR": str(content_dir.knowledge)}
+    with web_process(tmp_path, **content) as (_, url, _):
+        assert "free support service" in ask_once(url, "beacon phone number please")["html"]
+        beacon = content_dir.intents / "victim_support_beacon.yaml"
+        text = beacon.read_text(encoding="utf-8")
+        beacon.write_text(
+            text.replace("free support service", "FREE support service"), encoding="utf-8"
+        )
+        deadline = time.monotonic() + 180  # settles, then reloads, on a busy machine
+        while "FREE support service" not in ask_once(url, "beacon phone number please")["html"]:
+            assert time.monotonic() < deadline, "the web chat never picked up the change"
+            time.sleep(1)
