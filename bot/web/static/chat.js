@@ -28,9 +28,13 @@
       // storage already unavailable: nothing to clear
     }
     if (embedded) {
-      window.parent.postMessage({ hertsChat: "leave" }, "*"); // widget.js leaves the host page
+      // widget.js leaves the host page, which takes this frame with it; the frame leaves
+      // by itself only if nobody answers (a page that framed the chat without widget.js).
+      window.parent.postMessage({ hertsChat: "leave" }, "*");
+      setTimeout(() => window.location.replace(EXIT_TO), 500);
+    } else {
+      window.location.replace(EXIT_TO);
     }
-    window.location.replace(EXIT_TO);
   }
 
   let shifts = [];
