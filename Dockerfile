@@ -2,7 +2,8 @@
 #   docker build -t herts-safety-bot .
 #   docker run -d --name herts-bot -e TELEGRAM_BOT_TOKEN=... -e ADMIN_IDS=... \
 #       -v herts-bot-data:/data herts-safety-bot
-# It runs `serve`: Telegram only. Without a token it prints one line and exits with
+# It runs `serve`: Telegram, and the web chat on port 8080 when WEB_CHAT_PORT is set
+# (`-e WEB_CHAT_PORT=8080 -p 8080:8080`). Without a token it prints one line and exits with
 # status 2 (never a terminal chat, which would read end-of-file and restart in a loop).
 FROM python:3.11-slim
 
@@ -15,7 +16,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     INTENTS_DIR=/app/intents \
     KNOWLEDGE_DIR=/app/knowledge \
     HEALTH_FILE=/tmp/bot-alive \
-    WEBHOOK_PORT=8443
+    WEBHOOK_PORT=8443 \
+    WEB_CHAT_LISTEN=0.0.0.0
 
 # Built in /src, which is removed: the bot runs from site-packages, never from a source
 # folder in its working directory. /app holds the content folders (mount your own there).
@@ -39,6 +41,8 @@ USER bot
 VOLUME ["/data"]
 # The webhook server (when WEBHOOK_URL and WEBHOOK_SECRET are set; polling needs no port).
 EXPOSE 8443
+# The web chat (when WEB_CHAT_PORT=8080 is set).
+EXPOSE 8080
 # The bot rewrites HEALTH_FILE while its event loop runs ("active", "standby", or
 # "active; question log unavailable since ..."); `health` prints it and fails when it is
 # 2 minutes old.

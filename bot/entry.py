@@ -1,5 +1,6 @@
 """The entry point (``python -m bot``, ``./run``): the staff command line (``bot.cli``)
-with the channels that serve residents: Telegram (``run``, ``serve``, ``health``) and the
+with the channels that serve residents: Telegram (``run``, ``serve``, ``health``), the web
+chat (``web``, and beside Telegram under ``serve`` when WEB_CHAT_PORT is set) and the
 terminal chat (``chat``). The only module that knows every channel."""
 
 from __future__ import annotations
@@ -69,8 +70,9 @@ def cmd_run(
 def cmd_serve(
     args: argparse.Namespace, settings: Settings, request: BaseRequest | None = None
 ) -> int:
-    """Telegram only, for services and containers: without a token, one line and exit 2,
-    never a terminal chat (which would read end-of-file, exit 0 and be restarted)."""
+    """Telegram, for services and containers, with the web chat beside it when
+    WEB_CHAT_PORT is set: without a token, one line and exit 2, never a terminal chat
+    (which would read end-of-file, exit 0 and be restarted)."""
     if not settings.token:
         print(
             "error: TELEGRAM_BOT_TOKEN is not set; put the token from @BotFather in the "
@@ -80,7 +82,18 @@ def cmd_serve(
         return 2
     from bot.telegram.runner import run_bot
 
-    return run_bot(settings, request=request)
+    if settings.web_chat_port is None:
+        return run_bot(settings, request=request)
+    from bot.web.server import beside
+
+    return run_bot(settings, request=request, beside=beside)
+
+
+def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
+    """The web chat alone, on WEB_CHAT_LISTEN:WEB_CHAT_PORT (127.0.0.1:8080): no token."""
+    from bot.web.server import serve_web
+
+    return serve_web(settings)
 
 
 def build_parser(request: BaseRequest | None = None) -> argparse.ArgumentParser:
@@ -92,6 +105,7 @@ def build_parser(request: BaseRequest | None = None) -> argparse.ArgumentParser:
         cli.command(sub, "run", "the Telegram bot; a terminal chat without a token (default)", run)
         cli.command(sub, "serve", "the Telegram bot only: exit 2 without a token (Docker)", serve)
         cli.command(sub, "chat", "talk to the bot in the terminal", cmd_chat)
+        cli.command(sub, "web", "the web chat on http://127.0.0.1:8080 (WEB_CHAT_PORT)", cmd_web)
         cli.command(
             sub, "health", "the running bot's status (HEALTH_FILE); exit 1 if stale", cmd_health
         )

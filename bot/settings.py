@@ -61,6 +61,11 @@ class Settings:
     encoder_model: Path | None = None  # another copy of the pinned model.onnx (same SHA-256)
     cache_dir: Path | None = None  # example vectors and trained models, kept between starts
     missed_after_hours: float = 24.0  # questions unanswered at a restart and older: not answered
+    web_chat_port: int | None = None  # the web chat's port (`web`: 8080 when unset)
+    web_chat_listen: str = "127.0.0.1"  # the web chat's address (0.0.0.0 in a container)
+    web_chat_embed_origins: tuple[str, ...] = ()  # sites allowed to embed the chat (widget.js)
+    web_chat_ip_messages: int = 120  # messages a minute from one address (offices share one)
+    web_chat_proxies: str = "127.0.0.1"  # proxies whose X-Forwarded-For names the resident
 
     @property
     def webhook(self) -> bool:
@@ -140,6 +145,20 @@ def _switch(text: str) -> bool:
     return text.lower() not in ("0", "false", "no", "off")
 
 
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+
+
+def _origins(text: str) -> tuple[str, ...]:
+    origins = tuple(o.rstrip("/") for o in re.split(r"[\s,]+", text) if o)
+    for origin in origins:
+        if not _ORIGIN.match(origin):
+            raise ValueError(
+                f": '{origin}' is not a site's origin (scheme and host, e.g. "
+                "https://www.hertscommissioner.gov.uk)"
+            )
+    return origins
+
+
 def _user_path(text: str) -> Path:
     return Path(text).expanduser()
 
@@ -172,6 +191,11 @@ TABLE: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("ENCODER", "encoder", _switch),
     ("ENCODER_MODEL", "encoder_model", Path),
     ("CACHE_DIR", "cache_dir", _user_path),
+    ("WEB_CHAT_PORT", "web_chat_port", _at_least(int, 1)),
+    ("WEB_CHAT_LISTEN", "web_chat_listen", str),
+    ("WEB_CHAT_EMBED_ORIGINS", "web_chat_embed_origins", _origins),
+    ("WEB_CHAT_IP_MESSAGES", "web_chat_ip_messages", _at_least(int, 1)),
+    ("WEB_CHAT_PROXIES", "web_chat_proxies", str),
 )
 VARIABLES = tuple(name for name, _, _ in TABLE)
 

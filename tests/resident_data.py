@@ -3,7 +3,8 @@
 Every fake that hands the bot an update (``tests.fake_telegram``, ``tests.fake_bot_api_server``,
 the webhook tests) registers what a resident would have sent in it: message text of 8
 characters or more, first and last names and usernames, and user and chat ids of 5 digits
-or more. Every log line of the run at INFO or above is checked against what was registered
+or more. The web chat's client (``tests.web_harness``) registers its message text, its
+session ids and the address it claims through X-Forwarded-For. Every log line of the run at INFO or above is checked against what was registered
 before it: lines of this process through a handler on the root logger, lines of the real
 bot processes (``BotProcess``) from their log files. A leak is reported as the logger and
 the kind of data, never the data itself: the failing test's teardown names it, and what
@@ -43,6 +44,8 @@ class ResidentData:
     texts: set[str] = field(default_factory=set)
     names: set[str] = field(default_factory=set)
     ids: set[int] = field(default_factory=set)
+    sessions: set[str] = field(default_factory=set)  # web chat session ids
+    addresses: set[str] = field(default_factory=set)  # web residents' IP addresses
     leaks: list[Leak] = field(default_factory=list)
     when: str = "before the first test"  # what was running when a line was checked
     _words: re.Pattern[str] | None = None
@@ -57,6 +60,17 @@ class ResidentData:
             return
         with self._lock:
             self._update(raw)
+
+    def web(self, text: Any = None, session: Any = None, address: str | None = None) -> None:
+        """Register what a web chat request carries: its text, session id and address."""
+        with self._lock:
+            if isinstance(text, str) and len(text) >= MIN_TEXT:
+                self.texts.add(text)
+                self._words = None
+            if isinstance(session, str) and session:
+                self.sessions.add(session)
+            if address:
+                self.addresses.add(address)
 
     def _update(self, raw: dict[str, Any]) -> None:
         for key in ("message", "edited_message"):
@@ -102,6 +116,10 @@ class ResidentData:
         kinds = []
         if any(int(digits) in self.ids for digits in _DIGITS.findall(line)):
             kinds.append("user or chat id")
+        if any(session in line for session in self.sessions):
+            kinds.append("web session id")
+        if any(address in line for address in self.addresses):
+            kinds.append("IP address")
         if self.texts or self.names:
             if self._words is None:
                 texts = sorted(self.texts, key=len, reverse=True)

@@ -14,6 +14,7 @@ from bot.matching.engine import Engine
 from bot.matching.live import LiveContent
 from bot.settings import Settings
 from bot.telegram.app import Timers, build_application
+from bot.telegram.services import Beside
 from tests.fake_telegram import FakeBotAPI
 
 TOKEN = "123456789:AAH" + "x" * 32
@@ -34,11 +35,13 @@ async def running_bot(
     database: Path | None = None,
     poll_interval: float = 0,
     give_up: float = 10.0,
+    beside: Beside | None = None,
     **settings,
 ) -> AsyncIterator[tuple[FakeBotAPI, object, object]]:
     """Yields (fake Bot API, the store, the Application). Timers run at test speed:
     content is checked every 0.1 s and failed database writes are retried after 0.05 s;
-    ``give_up``: how long a PostgreSQL statement may take."""
+    ``give_up``: how long a PostgreSQL statement may take; ``beside``: another channel
+    served while the bot runs (the web chat, as ``serve`` runs it)."""
     fake = fake or FakeBotAPI()
     with tempfile.TemporaryDirectory() as folder:
         settings = dataclasses.replace(
@@ -49,7 +52,7 @@ async def running_bot(
         )
         timers = Timers(watch_content=0.1, heartbeat=0.1)
         assistant = Assistant(settings, live or LiveContent(engine), store)
-        app = build_application(assistant, request=fake, timers=timers)
+        app = build_application(assistant, request=fake, timers=timers, beside=beside)
         async with app:
             await app.post_init(app)  # as run_polling() does after initialising
             await app.start()

@@ -42,3 +42,12 @@ def test_the_database_password_is_required_not_written_here():
     database = services()["postgres"]
     assert database["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
     assert "pg_isready" in " ".join(database["healthcheck"]["test"])
+
+
+def test_both_instances_publish_the_web_chat_on_this_machine_only():
+    bots = [s for s in services().values() if s.get("build") == "."]
+    published = [bot["ports"] for bot in bots]
+    assert published == [["127.0.0.1:8080:8080"], ["127.0.0.1:8081:8080"]]
+    assert all(bot["environment"]["WEB_CHAT_PORT"] == "8080" for bot in bots)
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "WEB_CHAT_LISTEN=0.0.0.0" in dockerfile and "\nEXPOSE 8080\n" in dockerfile

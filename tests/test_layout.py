@@ -17,13 +17,14 @@ ALLOWED = {
     "app": {"storage", "matching", "content", "text", "settings"},
     "console": {"app", "matching"},
     "telegram": {"app", "matching", "storage", "content", "text", "settings"},
+    "web": {"app", "matching", "storage", "content", "text", "settings"},
     "cli": {"app", "console", "matching", "storage", "content", "text", "settings"},
-    "entry": {"cli", "console", "telegram", "app", "settings"},
+    "entry": {"cli", "console", "telegram", "web", "app", "settings"},
     "__main__": {"entry"},
     "__init__": set(),
 }
 CORE = ("content", "matching", "text")
-CHANNELS = ("cli", "console", "telegram")
+CHANNELS = ("cli", "console", "telegram", "web")
 # Only the application layer builds the engine and the question log.
 ASSEMBLY_PARTS = {"bot.matching.encoder", "bot.storage.sqlite", "bot.storage.postgres"}
 

@@ -181,3 +181,24 @@ def test_a_postgresql_address_needs_the_shared_hash_key_and_anything_else_is_ref
     assert problems == [
         "DATABASE_URL must be a PostgreSQL address: postgresql://user:password@host/db"
     ]
+
+
+def test_the_web_chat_settings_read_a_port_and_the_sites_that_may_embed_it():
+    settings, problems = load_settings(
+        {
+            "WEB_CHAT_PORT": "8090",
+            "WEB_CHAT_EMBED_ORIGINS": "https://www.hertscommissioner.gov.uk/, http://localhost:3000",
+        }
+    )
+    assert problems == []
+    assert settings.web_chat_port == 8090
+    assert settings.web_chat_embed_origins == (
+        "https://www.hertscommissioner.gov.uk",
+        "http://localhost:3000",
+    )
+    assert load_settings({})[0].web_chat_port is None  # `web` then uses 8080, `serve` none
+    _, problems = load_settings({"WEB_CHAT_EMBED_ORIGINS": "https://x.uk/page; script-src *"})
+    assert problems == [
+        "WEB_CHAT_EMBED_ORIGINS: 'https://x.uk/page;' is not a site's origin (scheme and host, "
+        "e.g. https://www.hertscommissioner.gov.uk)"
+    ]

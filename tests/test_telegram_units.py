@@ -5,7 +5,8 @@ import time
 
 from telegram.ext import ExtBot
 
-from bot.telegram.ratelimit import FloodGuard, FloodVerdict, PacingRateLimiter
+from bot.app.flood import FloodGuard, FloodVerdict
+from bot.telegram.ratelimit import PacingRateLimiter
 from bot.telegram.sending import split_message
 from tests.fake_telegram import FakeBotAPI
 from tests.telegram_harness import TOKEN

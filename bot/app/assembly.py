@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import gc
+import logging
 from collections.abc import AsyncIterator, Callable
 
 from bot.app.assistant import Assistant
@@ -115,3 +117,21 @@ def assemble(
     engine, problems = load_engine(settings, progress)
     live = LiveContent(engine, settings.intents, settings.knowledge, settings.seeds)
     return Assistant(settings, live, open_store(settings, engine.content)), problems
+
+
+def assemble_for_service(settings: Settings, log: logging.Logger) -> Assistant | None:
+    """``assemble`` for a long-running service: the content's problems go to ``log``, and
+    None when it is broken. The engine's tables live for the whole run: they are kept out
+    of the garbage collector's full scans, which otherwise stall the event loop now and then."""
+    try:
+        assistant, warnings = assemble(settings, log.info)
+    except ContentBroken as exc:
+        for problem in exc.problems:
+            log.warning("content: %s", problem)
+        log.error("the content has errors; fix them (python -m bot validate) and start again")
+        return None
+    for problem in warnings:
+        log.warning("content: %s", problem)
+    gc.collect()
+    gc.freeze()
+    return assistant

@@ -21,6 +21,14 @@ log = logging.getLogger(__name__)
 
 PROMPT = "Type your question, for example: how do I report fly-tipping?"
 MOST_ASKED_DAYS = 30
+# "None of these" under "Did you mean…?": logged as a fallback, whatever the channel.
+NONE_OF_THESE = Reply(
+    question="",
+    kind=ReplyKind.FALLBACK,
+    intent=None,
+    confidence=0.0,
+    decided_by="none of the suggestions",
+)
 
 
 class Assistant:

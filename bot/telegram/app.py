@@ -22,6 +22,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.app.assistant import Assistant
+from bot.app.flood import FloodGuard
 from bot.telegram import logscrub, messages
 from bot.telegram.admin import (
     ADMIN_COMMANDS,
@@ -42,7 +43,7 @@ from bot.telegram.admin_review import (
 )
 from bot.telegram.health import write_health
 from bot.telegram.inbox import DurableQueue, InboxApplication, InboxBot, answer_pending
-from bot.telegram.ratelimit import FloodGuard, PacingRateLimiter
+from bot.telegram.ratelimit import PacingRateLimiter
 from bot.telegram.residents import (
     BUTTONS,
     MEDIA,
@@ -58,7 +59,14 @@ from bot.telegram.residents import (
     unknown_command,
 )
 from bot.telegram.sending import NO_PREVIEW, answer_query
-from bot.telegram.services import CONTEXT_TYPES, BotApplication, BotContext, Services, services_of
+from bot.telegram.services import (
+    CONTEXT_TYPES,
+    Beside,
+    BotApplication,
+    BotContext,
+    Services,
+    services_of,
+)
 from bot.telegram.standby import health_line, step_down, wait_until_active
 
 log = logging.getLogger(__name__)
@@ -111,6 +119,8 @@ async def heartbeat(context: BotContext) -> None:
 async def post_init(app: BotApplication) -> None:
     svc = services_of(app)
     await svc.assistant.store.open()
+    if svc.beside is not None:  # every instance serves it, a standby too: it needs no lock
+        await svc.running_beside.enter_async_context(svc.beside(svc.assistant))
     await wait_until_active(app)  # a standby waits here, before polling starts
     if isinstance(app.update_queue, DurableQueue):
         missed_after = svc.assistant.settings.missed_after_hours * 3600
@@ -132,6 +142,7 @@ async def post_init(app: BotApplication) -> None:
 
 
 async def post_shutdown(app: BotApplication) -> None:
+    await services_of(app).running_beside.aclose()
     await services_of(app).assistant.store.close()
     await step_down(app)
 
@@ -143,9 +154,10 @@ def build_application(
     updates_request: BaseRequest | None = None,
     pacing: bool = True,
     timers: Timers = Timers(),
+    beside: Beside | None = None,
 ) -> BotApplication:
     """The bot over ``assistant``, ready to start; ``request`` replaces the network
-    (tests, benchmarks)."""
+    (tests, benchmarks); ``beside`` is another channel to serve while the bot runs."""
     settings, store = assistant.settings, assistant.store
     # Opt in to PTB's future behaviour (RetryAfter.retry_after as a timedelta, which the
     # rate limiter handles) instead of a deprecation warning on every 429. PTB reads this
@@ -181,7 +193,7 @@ def build_application(
     if store is not None:  # (tests of start-up faults build the bot without one)
         logscrub.install(store.user_key)
     app.bot_data["services"] = Services(
-        assistant, FloodGuard(settings.flood_messages, settings.flood_seconds)
+        assistant, FloodGuard(settings.flood_messages, settings.flood_seconds), beside
     )
     app.add_handler(TypeHandler(Update, guard), group=-1)
     app.add_handler(CommandHandler("start", start))

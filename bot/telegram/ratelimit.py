@@ -1,5 +1,5 @@
-"""Rate limits. Incoming: a flood guard per user. Outgoing: pace replies, and retry
-Telegram's 429 instead of losing them.
+"""Outgoing rate limits: pace replies, and retry Telegram's 429 instead of losing them
+(the incoming flood guard per user is ``bot.app.flood``'s, shared with the web chat).
 
 Telegram's limits: about 30 messages a second per bot, one a second per chat (a short
 burst is tolerated) and 20 a minute per group. PTB's ``AIORateLimiter`` keeps the overall
@@ -18,10 +18,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from aiolimiter import AsyncLimiter
@@ -33,39 +30,6 @@ log = logging.getLogger(__name__)
 CHAT_BURST = 3
 GROUP_PER_MINUTE = 20
 MAX_RETRY_WAIT = 60.0
-
-
-class FloodVerdict(Enum):
-    OK = "ok"  # within the limit: handle the update
-    WARN = "warn"  # the first update over the limit: say "please slow down" once
-    DROP = "drop"  # over the limit and already warned: ignore
-
-
-@dataclass
-class FloodGuard:
-    """Per-user sliding window: past the limit, one "slow down" and the rest dropped."""
-
-    limit: int
-    seconds: float
-    _seen: dict[int, deque[float]] = field(default_factory=dict)
-    _warned: set[int] = field(default_factory=set)
-
-    def check(self, user_id: int, now: float | None = None) -> FloodVerdict:
-        now = time.monotonic() if now is None else now
-        if len(self._seen) > 50_000:  # forget users who have been quiet for a window
-            self._seen = {u: w for u, w in self._seen.items() if w and now - w[-1] <= self.seconds}
-            self._warned &= set(self._seen)
-        window = self._seen.setdefault(user_id, deque())
-        while window and now - window[0] > self.seconds:
-            window.popleft()
-        if len(window) < self.limit:
-            window.append(now)
-            self._warned.discard(user_id)
-            return FloodVerdict.OK
-        if user_id in self._warned:
-            return FloodVerdict.DROP
-        self._warned.add(user_id)
-        return FloodVerdict.WARN
 
 
 class PacingRateLimiter(BaseRateLimiter[int]):

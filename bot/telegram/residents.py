@@ -12,11 +12,12 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, filters
 
+from bot.app.assistant import NONE_OF_THESE
+from bot.app.flood import FloodVerdict
 from bot.matching.language import ENGLISH
-from bot.matching.reply import Reply, ReplyKind
+from bot.matching.reply import ReplyKind
 from bot.telegram import messages
 from bot.telegram.inbox import is_delayed
-from bot.telegram.ratelimit import FloodVerdict
 from bot.telegram.sending import (
     answer_query,
     feedback_keyboard,
@@ -265,14 +266,7 @@ async def on_suggestion(update: Update, context: BotContext) -> None:
     if value == "-":
         await answer_query(query)
         await query.edit_message_text(messages.NONE_OF_THESE)
-        reply = Reply(
-            question="",
-            kind=ReplyKind.FALLBACK,
-            intent=None,
-            confidence=0.0,
-            decided_by="none of the suggestions",
-        )
-        await record(context, user.id, reply, message.message_id)
+        await record(context, user.id, NONE_OF_THESE, message.message_id)
         return
     chosen = context.services.assistant.engine.answer_for(value)
     if chosen is None:

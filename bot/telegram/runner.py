@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 
 from telegram import Update
 from telegram.error import BadRequest, InvalidToken, NetworkError
 from telegram.request import BaseRequest
 
-from bot.app.assembly import ContentBroken, assemble
+from bot.app.assembly import assemble_for_service
 from bot.settings import Settings, configure_logging
 from bot.telegram.app import build_application
-from bot.telegram.services import BotApplication
+from bot.telegram.services import Beside, BotApplication
 from bot.telegram.webhook import serve_webhook
 
 log = logging.getLogger(__name__)
@@ -23,24 +22,17 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 
 def create_application(
-    settings: Settings, *, request: BaseRequest | None = None, pacing: bool = True
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    pacing: bool = True,
+    beside: Beside | None = None,
 ) -> BotApplication | None:
     """Everything the bot needs, built once at start-up; None when the content is broken."""
-    try:
-        assistant, warnings = assemble(settings, log.info)
-    except ContentBroken as exc:
-        for problem in exc.problems:
-            log.warning("content: %s", problem)
-        log.error("the content has errors; fix them (python -m bot validate) and start again")
+    assistant = assemble_for_service(settings, log)
+    if assistant is None:
         return None
-    for problem in warnings:
-        log.warning("content: %s", problem)
-    app = build_application(assistant, request=request, pacing=pacing)
-    # The engine's tables live for the whole run: keep them out of the garbage collector's
-    # full scans, which otherwise stall the event loop now and then.
-    gc.collect()
-    gc.freeze()
-    return app
+    return build_application(assistant, request=request, pacing=pacing, beside=beside)
 
 
 async def wait_for_telegram(app: BotApplication, api_url: str, first_wait: float = 2.0) -> None:
@@ -60,13 +52,16 @@ async def wait_for_telegram(app: BotApplication, api_url: str, first_wait: float
     await app.bot.shutdown()  # the application initialises it again on its own loop
 
 
-def run_bot(settings: Settings, request: BaseRequest | None = None) -> int:
-    """Run until stopped (SIGINT/SIGTERM); ``request`` replaces the network in tests.
-    The settings were checked by the command line."""
+def run_bot(
+    settings: Settings, request: BaseRequest | None = None, beside: Beside | None = None
+) -> int:
+    """Run until stopped (SIGINT/SIGTERM); ``request`` replaces the network in tests;
+    ``beside`` is another channel served on the bot's loop (the web chat). The settings
+    were checked by the command line."""
     if not settings.token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set; get one from @BotFather")
     configure_logging(settings)
-    app = create_application(settings, request=request)
+    app = create_application(settings, request=request, beside=beside)
     if app is None:
         return 2
     try:

@@ -4,21 +4,28 @@ builds one context per update)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.app.assistant import Assistant
+from bot.app.flood import FloodGuard
 from bot.telegram.inbox import inbox_kind
-from bot.telegram.ratelimit import FloodGuard
+
+# Another channel served on the bot's event loop while it runs (the web chat, under `serve`).
+Beside = Callable[[Assistant], contextlib.AbstractAsyncContextManager[None]]
 
 
 @dataclass
 class Services:
     assistant: Assistant  # answering, the question log, the settings and staff tasks
     flood: FloodGuard
+    beside: Beside | None = None
+    running_beside: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
 
 class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[str, Any]]):
