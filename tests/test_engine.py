@@ -84,8 +84,8 @@ def test_an_out_of_scope_topic_replies_with_who_can_help(content_dir, encoder, t
 
 
 def test_an_ambiguous_question_offers_suggestions_with_titles(engine):
-    # A bare "scam": a scam message to pass on or a fraud to report both fit.
-    reply = engine.respond("scam")
+    # A bare "abuse": abuse at home or online abuse both fit.
+    reply = engine.respond("abuse")
     assert reply.kind is ReplyKind.SUGGEST
     assert 2 <= len(reply.suggestions) <= 3
     for intent_id in reply.suggestions:
