@@ -21,9 +21,9 @@ FALSE_ALARM_CEILING = 0.03  # emergency replies to messages that are not danger 
 CRISIS_FLOOR = 0.85  # crisis messages that get the crisis reply
 
 
-# Cross-validation on a few folds moves by a few tenths of a point between runs of the same
-# content: a draft is only held back for a figure that is worse than live's by more.
-NOISE = 0.005
+# Cross-validation on a few folds moves by up to a point between near-identical contents
+# (one example more): a draft is only held back for a figure worse than live's by more.
+NOISE = 0.015
 
 
 def safety_failures(
