@@ -6,24 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.matching.reply import Candidate, Reply, ReplyKind
 from bot.storage.redact import Redactor
 from tests.fake_telegram import callback, message
 from tests.telegram_harness import running_bot
+from tests.test_database import unanswered
 
 FAST = {"give_up": 0.5, "retry_first": 0.05, "retry_max": 0.2}
 ALICE, BOB = 4101, 4202
 FORGED = "w:99999999999999999999:-"  # 24 bytes: Telegram allows 64
-
-
-def unanswered(text: str) -> Reply:
-    return Reply(
-        question=text,
-        kind=ReplyKind.FALLBACK,
-        intent=None,
-        confidence=-0.9,
-        ranked=(Candidate("report_crime", -0.9),),
-    )
 
 
 async def logged_texts(database) -> list[str]:

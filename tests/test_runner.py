@@ -57,18 +57,12 @@ def test_the_token_never_appears_in_the_logs(tmp_path, monkeypatch, caplog):
     assert TOKEN.split(":")[1] not in caplog.text
 
 
-async def test_webhook_mode_checks_the_secret_token_and_answers(engine):
+def _webhook_settings():
+    """Webhook settings on a free local port, and the port."""
     import dataclasses
-    import json
     import socket
 
-    import httpx
-
     from bot.settings import Settings
-    from bot.telegram.runner import ALLOWED_UPDATES
-    from bot.telegram.webhook import set_webhook, webhook_server
-    from tests.fake_telegram import message
-    from tests.telegram_harness import running_bot
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -80,6 +74,20 @@ async def test_webhook_mode_checks_the_secret_token_and_answers(engine):
         webhook_listen="127.0.0.1",
         webhook_port=port,
     )
+    return settings, port
+
+
+async def test_webhook_mode_checks_the_secret_token_and_answers(engine):
+    import json
+
+    import httpx
+
+    from bot.telegram.runner import ALLOWED_UPDATES
+    from bot.telegram.webhook import set_webhook, webhook_server
+    from tests.fake_telegram import message
+    from tests.telegram_harness import running_bot
+
+    settings, port = _webhook_settings()
     async with running_bot(engine) as (fake, _, app):
         await app.updater.stop()  # switch from polling to the webhook server
         server = webhook_server(app, settings)
@@ -168,27 +176,15 @@ async def test_an_unreachable_telegram_at_start_is_logged_and_retried(engine, ca
 
 async def test_the_webhook_refuses_big_or_secretless_bodies_unread_and_skips_deep_nesting(engine):
     import asyncio
-    import dataclasses
     import json
-    import socket
 
     import httpx
 
-    from bot.settings import Settings
     from bot.telegram.webhook import MAX_BODY_BYTES, webhook_server
     from tests.fake_telegram import message
     from tests.telegram_harness import running_bot
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    settings = dataclasses.replace(
-        Settings(token=TOKEN),
-        webhook_url="https://bot.example.org",
-        webhook_secret="s3cret-token",
-        webhook_listen="127.0.0.1",
-        webhook_port=port,
-    )
+    settings, port = _webhook_settings()
     secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
     async with running_bot(engine) as (fake, _, app):
         await app.updater.stop()
