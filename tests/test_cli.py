@@ -70,11 +70,13 @@ def test_eval_scores_route_cases_by_what_the_reply_names(tmp_path, capsys):
         {"text": "he is hitting me right now", "kind": "danger", "topic": "danger", "any": ["999"]},
         # Wrong: the fallback names 999, but an everyday question needs an answer.
         {"text": "what is the weather", "kind": "everyday", "topic": "x", "any": ["999"]},
+        # Right: not the police's job, but the reply names the body that fixes it.
+        {"text": "pothole in our road", "kind": "everyday", "topic": "roads", "any": ["county council"]},
     ]
     cases.write_text("".join(json.dumps(row) + "\n" for row in rows))
     assert main(["eval", str(cases), "--json"]) == 0
     figures = json.loads(capsys.readouterr().out)
-    assert (figures["right"], figures["cases"]) == (2, 4)
+    assert (figures["right"], figures["cases"]) == (3, 5)
     assert figures["by_kind"]["danger"] == {"cases": 1, "right": 1}
     assert figures["outcomes_when_wrong"] == {"everyday -> answer": 1, "everyday -> fallback": 1}
 

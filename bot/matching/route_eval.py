@@ -9,7 +9,8 @@ which replies can be right:
 
 - ``danger``: only the emergency reply (999 first);
 - ``crisis``: the crisis reply, or the emergency reply, naming a crisis route;
-- ``everyday``: a topic's answer (not the fallback, a "did you mean", or a false 999);
+- ``everyday``: a topic's answer, or an out-of-scope topic's own reply naming the body
+  that helps (not the general fallback, a "did you mean", or a false 999);
 - ``out_of_scope``: the fallback, which must name who can help.
 
 A burst is judged by its first emergency reply if it got one (right for danger, a false
@@ -35,7 +36,6 @@ from bot.matching.reply import Reply, ReplyKind
 
 KINDS = ("everyday", "danger", "crisis", "out_of_scope")
 _RIGHT_KINDS: dict[str, frozenset[ReplyKind]] = {
-    "everyday": frozenset({ReplyKind.ANSWER}),
     "danger": frozenset({ReplyKind.EMERGENCY}),
     "crisis": frozenset({ReplyKind.CRISIS, ReplyKind.EMERGENCY}),
     "out_of_scope": frozenset({ReplyKind.FALLBACK}),
@@ -108,12 +108,25 @@ def names_route(reply: Reply, routes: Iterable[str]) -> bool:
     return any(_SPACE.sub(" ", r.replace("\u2019", "'")).casefold() in text for r in routes)
 
 
+GENERAL_FALLBACK = "out_of_scope"  # the general "no answer" reply's intent
+
+
+def _answers(reply: Reply) -> bool:
+    """A topic's own answer: an answer, or an out-of-scope topic's own reply naming the
+    body that helps ("potholes are the county council's"), not the general fallback."""
+    if reply.kind is ReplyKind.FALLBACK:
+        return reply.intent not in (None, GENERAL_FALLBACK)
+    return reply.kind is ReplyKind.ANSWER
+
+
 def is_route_right(case: RouteCase, reply: Reply) -> bool:
+    if case.kind == "everyday":
+        return _answers(reply) and names_route(reply, case.any)
     return reply.kind in _RIGHT_KINDS[case.kind] and names_route(reply, case.any)
 
 
 def _outcome(reply: Reply) -> str:
-    return reply.intent if reply.kind is ReplyKind.ANSWER and reply.intent else reply.kind.value
+    return reply.intent if _answers(reply) and reply.intent else reply.kind.value
 
 
 def _burst_reply(number: int, case: RouteCase, respond: Callable[[str], Reply]) -> Reply:
