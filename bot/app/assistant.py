@@ -15,7 +15,7 @@ from bot.matching.engine import Engine
 from bot.matching.live import LiveContent, ReloadResult
 from bot.matching.reply import Reply, ReplyKind
 from bot.settings import Settings
-from bot.storage.store import Store, StoreUnavailable
+from bot.storage.store import Store, StoreUnavailable, UpdateKey
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class Assistant:
         return sorted(self.engine.topics, key=lambda intent: -asked[intent.id])[:count]
 
     async def record(
-        self, user_id: int | None, reply: Reply, ref: int | None, update_id: int | None = None
+        self, user_id: int | None, reply: Reply, ref: int | None, update: UpdateKey | None = None
     ) -> None:
         """Log an outcome after the resident has been answered (``user_id`` None: the
         terminal chat). A prompt for a question is no question, so it is not logged; a
@@ -96,7 +96,7 @@ class Assistant:
         if reply.kind is ReplyKind.PROMPT:
             return
         try:
-            await self.store.log_message(user_id, reply, ref, update_id)
+            await self.store.log_message(user_id, reply, ref, update)
         except Exception:
             log.exception("could not record an outcome")
 
