@@ -537,8 +537,8 @@ class QueuedStore(ABC):
         async with self._transaction() as tx:
             if receipts:
                 keys = {e.key for e in receipts}
-                # An entry older than Telegram can redeliver is another update's number, and
-                # so is the update of a message logged then.
+                # Telegram redelivers for 24 hours at most: an older entry with the same key
+                # was another update, as was a message logged with it. Forget both.
                 stale = [(*key, int(time.time()) - INBOX_KEPT) for key in keys]
                 await tx.executemany(
                     "DELETE FROM inbox WHERE bot_id = ? AND update_id = ? AND received < ?", stale
