@@ -200,13 +200,18 @@ class Engine:
     ) -> list[SafetyVerdict]:
         """The safety verdict on each message as a whole (its first ``MAX_INPUT_CHARS``,
         as matching reads it) and, for a message longer than that, on each of its
-        sentences and pairs of sentences up to Telegram's 4,096 characters: a part that
+        sentences and pairs of sentences up to Telegram's 4,096 characters, each held to
+        the surer ``part_*`` thresholds (the first characters too): a part that
         is danger now or crisis decides, so a danger sentence anywhere gets 999 first (a
         part's "unsure" does not: the more parts, the more of them would be). A ``never``
         phrase anywhere in the message ("I'm not in danger") still silences every part."""
         verdicts = [
             self.assess(c, w, None if vectors is None else vectors[n])
             for n, (c, w) in enumerate(zip(cleaned, words, strict=True))
+        ]
+        verdicts = [
+            self._sure_enough(verdict, cleaned[n]) if len(texts[n]) > MAX_INPUT_CHARS else verdict
+            for n, verdict in enumerate(verdicts)
         ]
         parts = [
             (n, start, part)
@@ -220,7 +225,9 @@ class Engine:
         part_vectors = self._encode(part_words)
         for k, (n, start, _) in enumerate(parts):
             vector = None if part_vectors is None else part_vectors[k]
-            verdict = self._part_verdict(part_cleaned[k], part_words[k], vector)
+            verdict = self._sure_enough(
+                self.assess(part_cleaned[k], part_words[k], vector), part_cleaned[k]
+            )
             best = verdicts[n]
             graver = (_SEVERITY[verdict.safety], verdict.danger) > (
                 _SEVERITY[best.safety],
@@ -231,12 +238,12 @@ class Engine:
                 verdicts[n] = replace(verdict, why=why)
         return verdicts
 
-    def _part_verdict(self, cleaned: str, words: str, vector: Vector | None) -> SafetyVerdict:
-        """The verdict on one sentence of a long message: danger now or crisis only when
-        surer than for a whole message (``part_*`` thresholds), since a long story about
-        the past holds many alarming sentences; less sure will do for danger when the
-        sentence says it is happening now ("he's still outside")."""
-        verdict = self.assess(cleaned, words, vector)
+    def _sure_enough(self, verdict: SafetyVerdict, cleaned: str) -> SafetyVerdict:
+        """The verdict on part of a long message (a sentence, or the first
+        ``MAX_INPUT_CHARS``): danger now or crisis only when surer than for a short message
+        (``part_*`` thresholds), since a long story about the past holds many alarming
+        sentences; less sure will do for danger when the part says it is happening now
+        ("he's still outside"). Danger not sure enough still leads with the 999 line."""
         th = self.thresholds
         if verdict.safety is Safety.DANGER_NOW:
             present = self.content.danger.present_match(cleaned)
@@ -244,9 +251,11 @@ class Engine:
                 present and verdict.danger >= th.part_danger_present
             ):
                 return verdict
-        elif verdict.safety is Safety.CRISIS and verdict.crisis >= th.part_crisis:
-            return verdict
-        return replace(verdict, safety=Safety.NONE)
+            why = f"{verdict.why}, but part of a long message needs {th.part_danger}"
+            return replace(verdict, safety=Safety.UNSURE, why=why)
+        if verdict.safety is Safety.CRISIS and verdict.crisis < th.part_crisis:
+            return replace(verdict, safety=Safety.NONE, why="")
+        return verdict
 
     def _respond(
         self, text: str, words: str, vector: Vector | None, verdict: SafetyVerdict
