@@ -95,16 +95,16 @@ def _check_local(intents: dict[str, Intent], places: Places, problems: list[Prob
     """An answer that depends on the resident's council needs the places to name it."""
     if places.councils:
         return
-    for intent in intents.values():
-        if intent.local:
-            problems.append(
-                Problem(
-                    intent.path,
-                    intent.line,
-                    f"'local: {intent.local}' needs the places file (knowledge/_places.yaml) "
-                    "to name the council",
-                )
-            )
+    problems.extend(
+        Problem(
+            intent.path,
+            intent.line,
+            f"'local: {intent.local}' needs the places file (knowledge/_places.yaml) "
+            "to name the council",
+        )
+        for intent in intents.values()
+        if intent.local
+    )
 
 
 def _check_safety(

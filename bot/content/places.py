@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ukpostcodeutils.validation import is_valid_partial_postcode
+from ukpostcodeutils.validation import is_valid_partial_postcode, is_valid_postcode
 from yaml.nodes import Node
 
 from bot.content import answers
@@ -31,7 +31,12 @@ ROUTES = ("fly_tipping", "noise", "graffiti", "dogs", "asb", "snt", "street", "w
 the county's, for roads), else the council's ``web``."""
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
-_KEYS = {"ask", "closed_now", "county", "snt", "councils", "forces", "towns", "postcodes"}
+_KEYS = {"ask", "closed_now", "outside", "county", "snt"} | {
+    "councils",
+    "forces",
+    "towns",
+    "postcodes",
+}
 _BODY_KEYS = {"fact", "label"}
 
 
@@ -63,6 +68,8 @@ class Places:
     postcodes: dict[str, Place] = field(default_factory=dict)  # outward code -> place
     ask: str = "Which town or postcode?"
     closed_now: str = ""  # the template shown under a contact that is closed now
+    # A place another force polices: {place}, {force} and {force_web} are filled in.
+    outside: str = ""
 
     def body(self, body_id: str) -> Body | None:
         return self.councils.get(body_id) or self.forces.get(body_id)
@@ -93,8 +100,9 @@ def load_places(folder: Path, facts: dict[str, Fact]) -> tuple[Places, list[Prob
     postcodes = _places(doc, fields.get("postcodes"), known, "postcode district", _postcode_key)
     ask = _template(doc, fields.get("ask"), facts, "ask") or Places.ask
     closed_now = _template(doc, fields.get("closed_now"), facts, "closed_now") or ""
+    outside = _template(doc, fields.get("outside"), facts, "outside") or ""
     return (
-        Places(councils, forces, county, snt, towns, postcodes, ask, closed_now),
+        Places(councils, forces, county, snt, towns, postcodes, ask, closed_now, outside),
         doc.problems,
     )
 
@@ -160,10 +168,20 @@ def _town_key(name: str) -> str | None:
     return key or None
 
 
+def is_outward_code(code: str) -> bool:
+    """ "SG3", "AL10": a well formed postcode district (uk-postcode-utils' rules)."""
+    return bool(is_valid_partial_postcode(code.upper()))
+
+
+def is_full_postcode(code: str) -> bool:
+    """ "SG3 6AB" (spaces ignored): a well formed full postcode."""
+    return bool(is_valid_postcode(code.replace(" ", "").upper()))
+
+
 def _postcode_key(name: str) -> str | None:
-    """The outward code ("SG3"), or None when it is not one (checked with uk-postcode-utils)."""
+    """The outward code ("SG3"), or None when it is not one."""
     code = name.replace(" ", "").upper()
-    return code if is_valid_partial_postcode(code) else None
+    return code if is_outward_code(code) else None
 
 
 def _places(
@@ -186,21 +204,28 @@ def _places(
             doc.error(key_node, f"'{name}' is not a {what}; write it like SG3 (no inward part)")
             continue
         if value_node.tag == "tag:yaml.org,2002:null":
-            doc.error(key_node, f"{what} '{name}' has no council; write its council or force "
-                      f"after the colon ({choices})")
+            doc.error(
+                key_node,
+                f"{what} '{name}' has no council; write its council or force "
+                f"after the colon ({choices})",
+            )
             continue
         body = doc.text(value_node, f"{what} '{name}'")
         if body is None:
             continue
         if body != ASK and body not in known:
-            doc.error(value_node, f"{what} '{name}': unknown council or force '{body}'; "
-                      f"use one of: {choices}")
+            doc.error(
+                value_node,
+                f"{what} '{name}': unknown council or force '{body}'; use one of: {choices}",
+            )
             continue
         if key in out:
-            doc.error(key_node, f"{what} '{name}' is given twice (first on line {lines[key]}); "
-                      f"keep one, or map it to '{ASK}'")
+            doc.error(
+                key_node,
+                f"{what} '{name}' is given twice (first on line {lines[key]}); "
+                f"keep one, or map it to '{ASK}'",
+            )
             continue
         out[key] = Place(name, None if body == ASK else body)
         lines[key] = line_of(key_node)
     return out
-

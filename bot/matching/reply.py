@@ -45,6 +45,9 @@ class Reply:
     # "I'm in danger now" button.
     danger_prompt: bool = False
     language: str | None = None  # ISO 639-1 code of the message, when it could be told
+    # Buttons that answer a question the reply asks ("Which town or postcode?"), as
+    # (label, callback data); every channel shows them as it shows its buttons.
+    choices: tuple[tuple[str, str], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """The public shape of ``ask --json``: its keys are an interface, keep them."""
