@@ -3,6 +3,8 @@ frozen clock decides what is open now. Through the real Application and the fake
 
 from __future__ import annotations
 
+import re
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -241,3 +243,33 @@ async def test_an_answer_naming_a_contact_with_hours_says_what_is_open_now(
         reply = await ask(fake, message(ALICE, question))
     assert expected in reply.text
     assert (NOW_INSTEAD in reply.text) is closed
+
+
+# -- admins see places, never with a resident
+
+
+async def test_the_report_counts_questions_by_district_without_any_resident(engine, tmp_path):
+    database = tmp_path / "bot.sqlite3"
+    admin = 900
+    async with running_bot(engine, database=database, admin_ids=frozenset({admin})) as (
+        fake,
+        store,
+        _,
+    ):
+        await ask(fake, message(ALICE, "fly tipping in Royston"))
+        await ask(fake, message(ALICE, "graffiti on the bus shelter"))  # Royston, remembered
+        await ask(fake, message(BOB, "noise stevenage"))
+        await ask(fake, message(302_3, "LU1"))
+        assert await store.flush(timeout=10)
+        fake.push(message(admin, "/report 30"))
+        await fake.wait_for(lambda: fake.sent("sendDocument"))
+        (sent,) = fake.sent("sendDocument")
+        ((_, content, _),) = sent.files.values()
+    page = content.decode("utf-8")
+    section = page[page.index("Questions by district or borough") :]
+    assert re.search(r"North Herts</span>.*?<span class=\"value\">2</span>", section)
+    assert re.search(r"Stevenage</span>.*?<span class=\"value\">1</span>", section)
+    assert re.search(r"Bedfordshire Police</span>.*?<span class=\"value\">1</span>", section)
+    with sqlite3.connect(database) as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(place_counts)")]
+        assert columns == ["day", "place", "asked"]  # no user, no time of day

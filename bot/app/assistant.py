@@ -131,6 +131,8 @@ class Assistant:
             return
         try:
             await self.store.log_message(user_id, reply, ref, update_id)
+            if reply.place is not None:  # counted apart: never with the user's code
+                await self.store.count_place(reply.place)
         except Exception:
             log.exception("could not record an outcome")
 

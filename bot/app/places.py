@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.content.places import Place
+from bot.content.places import ASK, Place
 from bot.matching.engine import Engine
 from bot.matching.places import (
     NO_TOPIC,
@@ -97,16 +97,14 @@ class Localiser:
         if place is None:
             return self.timed(engine, reply)
         self._keep(chat, place, None)
-        body = engine.content.places.body(place.body) if place.body else None
+        places = engine.content.places
+        body = places.body(place.body) if place.body else None
         if body is None:  # a postcode district that spans councils
-            return with_note(
-                reply,
-                ask_note(engine.content.places, place),
-                district_choices(engine.content.places, None),
-            )
-        if reply.kind is ReplyKind.ANSWER and not body.force:
-            return self.timed(engine, reply)
-        return self.timed(engine, with_note(reply, local_note(engine.content, place, body, None)))
+            asked = with_note(reply, ask_note(places, place), district_choices(places, None))
+            return replace(asked, place=ASK)
+        if reply.kind is not ReplyKind.ANSWER or body.force:
+            reply = with_note(reply, local_note(engine.content, place, body, None))
+        return replace(self.timed(engine, reply), place=body.id)
 
     def choose(self, engine: Engine, chat: Hashable | None, data: str) -> Reply | None:
         """A district button ``p:<council>:<topic>``: that topic's answer for the district
@@ -121,7 +119,7 @@ class Localiser:
             self._keep(chat, place, None)
             base = Reply(question="", kind=ReplyKind.PROMPT, intent=None, confidence=1.0)
             note = local_note(engine.content, place, body, None)
-            return with_note(base, f"{note}\n\nWhat would you like to ask?")
+            return with_note(base, f"{note}\n\nWhat would you like to ask?")  # not logged
         reply = engine.answer_for(topic)
         if reply is None:
             return None
@@ -146,10 +144,11 @@ class Localiser:
         if place is None or body is None:  # no place yet, or one that spans councils
             self._keep(chat, place, reply.intent)  # ask, and wait for the answer
             choices = district_choices(places, reply.intent)
-            return with_note(self.timed(engine, reply), ask_note(places, place), choices)
+            asked = with_note(self.timed(engine, reply), ask_note(places, place), choices)
+            return asked if place is None else replace(asked, place=ASK)
         self._keep(chat, place, None)
         note = local_note(engine.content, place, body, route)
-        return with_note(self.timed(engine, reply), note)
+        return replace(with_note(self.timed(engine, reply), note), place=body.id)
 
     def _keep(self, chat: Hashable | None, place: Place | None, waiting: str | None) -> None:
         if chat is not None:

@@ -48,6 +48,9 @@ class Reply:
     # Buttons that answer a question the reply asks ("Which town or postcode?"), as
     # (label, callback data); every channel shows them as it shows its buttons.
     choices: tuple[tuple[str, str], ...] = ()
+    # The council or force serving the resident's place ("ask": one spanning councils), for
+    # the admins' count by district; the question log never stores it with the user.
+    place: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The public shape of ``ask --json``: its keys are an interface, keep them."""

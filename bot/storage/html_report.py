@@ -15,7 +15,7 @@ import datetime as dt
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 
 from bot.storage.reports import LOCAL_TIME, Group, group_questions
@@ -102,6 +102,8 @@ class Findings:
     gaps: list[Group]  # unanswered or "did you mean": we should answer these
     refusals: list[Group]  # out of scope, answered correctly
     unhelpful: list[Question]
+    # Questions per council or force (knowledge/_places.yaml), counted without any user.
+    places: Mapping[str, int] = field(default_factory=dict)
 
 
 async def build_report(
@@ -110,9 +112,11 @@ async def build_report(
     titles: Mapping[str, str],
     now: float | None = None,
     notes: Sequence[str] = (),
+    places: Mapping[str, str] | None = None,
 ) -> str:
     """The report of the last ``days`` days, compared with the ``days`` before them;
-    ``notes`` are lines for staff about the content (e.g. unreviewed translations)."""
+    ``notes`` are lines for staff about the content (e.g. unreviewed translations);
+    ``places`` names the councils and forces questions are counted by (id -> name)."""
     now = time.time() if now is None else now
     cutoff = now - days * 86400
     rows = await store.outcomes(days * 2)
@@ -125,6 +129,10 @@ async def build_report(
         unhelpful=[
             q for q in await store.not_helpful(days) if q.at >= cutoff and has_words(q.text)
         ],
+        places={
+            (places or {}).get(place, place): count
+            for place, count in (await store.place_counts(days)).items()
+        },
     )
     today = dt.datetime.fromtimestamp(now, LOCAL_TIME).date()
     return render(findings, titles, days, today, notes)
@@ -157,6 +165,7 @@ def render(
         _section("Answer rate per topic", _answer_rates(current.rows, title)),
         _section("Was the answer helpful? Votes per topic", _feedback(current.rows, title)),
         _section("Busiest hours (UK time)", _hours(current.rows)),
+        _section("Questions by district or borough", _places(findings.places)),
         _section(
             "We should answer these: unanswered questions, similar ones grouped",
             _groups(findings.gaps, title, ("closest topic", _closest), "No unanswered questions"),
@@ -280,6 +289,16 @@ def _hours(rows: Sequence[MessageOutcome]) -> str:
         for h in range(24)
     ]
     return _columns(columns, 6, "Messages by hour of the day, UK time")
+
+
+def _places(counts: Mapping[str, int]) -> str:
+    """Questions that named a town or postcode, or were answered for a remembered one."""
+    if not counts:
+        return _empty("No questions named a place in this period.")
+    most = max(counts.values())
+    colour = COLOURS["answer"]
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return _bars([(name, _bar(count / most, colour), str(count)) for name, count in ranked])
 
 
 def _trends(now: Counter[str], before: Counter[str], days: int, title: TitleOf) -> str:

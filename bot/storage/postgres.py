@@ -85,6 +85,16 @@ MIGRATIONS: dict[int, list[str]] = {
         )""",
         "CREATE INDEX inbox_pending ON inbox(state) WHERE state = 'pending'",
     ],
+    2: [
+        # Questions per district or borough a day, with no user: places are never kept
+        # with a resident's code (see bot.app.places).
+        """CREATE TABLE place_counts (
+            day TEXT NOT NULL,
+            place TEXT NOT NULL,
+            asked INTEGER NOT NULL,
+            PRIMARY KEY (day, place)
+        )""",
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

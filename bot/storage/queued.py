@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot.content.opening_hours import UK
 from bot.matching.reply import Reply, ReplyKind
 from bot.storage.record_checks import RefusedRecord, checked
 from bot.storage.redact import Redactor
@@ -131,7 +133,17 @@ class DoneRecord:
     user_key: None = None
 
 
-Record = MessageRecord | FeedbackRecord | WantedRecord | ReceiptRecord | DoneRecord
+@dataclass(frozen=True)
+class PlaceRecord:
+    """One question about a district or borough (or a force's area, or "ask"): counted per
+    day, with no user, so a place is never stored with a resident's code."""
+
+    day: str  # the UK date, YYYY-MM-DD
+    place: str  # a council or force id from knowledge/_places.yaml
+    user_key: None = None
+
+
+Record = MessageRecord | FeedbackRecord | WantedRecord | ReceiptRecord | DoneRecord | PlaceRecord
 
 
 class Transaction(Protocol):
@@ -354,6 +366,18 @@ class QueuedStore(ABC):
     async def record_wanted(self, user_id: int, reply_ref: int, wanted: str) -> None:
         self._enqueue(WantedRecord(self.user_key(user_id), reply_ref, wanted))
 
+    async def count_place(self, place: str) -> None:
+        day = dt.datetime.now(UK).date().isoformat()
+        self._enqueue(PlaceRecord(day, place))
+
+    async def place_counts(self, days: int) -> dict[str, int]:
+        """Questions per council or force over the last ``days`` days (UK dates)."""
+        since = (dt.datetime.now(UK).date() - dt.timedelta(days=days - 1)).isoformat()
+        rows = await self._read(
+            "SELECT place, SUM(asked) FROM place_counts WHERE day >= ? GROUP BY place", (since,)
+        )
+        return {str(place): int(count) for place, count in rows}
+
     # -- the inbox: every update recorded before it is answered
 
     async def receive(self, entry: InboxEntry, wait: float = 1.0) -> bool:
@@ -510,6 +534,7 @@ class QueuedStore(ABC):
         receipts = [r.entry for r in batch if isinstance(r, ReceiptRecord)]
         answered_before: set[int] = set()
         messages = [r.row() for r in batch if isinstance(r, MessageRecord)]
+        places = [(r.day, r.place) for r in batch if isinstance(r, PlaceRecord)]
         feedback = [
             (r.user_key, r.helpful, r.at, r.reply_ref)
             for r in batch
@@ -558,6 +583,12 @@ class QueuedStore(ABC):
                 )
             for sql, params in updates:  # a 👎's question, the topic wanted: rare, one by one
                 await tx.execute(sql, params)
+            for day, place in places:
+                await tx.execute(
+                    "INSERT INTO place_counts (day, place, asked) VALUES (?, ?, 1)"
+                    " ON CONFLICT (day, place) DO UPDATE SET asked = place_counts.asked + 1",
+                    (day, place),
+                )
             done = [(r.state, r.update_id) for r in batch if isinstance(r, DoneRecord)]
             if done:  # after the messages: the answer's record and "done" commit together
                 await tx.executemany(
@@ -679,12 +710,18 @@ class QueuedStore(ABC):
 
 
 _RECORD_TYPES: dict[
-    str, type[MessageRecord] | type[FeedbackRecord] | type[WantedRecord] | type[DoneRecord]
+    str,
+    type[MessageRecord]
+    | type[FeedbackRecord]
+    | type[WantedRecord]
+    | type[DoneRecord]
+    | type[PlaceRecord],
 ] = {
     "message": MessageRecord,
     "feedback": FeedbackRecord,
     "wanted": WantedRecord,
     "done": DoneRecord,
+    "place": PlaceRecord,
 }
 
 

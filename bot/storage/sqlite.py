@@ -84,6 +84,16 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE messages ADD COLUMN update_id INTEGER",
         "CREATE UNIQUE INDEX messages_update ON messages(update_id) WHERE update_id IS NOT NULL",
     ],
+    5: [
+        # Questions per district or borough a day, with no user: places are never kept
+        # with a resident's code (see bot.app.places).
+        """CREATE TABLE place_counts (
+            day TEXT NOT NULL,
+            place TEXT NOT NULL,
+            asked INTEGER NOT NULL,
+            PRIMARY KEY (day, place)
+        )""",
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
