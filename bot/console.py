@@ -113,7 +113,8 @@ async def chat(
             engine = assistant.engine
             if pending and choice.isdigit() and 1 <= int(choice) <= len(pending):
                 picked = pending[int(choice) - 1]
-                chosen = assistant.choose_place(picked, PLACE_KEY) or assistant.topic(picked)
+                chosen = assistant.choose_place(picked, PLACE_KEY)
+                chosen = chosen or assistant.topic(picked, PLACE_KEY)
                 reply = chosen or await assistant.answer(text, place_key=PLACE_KEY)
             elif choice in {"/topics", "/help", "/start"}:
                 reply = engine.answer_for("help") or await assistant.answer("help")
