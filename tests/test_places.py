@@ -14,6 +14,7 @@ from bot.content.opening_hours import UK
 from bot.settings import Settings
 from tests.fake_telegram import FakeBotAPI, callback, message
 from tests.telegram_harness import running_bot
+from tests.web_harness import WebClient, running_web_chat
 
 ALICE, BOB = 301, 302
 DISTRICTS = [
@@ -273,3 +274,19 @@ async def test_the_report_counts_questions_by_district_without_any_resident(engi
     with sqlite3.connect(database) as db:
         columns = [row[1] for row in db.execute("PRAGMA table_info(place_counts)")]
         assert columns == ["day", "place", "asked"]  # no user, no time of day
+
+
+async def test_the_web_chat_shows_the_districts_as_buttons_and_clear_this_chat_forgets(
+    engine, tmp_path
+):
+    async with running_web_chat(engine, tmp_path) as chat, WebClient(chat.url) as client:
+        asked = await client.ask("someone dumped rubbish in our lane")
+        assert "Which town or postcode?" in asked["html"]
+        buttons = {b["label"]: b["data"] for b in asked["buttons"]}
+        assert list(buttons)[:10] == DISTRICTS
+        watford = (await client.press(asked, buttons["Watford"])).json()["message"]
+        assert "Watford Borough Council" in watford["html"] and watford["feedback"]
+        assert "Watford" in (await client.ask("graffiti on a wall"))["html"]  # remembered
+        assert (await client.post("/api/forget", {})).status_code == 200
+        again = await client.ask("graffiti on a wall")
+        assert "Watford" not in again["html"] and "Which town or postcode?" in again["html"]

@@ -72,14 +72,13 @@ class Localiser:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self.memory = PlaceMemory(clock)
-        self._finders: dict[int, PlaceFinder] = {}
+        self._finder_of: PlaceFinder | None = None
 
     def _finder(self, engine: Engine) -> PlaceFinder:
         """One finder per content version (a reload brings new places)."""
-        key = id(engine.content.places)
-        if key not in self._finders:
-            self._finders = {key: PlaceFinder(engine.content.places)}
-        return self._finders[key]
+        if self._finder_of is None or self._finder_of.places is not engine.content.places:
+            self._finder_of = PlaceFinder(engine.content.places)
+        return self._finder_of
 
     def localise(self, engine: Engine, reply: Reply, text: str, chat: Hashable | None) -> Reply:
         """``reply`` to ``text`` with what the resident's place and the time change."""
