@@ -48,6 +48,7 @@ class Assistant:
         self.staff = Staff(settings, store)
         self._batcher = ReplyBatcher(live)
         self._bursts = Bursts()
+        self.clock = clock  # one clock for everything that depends on the time of day
         self.local = Localiser(clock)
 
     @property

@@ -29,8 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
-from bot.content.opening_hours import UK
 from bot.matching.reply import Reply, ReplyKind
 from bot.storage.record_checks import RefusedRecord, checked
 from bot.storage.redact import Redactor
@@ -49,6 +49,7 @@ MAX_PENDING = 10_000
 # The user of the terminal chat's messages: not a hash, so they never mix with residents'.
 CONSOLE_USER = "console"
 BATCH = 500
+UK = ZoneInfo("Europe/London")  # place counts are per UK day
 
 # fields of Question, in order
 QUESTION_COLUMNS = "id, at, kind, text, closest_intent, closest_score, intent, wanted"
