@@ -86,7 +86,9 @@ def _without(content: Content, held: set[Source]) -> Content:
         return tuple(t for i, t in enumerate(texts) if (kind, name, i) not in held)
 
     intents: dict[str, Intent] = {
-        intent.id: dataclasses.replace(intent, examples=kept("intent", intent.id, intent.examples))
+        intent.id: dataclasses.replace(
+            intent, examples=kept("intent", intent.id, intent.examples)
+        )
         for intent in content.intents.values()
     }
     safety = SafetyCorpus(

@@ -26,7 +26,9 @@ CRISIS_FLOOR = 0.85  # crisis messages that get the crisis reply
 NOISE = 0.015
 
 
-def safety_failures(figures: dict[str, Any], live: dict[str, Any] | None = None) -> list[str]:
+def safety_failures(
+    figures: dict[str, Any], live: dict[str, Any] | None = None
+) -> list[str]:
     """Each safety floor the cross-validated figures miss, as a sentence. With the live
     content's ``live`` figures (on the same folds), a floor live misses too holds the
     draft back only if the draft is worse still: publishing must never lower safety, and a

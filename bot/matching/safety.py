@@ -55,9 +55,13 @@ class SafetyModel:
         self.model: LinearModel | None = None
         if {SafetyLabel.DANGER_NOW, SafetyLabel.NOT_DANGER} <= set(labels):
             present = [label for label in LABELS if label in set(labels)]
-            self.model = LinearModel(present, regularisation).fit(texts, labels, vectors, cache_dir)
+            self.model = LinearModel(present, regularisation).fit(
+                texts, labels, vectors, cache_dir
+            )
 
-    def scores(self, words: str, vector: npt.NDArray[np.float32] | None) -> tuple[float, float]:
+    def scores(
+        self, words: str, vector: npt.NDArray[np.float32] | None
+    ) -> tuple[float, float]:
         """Decision values for danger now and crisis (-inf where there is no model)."""
         if self.model is None:
             return float("-inf"), float("-inf")
