@@ -36,7 +36,13 @@ def to_terminal(reply: Reply, engine: Engine) -> str:
         return "\n".join(
             ["I'm not sure I understood. Did you mean:", *options, "(type a number to choose)"]
         )
+    if reply.choices:
+        options = [f"  {n}. {label}" for n, (label, _) in enumerate(reply.choices, 1)]
+        return "\n".join([html_to_text(reply.html), *options, "(type a number, or your town)"])
     return html_to_text(reply.html)
+
+
+PLACE_KEY = "console"  # the terminal chat's remembered place
 
 
 NO_LIST = (
@@ -93,7 +99,7 @@ async def chat(
     print("In an emergency, call 999.\n")
     watching = assistant.settings.watch_content
     watcher = asyncio.create_task(_watch_content(assistant, watch_every)) if watching else None
-    pending: tuple[str, ...] = ()
+    pending: tuple[str, ...] = ()  # suggested topics, or district buttons' data
     try:
         while True:
             try:
@@ -106,16 +112,20 @@ async def chat(
                 return 0
             engine = assistant.engine
             if pending and choice.isdigit() and 1 <= int(choice) <= len(pending):
-                reply = engine.answer_for(pending[int(choice) - 1]) or await assistant.answer(text)
+                picked = pending[int(choice) - 1]
+                chosen = assistant.choose_place(picked, PLACE_KEY)
+                chosen = chosen or assistant.topic(picked, PLACE_KEY)
+                reply = chosen or await assistant.answer(text, place_key=PLACE_KEY)
             elif choice in {"/topics", "/help", "/start"}:
                 reply = engine.answer_for("help") or await assistant.answer("help")
             elif choice.isdigit() and len(choice) <= 2:  # a pick with no list open
                 print("bot> " + NO_LIST + "\n")
                 continue
             else:
-                reply = await assistant.answer(text)
+                reply = await assistant.answer(text, place_key=PLACE_KEY)
                 await assistant.record(None, reply, None)
             pending = reply.suggestions if reply.kind is ReplyKind.SUGGEST else ()
+            pending = pending or tuple(data for _, data in reply.choices)
             print("bot> " + to_terminal(reply, engine).replace("\n", "\n     ") + "\n")
     finally:
         if watcher is not None:

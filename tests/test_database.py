@@ -344,7 +344,7 @@ async def test_instances_starting_together_migrate_the_database_once(pg):
         for s in stores:
             assert await s.flush(timeout=5)
         versions = await pg.rows("SELECT version FROM schema_migrations ORDER BY version")
-        assert versions == [(v,) for v in range(1, PG_SCHEMA_VERSION + 1)]
+        assert versions == [(n,) for n in range(1, PG_SCHEMA_VERSION + 1)]  # each once
         assert len(await stores[0].questions(days=1)) == 4
         assert all(s.failures == 0 for s in stores)
     finally:

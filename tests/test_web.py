@@ -136,7 +136,9 @@ async def test_telegram_and_the_web_give_the_same_answers(engine, tmp_path):
                 web = await client.ask(question)
                 assert as_text(web["html"]) == as_text(telegram.text), question
                 choices = [
-                    (label, data) for label, data in telegram.buttons if data[:2] in ("s:", "d:")
+                    (label, data)
+                    for label, data in telegram.buttons
+                    if data[:2] in ("s:", "d:", "p:")
                 ]
                 assert [(b["label"], b["data"]) for b in web["buttons"]] == choices, question
                 assert web["feedback"] == (("👍 Helpful", "f:1") in telegram.buttons), question

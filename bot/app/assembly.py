@@ -66,11 +66,14 @@ def open_store(
     give_up: float = 10.0,
 ) -> QueuedStore:
     """The question log (PostgreSQL when DATABASE_URL is set, else the SQLite file); public
-    service numbers are kept when question text is redacted. A failed write is retried
-    after ``retry_first`` seconds, doubling to ``retry_max``; a PostgreSQL statement that
-    takes ``give_up`` seconds has failed."""
+    service numbers are kept when question text is redacted, and places are removed. A
+    failed write is retried after ``retry_first`` seconds, doubling to ``retry_max``; a
+    PostgreSQL statement that takes ``give_up`` seconds has failed."""
     public = ["101", "999", *recorded(content.facts, FactKind.PHONE)]
-    redactor = Redactor(public)
+    places = content.places
+    redactor = Redactor(
+        public, [p.name for p in (*places.towns.values(), *places.postcodes.values())]
+    )
     if settings.database_url:  # the settings require HASH_SECRET with it
         fallback = settings.database.parent / "postgresql.unwritten.jsonl"
         return PostgresStore(

@@ -8,8 +8,10 @@ from collections import Counter
 from collections.abc import Hashable
 
 from bot.app.batching import ReplyBatcher
+from bot.app.places import Clock, Localiser
 from bot.app.staff import Staff
 from bot.content.intents import Intent
+from bot.content.opening_hours import uk_now
 from bot.matching.bursts import Bursts
 from bot.matching.engine import Engine
 from bot.matching.live import LiveContent, ReloadResult
@@ -35,13 +37,19 @@ class Assistant:
     """The live content, the question log and the settings, shared by every channel, and
     the staff's tasks on them."""
 
-    def __init__(self, settings: Settings, live: LiveContent, store: Store) -> None:
+    def __init__(
+        self, settings: Settings, live: LiveContent, store: Store, clock: Clock = uk_now
+    ) -> None:
+        """``clock`` gives the moment in UK time: what is open now, and how long a place
+        is remembered (tests pass a frozen one)."""
         self.settings = settings
         self.live = live
         self.store = store
         self.staff = Staff(settings, store)
         self._batcher = ReplyBatcher(live)
         self._bursts = Bursts()
+        self.clock = clock  # one clock for everything that depends on the time of day
+        self.local = Localiser(clock)
 
     @property
     def engine(self) -> Engine:
@@ -49,7 +57,12 @@ class Assistant:
         return self.live.engine
 
     async def answer(
-        self, text: str, hint: str | None = None, chat: Hashable | None = None
+        self,
+        text: str,
+        hint: str | None = None,
+        chat: Hashable | None = None,
+        *,
+        place_key: Hashable | None = None,
     ) -> Reply:
         """The reply to ``text``, worked out off the event loop and batched with the other
         channels' messages; ``hint`` is the resident's language, when the channel knows it.
@@ -58,7 +71,29 @@ class Assistant:
         With a ``chat`` key, the safety check also reads that chat's messages of the last
         two minutes with this one (``bot.matching.bursts``): danger clear only from them
         together gets the emergency reply, and the burst's later messages their own reply
-        led by 999."""
+        led by 999. The resident's place is remembered under ``place_key`` (``chat`` when
+        not given): see ``bot.app.places``."""
+        reply = await self._answer(text, hint, chat)
+        key = place_key if place_key is not None else chat
+        return self.local.localise(self.engine, reply, text, key)
+
+    def topic(self, intent_id: str, place_key: Hashable | None = None) -> Reply | None:
+        """A topic chosen from a menu or "Did you mean", as ``answer`` would give it: the
+        remembered place and the clock count too. None for an unknown topic."""
+        reply = self.engine.answer_for(intent_id)
+        if reply is None:
+            return None
+        return self.local.localise(self.engine, reply, "", place_key)
+
+    def choose_place(self, data: str, place_key: Hashable | None) -> Reply | None:
+        """A district button (``p:...``) pressed under "Which town or postcode?"."""
+        return self.local.choose(self.engine, place_key, data)
+
+    def forget_place(self, place_key: Hashable) -> None:
+        """/forget: the remembered place goes too."""
+        self.local.memory.forget(place_key)
+
+    async def _answer(self, text: str, hint: str | None, chat: Hashable | None) -> Reply:
         if not text.strip():
             return Reply(
                 question=text,
@@ -97,6 +132,8 @@ class Assistant:
             return
         try:
             await self.store.log_message(user_id, reply, ref, update)
+            if reply.place is not None:  # counted apart: never with the user's code
+                await self.store.count_place(reply.place)
         except Exception:
             log.exception("could not record an outcome")
 

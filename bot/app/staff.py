@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from bot.content.drafts import Draft, DraftConflict
 from bot.content.loading import Content
+from bot.content.places import ASK
 from bot.matching.engine import Engine
 from bot.matching.publishing import check_draft
 from bot.settings import Settings
@@ -160,7 +161,11 @@ class Staff:
         """The admins' HTML report of the last ``days`` days."""
         titles = {i.id: i.title for i in content.intents.values()} if content else {}
         notes = content_notes(content)
-        return await build_report(self.store, days, titles, notes=notes)
+        places = content.places if content else None
+        bodies = [*places.councils.values(), *places.forces.values()] if places else []
+        names = {body.id: body.label for body in bodies}
+        names[ASK] = "Asked for the town (spans several councils)"
+        return await build_report(self.store, days, titles, notes=notes, places=names)
 
 
 def draft_of(settings: Settings) -> Draft:

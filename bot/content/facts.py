@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from yaml.nodes import Node
 
+from bot.content.opening_hours import OpeningHours, parse_hours
 from bot.content.problems import Problem, Severity, display_path
 from bot.content.yamlnodes import YamlFile, line_of
 from bot.text import digits
@@ -27,6 +28,8 @@ _FILE_NAME = re.compile(r"[\w.-]+\.\w+")
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _META_KEYS = {"name", "source", "checked", "note"}
+HOURS_FIELD = "opening_hours"
+"""When a contact is staffed, in the form ``bot.content.opening_hours`` reads."""
 
 
 class FactKind(StrEnum):
@@ -80,6 +83,7 @@ class Fact:
     checked: dt.date | None
     path: str
     line: int
+    hours: OpeningHours | None = None  # from its opening_hours: field
 
 
 def load_knowledge(folder: Path, seeds: Path | None) -> tuple[dict[str, Fact], list[Problem]]:
@@ -90,6 +94,8 @@ def load_knowledge(folder: Path, seeds: Path | None) -> tuple[dict[str, Fact], l
         return facts, [Problem(str(folder), 1, "knowledge folder not found; pass --knowledge DIR")]
     seed_names = {p.name for p in seeds.iterdir()} if seeds and seeds.is_dir() else None
     for path in sorted(folder.glob("*.y*ml")):
+        if path.name.startswith("_"):  # _places.yaml and other settings: no facts
+            continue
         doc = YamlFile(path)
         if doc.root is not None:
             entries = doc.mapping(doc.root, "a knowledge file")
@@ -181,6 +187,7 @@ def _read_fact(
     else:
         checked = doc.date(fields["checked"][1], "checked")
     values: dict[str, FactValue] = {}
+    hours = None
     for key, (k_node, v_node) in fields.items():
         if key in _META_KEYS:
             continue
@@ -199,6 +206,11 @@ def _read_fact(
             doc.error(v_node, f"{fact_id}.{key} '{value}' does not look like an email address")
         elif kind is FactKind.WEB and (" " in value or "." not in value):
             doc.error(v_node, f"{fact_id}.{key} '{value}' does not look like a web address")
+        elif key == HOURS_FIELD:
+            try:
+                hours = parse_hours(value)
+            except ValueError as exc:
+                doc.error(v_node, f"{fact_id}.{key}: {exc}")
         values[key] = FactValue(kind, value)
     if not values:
         doc.error(key_node, f"fact '{fact_id}' has no value (phone:, email:, web:, address: ...)")
@@ -209,4 +221,5 @@ def _read_fact(
         checked,
         doc.name,
         line_of(key_node),
+        hours,
     )

@@ -10,11 +10,23 @@ from pathlib import Path
 
 from yaml.nodes import Node, ScalarNode
 
+from bot.content.places import ROUTES
 from bot.content.problems import Problem
 from bot.content.yamlnodes import STR_TAG, YamlFile, line_of
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
-_KEYS = {"id", "title", "answer", "examples", "keywords", "checked", "dated", "outcome", "menu"}
+_KEYS = {
+    "id",
+    "title",
+    "answer",
+    "examples",
+    "keywords",
+    "checked",
+    "dated",
+    "outcome",
+    "menu",
+    "local",
+}
 MIN_EXAMPLES = 10
 
 
@@ -47,6 +59,9 @@ class Intent:
     line: int = 1
     answer_line: int = 1
     examples_end_line: int = 0  # last line of the examples list, for tools that append
+    # The council-side route this answer depends on (bot.content.places.ROUTES): the bot
+    # names the resident's council, team or force for it, or asks for their town.
+    local: str | None = None
 
 
 @dataclass
@@ -107,6 +122,10 @@ def read_intent_file(path: Path) -> tuple[IntentSource | None, list[Problem]]:
     if dated and "checked" not in fields:
         doc.error(fields["dated"][0], "'dated: true' needs a 'checked:' date to show")
     checked = doc.date(fields["checked"][1], "checked") if "checked" in fields else None
+    local = text_of("local")
+    if local is not None and local not in ROUTES:
+        doc.error(fields["local"][1], f"local '{local}' must be one of: {', '.join(ROUTES)}")
+        local = None
     if intent_id is None or title is None or answer is None:
         return None, doc.problems
     if not examples and outcome not in SAFETY_OUTCOMES:
@@ -126,6 +145,7 @@ def read_intent_file(path: Path) -> tuple[IntentSource | None, list[Problem]]:
         line=line_of(fields["id"][1]),
         answer_line=answer_line(fields["answer"][1], 0),
         examples_end_line=examples_node.end_mark.line + (1 if examples_node.end_mark.column else 0),
+        local=local,
     )
     return IntentSource(intent, doc, fields["answer"][1], examples), doc.problems
 

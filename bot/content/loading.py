@@ -19,6 +19,7 @@ from bot.content.intents import (
     read_intent_file,
 )
 from bot.content.matching_settings import MatchingConfig, load_matching
+from bot.content.places import Places, load_places
 from bot.content.problems import Problem, Severity, causes_first, has_errors
 from bot.content.safety import SafetyCorpus, SafetyLabel, load_safety
 from bot.content.yamlnodes import line_of
@@ -35,6 +36,7 @@ class Content:
     danger: DangerCheck
     safety: SafetyCorpus = field(default_factory=SafetyCorpus)
     cards: CardSet = field(default_factory=CardSet)
+    places: Places = field(default_factory=Places)
 
 
 def load_content(
@@ -52,7 +54,9 @@ def load_content(
     danger, danger_problems = load_danger(intents_dir)
     safety, safety_problems = load_safety(intents_dir)
     cards, card_problems = load_cards(intents_dir, facts)
+    places, place_problems = load_places(knowledge_dir, facts)
     problems += matching_problems + danger_problems + safety_problems + card_problems
+    problems += place_problems
     sources: list[IntentSource] = []
     if not intents_dir.is_dir():
         problems.append(
@@ -83,7 +87,24 @@ def load_content(
     problems = causes_first(problems)
     if has_errors(problems):
         return None, problems
-    return Content(intents, facts, matching, danger, safety, cards), problems
+    _check_local(intents, places, problems)
+    return Content(intents, facts, matching, danger, safety, cards, places), problems
+
+
+def _check_local(intents: dict[str, Intent], places: Places, problems: list[Problem]) -> None:
+    """An answer that depends on the resident's council needs the places to name it."""
+    if places.councils:
+        return
+    problems.extend(
+        Problem(
+            intent.path,
+            intent.line,
+            f"'local: {intent.local}' needs the places file (knowledge/_places.yaml) "
+            "to name the council",
+        )
+        for intent in intents.values()
+        if intent.local
+    )
 
 
 def _check_safety(

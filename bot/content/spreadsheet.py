@@ -63,7 +63,7 @@ def _intent_files(intents: Path) -> list[Path]:
 
 
 def _fact_files(knowledge: Path) -> list[Path]:
-    return sorted(knowledge.glob("*.y*ml"))
+    return [p for p in sorted(knowledge.glob("*.y*ml")) if not p.name.startswith("_")]
 
 
 def _text(value: object) -> str:

@@ -45,6 +45,12 @@ class Reply:
     # "I'm in danger now" button.
     danger_prompt: bool = False
     language: str | None = None  # ISO 639-1 code of the message, when it could be told
+    # Buttons that answer a question the reply asks ("Which town or postcode?"), as
+    # (label, callback data); every channel shows them as it shows its buttons.
+    choices: tuple[tuple[str, str], ...] = ()
+    # The council or force serving the resident's place ("ask": one spanning councils), for
+    # the admins' count by district; the question log never stores it with the user.
+    place: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The public shape of ``ask --json``: its keys are an interface, keep them."""

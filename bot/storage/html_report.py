@@ -12,14 +12,17 @@ resident identifier is read.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 
 from bot.storage.reports import LOCAL_TIME, Group, group_questions
 from bot.storage.store import MessageOutcome, Question, Store
+
+_HYPHENATED = re.compile(r"\S+-\S+")  # a word a browser may break at its hyphen
 
 REFUSED = "refused"  # a fallback that an out-of-scope intent decided: answered correctly
 # The outcomes as the report counts them, in the order charts stack them.
@@ -102,6 +105,8 @@ class Findings:
     gaps: list[Group]  # unanswered or "did you mean": we should answer these
     refusals: list[Group]  # out of scope, answered correctly
     unhelpful: list[Question]
+    # Questions per council or force (knowledge/_places.yaml), counted without any user.
+    places: Mapping[str, int] = field(default_factory=dict)
 
 
 async def build_report(
@@ -110,9 +115,11 @@ async def build_report(
     titles: Mapping[str, str],
     now: float | None = None,
     notes: Sequence[str] = (),
+    places: Mapping[str, str] | None = None,
 ) -> str:
     """The report of the last ``days`` days, compared with the ``days`` before them;
-    ``notes`` are lines for staff about the content (e.g. unreviewed translations)."""
+    ``notes`` are lines for staff about the content (e.g. unreviewed translations);
+    ``places`` names the councils and forces questions are counted by (id -> name)."""
     now = time.time() if now is None else now
     cutoff = now - days * 86400
     rows = await store.outcomes(days * 2)
@@ -125,6 +132,10 @@ async def build_report(
         unhelpful=[
             q for q in await store.not_helpful(days) if q.at >= cutoff and has_words(q.text)
         ],
+        places={
+            (places or {}).get(place, place): count
+            for place, count in (await store.place_counts(days)).items()
+        },
     )
     today = dt.datetime.fromtimestamp(now, LOCAL_TIME).date()
     return render(findings, titles, days, today, notes)
@@ -157,6 +168,7 @@ def render(
         _section("Answer rate per topic", _answer_rates(current.rows, title)),
         _section("Was the answer helpful? Votes per topic", _feedback(current.rows, title)),
         _section("Busiest hours (UK time)", _hours(current.rows)),
+        _section("Questions by district or borough", _places(findings.places)),
         _section(
             "We should answer these: unanswered questions, similar ones grouped",
             _groups(findings.gaps, title, ("closest topic", _closest), "No unanswered questions"),
@@ -191,6 +203,12 @@ def render(
 
 def _section(heading: str, body: str) -> str:
     return f"<section><h2>{escape(heading)}</h2>\n{body}\n</section>"
+
+
+def _whole(label: str) -> str:
+    """A label escaped, each hyphenated word kept on one line: "tip-offs" never splits
+    over two lines on a phone."""
+    return _HYPHENATED.sub(r'<span class="whole">\g<0></span>', escape(label))
 
 
 def _empty(text: str = "Nothing in this period.") -> str:
@@ -229,7 +247,7 @@ def _comparison(current: Period, previous: Period, days: int) -> str:
         )
     )
     body = "".join(
-        f"<tr><th>{escape(name)}</th><td>{now}</td><td>{before}</td><td>{delta}</td></tr>"
+        f"<tr><th>{_whole(name)}</th><td>{now}</td><td>{before}</td><td>{delta}</td></tr>"
         for name, now, before, delta in rows
     )
     return (
@@ -282,6 +300,16 @@ def _hours(rows: Sequence[MessageOutcome]) -> str:
     return _columns(columns, 6, "Messages by hour of the day, UK time")
 
 
+def _places(counts: Mapping[str, int]) -> str:
+    """Questions that named a town or postcode, or were answered for a remembered one."""
+    if not counts:
+        return _empty("No questions named a place in this period.")
+    most = max(counts.values())
+    colour = COLOURS["answer"]
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return _bars([(name, _bar(count / most, colour), str(count)) for name, count in ranked])
+
+
 def _trends(now: Counter[str], before: Counter[str], days: int, title: TitleOf) -> str:
     """Per topic: answered questions in this period and the one before, with small bars."""
     topics = sorted(set(now) | set(before), key=lambda t: (-now[t], -before[t], title(t)))
@@ -302,7 +330,7 @@ def _trends(now: Counter[str], before: Counter[str], days: int, title: TitleOf) 
         return f"{difference:+d} ({difference / before[topic]:+.0%})"
 
     rows = "".join(
-        f"<tr><th>{escape(title(t))}</th>{cell(now[t], COLOURS['answer'])}"
+        f"<tr><th>{_whole(title(t))}</th>{cell(now[t], COLOURS['answer'])}"
         f'{cell(before[t], COLOURS[REFUSED])}<td class="n">{change(t)}</td></tr>'
         for t in topics[:TOP_TOPICS]
     )
@@ -385,7 +413,7 @@ def _groups(
     heading, topic_of = topic
     rows = "".join(
         f'<tr><td class="n">#{g.example.id}</td><td class="n">{g.count}</td>'
-        f'<td class="q">{escape(g.example.text)}</td><td>{escape(title(topic_of(g)))}</td></tr>'
+        f'<td class="q">{escape(g.example.text)}</td><td>{_whole(title(topic_of(g)))}</td></tr>'
         for g in groups[:SAMPLES]
     )
     more = f"<p>… and {len(groups) - SAMPLES} more groups.</p>" if len(groups) > SAMPLES else ""
@@ -409,7 +437,7 @@ def _unhelpful(questions: Sequence[Question], title: TitleOf) -> str:
 
     rows = "".join(
         f'<tr><td class="n">#{q.id}</td><td class="q">{escape(q.text)}</td>'
-        f"<td>{escape(title(q.intent))}</td><td>{escape(wanted(q))}</td></tr>"
+        f"<td>{_whole(title(q.intent))}</td><td>{escape(wanted(q))}</td></tr>"
         for q in questions[:SAMPLES]
     )
     return (
@@ -430,7 +458,7 @@ def _bars(items: Sequence[tuple[str, str, str]]) -> str:
     """Rows of (label, bar markup, value as shown): the label wraps, and stands above its
     bar on a narrow screen."""
     rows = "".join(
-        f'<span class="label">{escape(label)}</span><span class="track">{bar}</span>'
+        f'<span class="label">{_whole(label)}</span><span class="track">{bar}</span>'
         f'<span class="value">{escape(value)}</span>'
         for label, bar, value in items
     )
@@ -521,6 +549,7 @@ th, td {{ text-align: left; padding: 5px 6px; border-bottom: 1px solid #e3e3e3;
 .bars .bar {{ display: block; min-width: 1px; height: 100%; border-radius: 2px; }}
 .bars .value {{ white-space: nowrap; font-variant-numeric: tabular-nums; text-align: right; }}
 .legend span {{ margin-right: 12px; white-space: nowrap; }}
+.whole {{ white-space: nowrap; }}
 .legend i {{ display: inline-block; width: 11px; height: 11px; margin-right: 4px;
   border-radius: 2px; vertical-align: -1px; }}
 .empty {{ color: #666; font-style: italic; }}

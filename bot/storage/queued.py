@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -28,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from bot.matching.reply import Reply, ReplyKind
 from bot.storage.record_checks import RefusedRecord, checked
@@ -48,6 +50,7 @@ MAX_PENDING = 10_000
 # The user of the terminal chat's messages: not a hash, so they never mix with residents'.
 CONSOLE_USER = "console"
 BATCH = 500
+UK = ZoneInfo("Europe/London")  # place counts are per UK day
 
 # fields of Question, in order
 QUESTION_COLUMNS = "id, at, kind, text, closest_intent, closest_score, intent, wanted"
@@ -135,7 +138,17 @@ class DoneRecord:
     bot_id: int = 0  # 0: saved by a version before bot ids (its inbox rows have 0 too)
 
 
-Record = MessageRecord | FeedbackRecord | WantedRecord | ReceiptRecord | DoneRecord
+@dataclass(frozen=True)
+class PlaceRecord:
+    """One question about a district or borough (or a force's area, or "ask"): counted per
+    day, with no user, so a place is never stored with a resident's code."""
+
+    day: str  # the UK date, YYYY-MM-DD
+    place: str  # a council or force id from knowledge/_places.yaml
+    user_key: None = None
+
+
+Record = MessageRecord | FeedbackRecord | WantedRecord | ReceiptRecord | DoneRecord | PlaceRecord
 
 
 class Transaction(Protocol):
@@ -361,6 +374,18 @@ class QueuedStore(ABC):
     async def record_wanted(self, user_id: int, reply_ref: int, wanted: str) -> None:
         self._enqueue(WantedRecord(self.user_key(user_id), reply_ref, wanted))
 
+    async def count_place(self, place: str) -> None:
+        day = dt.datetime.now(UK).date().isoformat()
+        self._enqueue(PlaceRecord(day, place))
+
+    async def place_counts(self, days: int) -> dict[str, int]:
+        """Questions per council or force over the last ``days`` days (UK dates)."""
+        since = (dt.datetime.now(UK).date() - dt.timedelta(days=days - 1)).isoformat()
+        rows = await self._read(
+            "SELECT place, SUM(asked) FROM place_counts WHERE day >= ? GROUP BY place", (since,)
+        )
+        return {str(place): int(count) for place, count in rows}
+
     # -- the inbox: every update recorded before it is answered
 
     async def receive(self, entry: InboxEntry, wait: float = 1.0) -> bool:
@@ -520,6 +545,7 @@ class QueuedStore(ABC):
         receipts = [r.entry for r in batch if isinstance(r, ReceiptRecord)]
         answered_before: set[UpdateKey] = set()
         messages = [r.row() for r in batch if isinstance(r, MessageRecord)]
+        places = [(r.day, r.place) for r in batch if isinstance(r, PlaceRecord)]
         feedback = [
             (r.user_key, r.helpful, r.at, r.reply_ref)
             for r in batch
@@ -580,6 +606,12 @@ class QueuedStore(ABC):
                 )
             for sql, params in updates:  # a 👎's question, the topic wanted: rare, one by one
                 await tx.execute(sql, params)
+            for day, place in places:
+                await tx.execute(
+                    "INSERT INTO place_counts (day, place, asked) VALUES (?, ?, 1)"
+                    " ON CONFLICT (day, place) DO UPDATE SET asked = place_counts.asked + 1",
+                    (day, place),
+                )
             done = [(r.state, r.bot_id, r.update_id) for r in batch if isinstance(r, DoneRecord)]
             if done:  # after the messages: the answer's record and "done" commit together
                 await tx.executemany(
@@ -701,12 +733,18 @@ class QueuedStore(ABC):
 
 
 _RECORD_TYPES: dict[
-    str, type[MessageRecord] | type[FeedbackRecord] | type[WantedRecord] | type[DoneRecord]
+    str,
+    type[MessageRecord]
+    | type[FeedbackRecord]
+    | type[WantedRecord]
+    | type[DoneRecord]
+    | type[PlaceRecord],
 ] = {
     "message": MessageRecord,
     "feedback": FeedbackRecord,
     "wanted": WantedRecord,
     "done": DoneRecord,
+    "place": PlaceRecord,
 }
 
 

@@ -1,8 +1,10 @@
 """Remove personal data from question text before it is stored.
 
 Covers UK phone numbers, email addresses, postcodes, National Insurance numbers, vehicle
-registrations, sort codes and long digit runs (cards, accounts). Public service numbers
-(999, 101, and any number recorded in knowledge/) are kept: they say what was asked about.
+registrations, sort codes, long digit runs (cards, accounts) and the towns and postcode
+districts of knowledge/_places.yaml (a place is never kept with a resident's code).
+Public service numbers (999, 101, and any number recorded in knowledge/) are kept: they
+say what was asked about.
 """
 
 from __future__ import annotations
@@ -32,8 +34,16 @@ MAX_STORED_CHARS = 500
 
 
 class Redactor:
-    def __init__(self, keep_numbers: Iterable[str] = ()) -> None:
+    def __init__(self, keep_numbers: Iterable[str] = (), places: Iterable[str] = ()) -> None:
         self._keep = {digits(n) for n in keep_numbers if digits(n)}
+        # "Bishop's Stortford" also as "bishops stortford", "Watton-at-Stone" with spaces.
+        names = [re.findall(r"[a-z0-9]+", place.lower()) for place in places]
+        joined = sorted((r"[\s'’.-]*".join(words) for words in names if words), key=len)
+        self._places = (
+            re.compile(r"\b(?:" + "|".join(reversed(joined)) + r")\b", re.IGNORECASE)
+            if joined
+            else None
+        )
 
     def __call__(self, text: str) -> str:
         text = text[: MAX_STORED_CHARS * 2]
@@ -41,6 +51,8 @@ class Redactor:
         text = _PHONE.sub(self._phone, text)
         text = _NI.sub(self._unless_kept("[NI number]"), text)
         text = _POSTCODE.sub("[postcode]", text)
+        if self._places is not None:
+            text = self._places.sub("[place]", text)
         text = _REGISTRATION.sub(self._registration, text)
         text = _SORT_CODE.sub("[number]", text)
         text = _LONG_DIGITS.sub(self._unless_kept("[number]"), text)

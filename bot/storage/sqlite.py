@@ -111,6 +111,16 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE UNIQUE INDEX messages_update ON messages(bot_id, update_id)"
         " WHERE update_id IS NOT NULL",
     ],
+    6: [
+        # Questions per district or borough a day, with no user: places are never kept
+        # with a resident's code (see bot.app.places).
+        """CREATE TABLE place_counts (
+            day TEXT NOT NULL,
+            place TEXT NOT NULL,
+            asked INTEGER NOT NULL,
+            PRIMARY KEY (day, place)
+        )""",
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

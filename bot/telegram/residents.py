@@ -104,6 +104,12 @@ def _addressed_to_bot(message: Message, context: BotContext) -> bool:
     return bool(username) and f"@{username}" in text
 
 
+def _chat_key(message: Message, user: User) -> tuple[int, int]:
+    """Whose conversation this is: in a group, each member has their own (for bursts of
+    messages and the remembered place)."""
+    return (message.chat_id, user.id)
+
+
 def _question_text(message: Message, context: BotContext) -> str:
     text = message.text or message.caption or ""
     username = context.bot.username
@@ -117,7 +123,7 @@ async def on_text(update: Update, context: BotContext) -> None:
     if message is None or user is None or not _addressed_to_bot(message, context):
         return
     assistant = context.services.assistant
-    burst = (message.chat_id, user.id)  # a group's members each have their own burst
+    burst = _chat_key(message, user)
     reply = await assistant.answer(_question_text(message, context), user.language_code, burst)
     if reply.language not in (None, ENGLISH):
         log.info("reply %s to a message in language %s", reply.kind.value, reply.language)
@@ -146,13 +152,14 @@ async def start(update: Update, context: BotContext) -> None:
     engine = assistant.engine
     payload = context.args[0] if context.args else ""
     if _PAYLOAD.match(payload):
-        reply = engine.answer_for(payload)
+        reply = assistant.topic(payload, _chat_key(message, user))
         if reply is None:
             guess = await assistant.answer(payload.replace("_", " ").replace("-", " "))
             if guess.kind is ReplyKind.ANSWER and guess.intent:
-                reply = engine.answer_for(guess.intent)
+                reply = assistant.topic(guess.intent, _chat_key(message, user))
         if reply is not None and reply.intent and engine.intents[reply.intent].menu:
-            sent = await send_html(message, reply.html, feedback_keyboard(), reply.intent)
+            keyboard = keyboard_for(reply, engine)
+            sent = await send_html(message, reply.html, keyboard, reply.intent)
             await record(context, user.id, reply, sent.message_id)
             return
     keyboard = topics_keyboard(await assistant.most_asked())
@@ -182,6 +189,7 @@ async def forget(update: Update, context: BotContext) -> None:
     message, user = update.message, update.effective_user
     if message is None or user is None:
         return
+    context.services.assistant.forget_place(_chat_key(message, user))
     try:
         count = await context.services.assistant.store.forget_user(user.id)
     except Exception:  # tell the resident rather than fail silently
@@ -268,21 +276,23 @@ async def on_suggestion(update: Update, context: BotContext) -> None:
         await query.edit_message_text(messages.NONE_OF_THESE)
         await record(context, user.id, NONE_OF_THESE, message.message_id)
         return
-    chosen = context.services.assistant.engine.answer_for(value)
+    assistant = context.services.assistant
+    chosen = assistant.topic(value, _chat_key(message, user))
     if chosen is None:
         await answer_query(query, messages.EXPIRED, show_alert=True)
         return
     await answer_query(query)
+    keyboard = keyboard_for(chosen, assistant.engine)
     if len(split_message(chosen.html)) == 1:
         try:
-            await query.edit_message_text(chosen.html, reply_markup=feedback_keyboard())
+            await query.edit_message_text(chosen.html, reply_markup=keyboard)
             await record(context, user.id, chosen, message.message_id)
             return
         except BadRequest as exc:  # unreadable HTML: send_html below sends it as text
             if not is_entity_error(exc):
                 raise
     await _drop_keyboard(query)
-    sent = await send_html(message, chosen.html, feedback_keyboard(), chosen.intent)
+    sent = await send_html(message, chosen.html, keyboard, chosen.intent)
     await record(context, user.id, chosen, sent.message_id)
 
 
@@ -292,12 +302,33 @@ async def on_topic(update: Update, context: BotContext) -> None:
     if pressed is None:
         return
     query, user, message = pressed
-    chosen = context.services.assistant.engine.answer_for((query.data or "").partition(":")[2])
+    assistant = context.services.assistant
+    chosen = assistant.topic((query.data or "").partition(":")[2], _chat_key(message, user))
     if chosen is None:
         await answer_query(query, messages.EXPIRED, show_alert=True)
         return
     await answer_query(query)
-    sent = await send_html(message, chosen.html, feedback_keyboard(), chosen.intent)
+    keyboard = keyboard_for(chosen, assistant.engine)
+    sent = await send_html(message, chosen.html, keyboard, chosen.intent)
+    await record(context, user.id, chosen, sent.message_id)
+
+
+async def on_place(update: Update, context: BotContext) -> None:
+    """``p:COUNCIL:INTENT``, a district under "Which town or postcode?": that topic's
+    answer for the district, remembered for the chat a while."""
+    pressed = await _pressed(update)
+    if pressed is None:
+        return
+    query, user, message = pressed
+    assistant = context.services.assistant
+    chosen = assistant.choose_place(query.data or "", _chat_key(message, user))
+    if chosen is None:
+        await answer_query(query, messages.EXPIRED, show_alert=True)
+        return
+    await answer_query(query)
+    await _drop_keyboard(query)
+    keyboard = keyboard_for(chosen, assistant.engine)
+    sent = await send_html(message, chosen.html, keyboard, chosen.intent)
     await record(context, user.id, chosen, sent.message_id)
 
 
@@ -313,6 +344,7 @@ BUTTONS = (  # (callback data pattern, handler); the last takes whatever is left
     (re.compile(r"^d:"), on_danger_now),
     (re.compile(r"^s:"), on_suggestion),
     (re.compile(r"^t:"), on_topic),
+    (re.compile(r"^p:"), on_place),
     (None, on_expired_button),
 )
 

@@ -175,8 +175,11 @@ DANGER_BUTTON = InlineKeyboardButton("🚨 I'm in danger now", callback_data="d:
 
 def keyboard_for(reply: Reply, engine: Engine) -> InlineKeyboardMarkup | None:
     """Suggestions, or 👍/👎 under an answer; the "I'm in danger now" button first when
-    the safety check was unsure. A crisis reply carries no buttons: it is not a rating."""
+    the safety check was unsure, then the choices of a question the reply asks (a button
+    per district). A crisis reply carries no buttons: it is not a rating."""
     rows: list[Sequence[InlineKeyboardButton]] = [[DANGER_BUTTON]] if reply.danger_prompt else []
+    choices = [InlineKeyboardButton(label, callback_data=data) for label, data in reply.choices]
+    rows.extend(choices[n : n + 2] for n in range(0, len(choices), 2))  # two to a row
     if reply.kind is ReplyKind.SUGGEST:
         rows.extend(suggestion_keyboard(reply, engine).inline_keyboard)
     elif reply.kind in (ReplyKind.ANSWER, ReplyKind.EMERGENCY):

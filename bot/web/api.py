@@ -57,6 +57,7 @@ class WebChat:
         buttons: list[dict[str, Any]] = []
         if reply.danger_prompt:
             buttons.append({"label": DANGER_LABEL, "data": "d:now", "danger": True})
+        buttons += [{"label": label, "data": data} for label, data in reply.choices]
         if reply.kind is ReplyKind.SUGGEST:
             buttons += [
                 {"label": engine.intents[i].title, "data": f"s:{i}"} for i in reply.suggestions
@@ -85,14 +86,15 @@ class WebChat:
         session = session_of(data, new=True)
         self.limits.check(request, session)
         text = resident_text(data)
-        reply = await self.assistant.answer(text, _language(request))
+        reply = await self.assistant.answer(text, _language(request), place_key=_place_key(session))
         if reply.language not in (None, ENGLISH):
             log.info("web reply %s to a message in language %s", reply.kind.value, reply.language)
         return await self._answered(session, reply)
 
     async def button(self, request: Request) -> JSONResponse:
         """``{session, ref, data}``: a button under the message ``ref``; ``data`` as on
-        Telegram: ``d:now``, ``s:INTENT``, ``s:-``, ``w:REF:INTENT``, ``w:REF:-``."""
+        Telegram: ``d:now``, ``s:INTENT``, ``s:-``, ``w:REF:INTENT``, ``w:REF:-``,
+        ``p:COUNCIL:INTENT`` (a district under "Which town or postcode?")."""
         data = await read_json(request)
         session = session_of(data)
         self.limits.check(request, session)
@@ -107,8 +109,11 @@ class WebChat:
         if family == "s" and value == "-":
             await self.assistant.record(user_id(session), NONE_OF_THESE, ref)
             return _ok(session, _fixed(self, texts.NONE_OF_THESE))
-        if family == "s" and (chosen := engine.answer_for(value)) is not None:
+        if family == "s" and (chosen := self.assistant.topic(value, _place_key(session))):
             return await self._answered(session, chosen)
+        place = self.assistant.choose_place(str(pressed), _place_key(session))
+        if family == "p" and place is not None:
+            return await self._answered(session, place)
         if family == "w":
             return await self._wanted(session, value)
         raise ApiError(400, texts.EXPIRED)
@@ -155,6 +160,7 @@ class WebChat:
         data = await read_json(request)
         session = session_of(data)
         self.limits.check(request, session)
+        self.assistant.forget_place(_place_key(session))
         try:
             count = await self.assistant.store.forget_user(user_id(session))
         except Exception:  # tell the resident rather than fail silently
@@ -173,6 +179,11 @@ def _ok(
     session: str | None, message: dict[str, Any] | None, notice: str | None = None
 ) -> JSONResponse:
     return JSONResponse({"session": session, "message": message, "notice": notice})
+
+
+def _place_key(session: str) -> tuple[str, str]:
+    """Where a web session's place is remembered (apart from Telegram's chats)."""
+    return ("web", session)
 
 
 def _language(request: Request) -> str | None:
