@@ -10,6 +10,8 @@ from pathlib import Path
 
 from bot.app.assembly import open_store
 from bot.app.assistant import Assistant
+from bot.app.handover import Clock
+from bot.content.opening_hours import uk_now
 from bot.matching.engine import Engine
 from bot.matching.live import LiveContent
 from bot.settings import Settings
@@ -36,12 +38,14 @@ async def running_bot(
     poll_interval: float = 0,
     give_up: float = 10.0,
     beside: Beside | None = None,
+    clock: Clock = uk_now,
     **settings,
 ) -> AsyncIterator[tuple[FakeBotAPI, object, object]]:
     """Yields (fake Bot API, the store, the Application). Timers run at test speed:
     content is checked every 0.1 s and failed database writes are retried after 0.05 s;
     ``give_up``: how long a PostgreSQL statement may take; ``beside``: another channel
-    served while the bot runs (the web chat, as ``serve`` runs it)."""
+    served while the bot runs (the web chat, as ``serve`` runs it); ``clock``: the UK time
+    the bot sees (staffed hours)."""
     fake = fake or FakeBotAPI()
     with tempfile.TemporaryDirectory() as folder:
         settings = dataclasses.replace(
@@ -50,8 +54,8 @@ async def running_bot(
         store = open_store(
             settings, engine.content, retry_first=0.05, retry_max=0.2, give_up=give_up
         )
-        timers = Timers(watch_content=0.1, heartbeat=0.1)
-        assistant = Assistant(settings, live or LiveContent(engine), store)
+        timers = Timers(watch_content=0.1, heartbeat=0.1, handover=0.1)
+        assistant = Assistant(settings, live or LiveContent(engine), store, clock)
         app = build_application(assistant, request=fake, timers=timers, beside=beside)
         async with app:
             await app.post_init(app)  # as run_polling() does after initialising

@@ -8,8 +8,10 @@ from collections import Counter
 from collections.abc import Hashable
 
 from bot.app.batching import ReplyBatcher
+from bot.app.handover import Clock, Handovers
 from bot.app.staff import Staff
 from bot.content.intents import Intent
+from bot.content.opening_hours import uk_now
 from bot.matching.bursts import Bursts, burst_reply
 from bot.matching.engine import Engine
 from bot.matching.live import LiveContent, ReloadResult
@@ -35,13 +37,19 @@ class Assistant:
     """The live content, the question log and the settings, shared by every channel, and
     the staff's tasks on them."""
 
-    def __init__(self, settings: Settings, live: LiveContent, store: Store) -> None:
+    def __init__(
+        self, settings: Settings, live: LiveContent, store: Store, clock: Clock = uk_now
+    ) -> None:
+        """``clock`` tells the time in UK local time for staffed hours (tests freeze it)."""
         self.settings = settings
         self.live = live
         self.store = store
         self.staff = Staff(settings, store)
         self._batcher = ReplyBatcher(live)
         self._bursts = Bursts()
+        self.handovers = Handovers(
+            settings, store, self.answer, lambda: self.engine.content.facts, clock
+        )
 
     @property
     def engine(self) -> Engine:

@@ -84,6 +84,32 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE messages ADD COLUMN update_id INTEGER",
         "CREATE UNIQUE INDEX messages_update ON messages(update_id) WHERE update_id IS NOT NULL",
     ],
+    5: [
+        # Conversations handed to staff (see bot.app.handover): the resident's chat is kept
+        # only while one is open; the staff group's messages that belong to each, to
+        # thread by replies where the group has no topics; a group message's thread in
+        # the inbox, to relay it after a restart.
+        """CREATE TABLE handovers (
+            ref TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            subject TEXT NOT NULL DEFAULT '',
+            opened_at INTEGER NOT NULL,
+            user_key TEXT,
+            chat_id INTEGER,
+            thread INTEGER,
+            root INTEGER,
+            first_reply_at INTEGER,
+            reminded INTEGER NOT NULL DEFAULT 0,
+            staff TEXT NOT NULL DEFAULT '',
+            closed_at INTEGER
+        )""",
+        "CREATE INDEX handovers_opened ON handovers(opened_at)",
+        """CREATE TABLE handover_links (
+            message_id INTEGER PRIMARY KEY,
+            ref TEXT NOT NULL
+        )""",
+        "ALTER TABLE inbox ADD COLUMN thread INTEGER",
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -173,12 +173,17 @@ def wanted_keyboard(engine: Engine, reply_ref: int) -> InlineKeyboardMarkup:
 DANGER_BUTTON = InlineKeyboardButton("🚨 I'm in danger now", callback_data="d:now")
 
 
-def keyboard_for(reply: Reply, engine: Engine) -> InlineKeyboardMarkup | None:
+def keyboard_for(
+    reply: Reply, engine: Engine, person: InlineKeyboardButton | None = None
+) -> InlineKeyboardMarkup | None:
     """Suggestions, or 👍/👎 under an answer; the "I'm in danger now" button first when
-    the safety check was unsure. A crisis reply carries no buttons: it is not a rating."""
+    the safety check was unsure. A crisis reply carries no buttons: it is not a rating.
+    ``person`` ("Talk to a person") goes last, under a fallback or suggestions."""
     rows: list[Sequence[InlineKeyboardButton]] = [[DANGER_BUTTON]] if reply.danger_prompt else []
     if reply.kind is ReplyKind.SUGGEST:
         rows.extend(suggestion_keyboard(reply, engine).inline_keyboard)
     elif reply.kind in (ReplyKind.ANSWER, ReplyKind.EMERGENCY):
         rows.extend(feedback_keyboard().inline_keyboard)
+    if person is not None and reply.kind in (ReplyKind.SUGGEST, ReplyKind.FALLBACK):
+        rows.append([person])
     return InlineKeyboardMarkup(rows) if rows else None
