@@ -242,3 +242,15 @@ async def test_no_staff_reply_in_time_tells_the_resident_the_other_routes(engine
         assert "waiting 11 min" in fake.sent(chat_id=GROUP)[-1].text
         await fake.settle()
         assert len([s for s in fake.sent(chat_id=RESIDENT) if "no one has" in s.text]) == 1
+
+
+async def test_staff_may_sign_with_a_first_name_they_set(engine):
+    async with running_bot(engine, clock=Clock(WEDNESDAY), **DESK) as (fake, _, _):
+        thread, _ = await handed_over(fake)
+        (named,) = await said(fake, staff_says("/name Sam Smith", None), GROUP)
+        assert "Sam, a member of staff" in named.text and "Smith" not in named.text
+        (relayed,) = await said(fake, staff_says("Hi, Sam here", thread), RESIDENT)
+        assert relayed.text.startswith("<b>Sam, a member of staff</b>:")
+        await said(fake, staff_says("/name", None), GROUP)
+        (unnamed,) = await said(fake, staff_says("still here", thread), RESIDENT)
+        assert unnamed.text.startswith("<b>A member of staff</b>:")

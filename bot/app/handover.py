@@ -15,15 +15,16 @@ id is kept only while a handover is open.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import html
 import logging
 import re
 import secrets
 import statistics
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from bot.content.answers import render
 from bot.content.facts import Fact
@@ -41,6 +42,7 @@ INTENT = "talk_to_person"  # the intent of a resident asking for a person
 REF_LETTERS = "ACDEFGHJKMNPQRTUVWXY34679"  # no 0/O, 1/I/L, 2/Z, 5/S, 8/B to confuse
 HISTORY = 6  # the resident's and the bot's last messages, shown to staff at the start
 SHOWN = 200  # characters of each of them
+REMEMBERED = 10_000  # chats whose recent exchanges are kept in memory
 MISSES_TO_OFFER = 2  # fallbacks or suggestions in a row before the offer is made in words
 # Hertfordshire's towns, for a topic's name ("#K7Q2 · fraud report · Stevenage").
 TOWNS = (
@@ -119,6 +121,18 @@ CLOSED_BY = {
     ),
 }
 GONE = "This conversation has ended: the resident will not see this."
+NAMED = "Residents will see your replies signed: {signed}. (/name alone removes the name.)"
+_FIRST_NAME = re.compile(r"^[^\W\d_][\w'-]{0,19}")  # one word: a first name, never a surname
+
+
+@dataclass
+class Recent:
+    """A chat's last exchanges with the bot (shown to staff if it is handed over), the
+    topic last talked about, and the misses in a row."""
+
+    history: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    subject: str = "general"
+    misses: int = 0
 
 
 @dataclass(frozen=True)
@@ -183,10 +197,9 @@ class Handovers:
         self.hours: OpeningHours = parse_hours(settings.handover_hours)
         self._open: dict[str, Handover] = {}  # by reference
         self._links: dict[int, str] = {}  # staff group message -> reference
-        self._history: dict[int, deque[tuple[str, str]]] = {}  # chat -> (who, text)
-        self._subjects: dict[int, str] = {}  # chat -> the topic last talked about
-        self._misses: dict[int, int] = {}
+        self._recent: OrderedDict[int, Recent] = OrderedDict()  # by chat, in memory only
         self._locks: dict[str, asyncio.Lock] = {}
+        self._names: dict[int, str] = {}  # staff id -> the first name they sign with
 
     @property
     def enabled(self) -> bool:
@@ -210,17 +223,20 @@ class Handovers:
     def heard(self, chat: int, question: str, reply: Reply) -> bool:
         """Remember an exchange for staff; True on the second miss in a row (then the
         offer is made in words)."""
-        history = self._history.setdefault(chat, deque(maxlen=HISTORY))
-        history.append(("Resident", short(question)))
-        history.append(("Bot", short(plain(reply.html))))
+        recent = self._recent.pop(chat, None) or Recent()
+        self._recent[chat] = recent  # the most recent last
+        if len(self._recent) > REMEMBERED:
+            self._recent.popitem(last=False)
+        recent.history.append(("Resident", short(question)))
+        recent.history.append(("Bot", short(plain(reply.html))))
         topic = reply.intent or (reply.ranked[0].intent if reply.ranked else None)
         if topic and topic != INTENT:
-            self._subjects[chat] = topic.replace("_", " ")
+            recent.subject = topic.replace("_", " ")
         if reply.kind in (ReplyKind.FALLBACK, ReplyKind.SUGGEST):
-            self._misses[chat] = self._misses.get(chat, 0) + 1
-            return self._misses[chat] == MISSES_TO_OFFER
+            recent.misses += 1
+            return recent.misses == MISSES_TO_OFFER
         if reply.kind is ReplyKind.ANSWER:
-            self._misses.pop(chat, None)
+            recent.misses = 0
         return False
 
     def staffed(self) -> bool:
@@ -245,8 +261,9 @@ class Handovers:
         it (the resident is then given other routes). An open one is returned as it is."""
         if (existing := self.of_resident(chat_id)) is not None:
             return existing
-        subject = self._subjects.get(chat_id, "general")
-        places = [_TOWN.search(text) for _, text in self._history.get(chat_id, ())]
+        recent = self._recent.get(chat_id) or Recent()
+        subject = recent.subject
+        places = [_TOWN.search(text) for who, text in recent.history if who == "Resident"]
         found = [m for m in places if m is not None]
         if found:
             said = found[-1].group(1).lower().replace("'", "")
@@ -268,7 +285,8 @@ class Handovers:
 
     def opening_post(self, handover: Handover) -> str:
         chat = handover.chat_id
-        lines = [f"<i>{who}:</i> {escape(text)}" for who, text in self._history.get(chat or 0, ())]
+        recent = self._recent.get(chat or 0) or Recent()
+        lines = [f"<i>{who}:</i> {escape(text)}" for who, text in recent.history]
         at = dt.datetime.fromtimestamp(handover.opened_at, UK).strftime("%H:%M")
         return OPENING.format(
             ref=handover.ref,
@@ -350,7 +368,21 @@ class Handovers:
             answered.append(str(staff_id))
         first = handover.first_reply_at or int(self.clock().timestamp())
         await self._save(replace(handover, first_reply_at=first, staff=",".join(answered)))
-        return f"<b>A member of staff</b>:\n{escape(text)}"
+        name = self._names.get(staff_id)
+        signed = f"{escape(name)}, a member of staff" if name else "A member of staff"
+        return f"<b>{signed}</b>:\n{escape(text)}"
+
+    async def name(self, staff_id: int, words: str) -> str:
+        """``/name Sam``: sign replies with a first name; ``/name`` alone: no name.
+        What staff read back."""
+        found = _FIRST_NAME.match(words.strip())
+        name = found.group(0) if found else None
+        await self.store.set_staff_name(staff_id, name)
+        if name is None:
+            self._names.pop(staff_id, None)
+            return NAMED.format(signed="A member of staff")
+        self._names[staff_id] = name
+        return NAMED.format(signed=f"{name}, a member of staff")
 
     async def close(self, handover: Handover, by: str) -> None:
         """End it (``by``: "staff", "resident" or "forgotten"); the resident's ids go."""
@@ -375,9 +407,7 @@ class Handovers:
 
     def forget(self, chat_id: int) -> None:
         """Drop what is remembered in memory about a resident (``/forget``)."""
-        self._history.pop(chat_id, None)
-        self._subjects.pop(chat_id, None)
-        self._misses.pop(chat_id, None)
+        self._recent.pop(chat_id, None)
 
     def overdue(self) -> list[Handover]:
         """Open handovers that have waited past HANDOVER_WAIT_MINUTES with no staff reply,
@@ -407,6 +437,8 @@ class Handovers:
             return
         self._open = {h.ref: h for h in handovers}
         self._links = links
+        with contextlib.suppress(StoreUnavailable):
+            self._names = await self.store.staff_names()
         if handovers:
             log.info("%d handovers to staff are open", len(handovers))
 

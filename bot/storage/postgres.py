@@ -106,6 +106,7 @@ MIGRATIONS: dict[int, list[str]] = {
             ref TEXT NOT NULL
         )""",
         "ALTER TABLE inbox ADD COLUMN thread BIGINT",
+        "CREATE TABLE staff_names (staff_id BIGINT PRIMARY KEY, name TEXT NOT NULL)",
     ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)

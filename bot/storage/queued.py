@@ -744,6 +744,22 @@ class QueuedStore(ABC):
         )
         return [Handover(*row) for row in rows]
 
+    async def set_staff_name(self, staff_id: int, name: str | None) -> None:
+        if name is None:
+            await self._change(("DELETE FROM staff_names WHERE staff_id = ?", (staff_id,)))
+            return
+        await self._change(
+            (
+                "INSERT INTO staff_names (staff_id, name) VALUES (?, ?)"
+                " ON CONFLICT (staff_id) DO UPDATE SET name = excluded.name",
+                (staff_id, name),
+            )
+        )
+
+    async def staff_names(self) -> dict[int, str]:
+        rows = await self._read("SELECT staff_id, name FROM staff_names")
+        return {int(staff): str(name) for staff, name in rows}
+
 
 _RECORD_TYPES: dict[
     str, type[MessageRecord] | type[FeedbackRecord] | type[WantedRecord] | type[DoneRecord]

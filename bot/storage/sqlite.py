@@ -109,6 +109,8 @@ MIGRATIONS: dict[int, list[str]] = {
             ref TEXT NOT NULL
         )""",
         "ALTER TABLE inbox ADD COLUMN thread INTEGER",
+        # the first name a member of staff chose to sign replies with (/name in the group)
+        "CREATE TABLE staff_names (staff_id INTEGER PRIMARY KEY, name TEXT NOT NULL)",
     ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -164,3 +164,8 @@ class Store(Protocol):
 
     async def handovers(self, days: int) -> list[Handover]:
         """Every handover and refused request of the period (figures only)."""
+
+    async def set_staff_name(self, staff_id: int, name: str | None) -> None:
+        """The first name a member of staff signs with; None: none ("A member of staff")."""
+
+    async def staff_names(self) -> dict[int, str]: ...

@@ -27,6 +27,7 @@ from bot.app.handover import (
     NOT_NOW,
     UNAVAILABLE,
     Handovers,
+    escape,
 )
 from bot.matching.reply import Reply
 from bot.storage.store import Handover, StoreUnavailable
@@ -213,6 +214,12 @@ async def on_staff_message(update: Update, context: BotContext) -> None:
     if not handovers.is_staff(user.id):
         log.info("ignored a message in the staff group from someone not on STAFF_IDS")
         return
+    text = message.text or message.caption
+    command = text.split(maxsplit=1)[0].split("@")[0] if text and text.startswith("/") else ""
+    if command == "/name":
+        words = text.partition(" ")[2] if text else ""
+        await message.reply_text(escape(await handovers.name(user.id, words)))
+        return
     replied = message.reply_to_message
     handover = handovers.of_staff_message(
         message.message_thread_id, replied.message_id if replied else None
@@ -226,8 +233,7 @@ async def on_staff_message(update: Update, context: BotContext) -> None:
         if message.is_topic_message or to_bot:  # a handover's thread, now ended
             await message.reply_text(GONE)
         return
-    text = message.text or message.caption
-    if text and text.split(maxsplit=1)[0].split("@")[0] == "/end":
+    if command == "/end":
         await end(context, handover, "staff")
         return
     if not text:
