@@ -6,7 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+import pytest
+
 from bot.content.opening_hours import UK
+from bot.entry import main
 from tests.fake_telegram import BOT_ID, FakeBotAPI, callback, message
 from tests.telegram_harness import running_bot
 
@@ -176,20 +179,31 @@ async def test_someone_not_on_the_staff_list_is_ignored_and_logged_without_conte
     assert "Secret Intruder" not in caplog.text and str(STRANGER) not in caplog.text
 
 
-async def test_danger_now_during_a_handover_gets_the_emergency_reply_at_once_and_alerts_staff(
-    engine,
+@pytest.mark.parametrize(
+    ("text", "expected", "alert"),
+    [
+        ("he has a knife and is breaking in right now", "999", "Danger now"),
+        ("i want to end my life tonight", "💙", "Crisis"),
+    ],
+)
+async def test_danger_now_or_a_crisis_during_a_handover_is_answered_at_once_and_alerts_staff(
+    engine, text, expected, alert
 ):
     async with running_bot(engine, clock=Clock(WEDNESDAY), **DESK) as (fake, _, _):
         thread, _ = await handed_over(fake)
         before = len(fake.sent(chat_id=GROUP))
-        (reply,) = await said(
-            fake, message(RESIDENT, "he has a knife and is breaking in right now"), RESIDENT
-        )
-        assert "999" in reply.text.splitlines()[0]
+        (reply,) = await said(fake, message(RESIDENT, text), RESIDENT)
+        assert expected in reply.text.split("\n", 1)[0]
         await fake.wait_for(lambda: len(fake.sent(chat_id=GROUP)) >= before + 2)
-        alert, relayed = fake.sent(chat_id=GROUP)[before:]
-        assert alert.text.startswith("🚨") and alert.params["message_thread_id"] == thread
-        assert "he has a knife" in relayed.text
+        warning, relayed = fake.sent(chat_id=GROUP)[before:]
+        assert warning.text.startswith(f"🚨 <b>{alert}</b>")
+        assert warning.params["message_thread_id"] == thread
+        assert text in relayed.text
+
+
+def test_staffed_hours_that_cannot_be_read_stop_the_start(capsys):
+    assert main(["validate"], env={"HANDOVER_HOURS": "nine to five"}) == 2
+    assert "HANDOVER_HOURS: hours 'nine to five': write them like" in capsys.readouterr().err
 
 
 async def test_a_staff_reply_after_the_resident_sent_forget_reaches_no_one(engine):
