@@ -151,8 +151,12 @@ async def test_a_fallback_offers_a_person_and_two_misses_in_a_row_say_so(engine)
         (first,) = await said(fake, message(RESIDENT, "purple elephants quantum soup"), RESIDENT)
         assert ("🙋 Talk to a person", "h:offer") in first.buttons
         assert "Would you like to talk to a person?" not in first.text
+        await said(fake, message(RESIDENT, "beacon number"), RESIDENT)  # an answer: not a miss
+        (suggested,) = await said(fake, message(RESIDENT, "report abuse"), RESIDENT)
+        assert suggested.buttons[-1] == ("🙋 Talk to a person", "h:offer")  # "Did you mean"
+        assert "Would you like to talk to a person?" not in suggested.text
         (second,) = await said(fake, message(RESIDENT, "zxq blorf wibble"), RESIDENT)
-        assert "Would you like to talk to a person?" in second.text
+        assert "Would you like to talk to a person?" in second.text  # two misses in a row
         (offer,) = await said(fake, callback(RESIDENT, "h:offer", second.message_id), RESIDENT)
         assert "Shall I pass it on?" in offer.text
         fake.push(callback(RESIDENT, "h:no", offer.message_id))
@@ -206,8 +210,9 @@ def test_staffed_hours_that_cannot_be_read_stop_the_start(capsys):
     assert "HANDOVER_HOURS: hours 'nine to five': write them like" in capsys.readouterr().err
 
 
-async def test_a_staff_reply_after_the_resident_sent_forget_reaches_no_one(engine):
-    async with running_bot(engine, clock=Clock(WEDNESDAY), **DESK) as (fake, store, _):
+async def test_a_staff_reply_after_the_resident_sent_forget_reaches_no_one(engine, database):
+    settings = DESK | database.settings()
+    async with running_bot(engine, clock=Clock(WEDNESDAY), **settings) as (fake, store, _):
         thread, _ = await handed_over(fake)
         (done,) = await said(fake, message(RESIDENT, "/forget"), RESIDENT)
         assert done.text.startswith("Done")
@@ -268,3 +273,26 @@ async def test_staff_may_sign_with_a_first_name_they_set(engine):
         await said(fake, staff_says("/name", None), GROUP)
         (unnamed,) = await said(fake, staff_says("still here", thread), RESIDENT)
         assert unnamed.text.startswith("<b>A member of staff</b>:")
+
+
+async def test_retention_ends_a_handover_left_open_and_removes_the_resident(engine, database):
+    clock = Clock(WEDNESDAY - dt.timedelta(weeks=14))  # a Wednesday in September
+    settings = DESK | database.settings()
+    async with running_bot(engine, clock=clock, **settings) as (fake, store, _):
+        await handed_over(fake)
+        assert await store.purge_text(90) >= 1
+        (row,) = await store.handovers(365)
+        assert (row.state, row.chat_id, row.user_key) == ("expired", None, None)
+        assert await store.open_handovers() == ([], {})
+
+
+async def test_the_resident_can_end_it_with_a_button_and_the_topic_closes(engine):
+    async with running_bot(engine, clock=Clock(WEDNESDAY), **DESK) as (fake, store, _):
+        thread, _ = await handed_over(fake)
+        (ended,) = await said(fake, callback(RESIDENT, "h:end", 1), RESIDENT)
+        assert "ended" in ended.text
+        await fake.wait_for(lambda: fake.sent("closeForumTopic"))
+        assert fake.sent(chat_id=GROUP)[-1].text.startswith("The resident ended")
+        assert fake.sent(chat_id=GROUP)[-1].params["message_thread_id"] == thread
+        (row,) = await store.handovers(1)
+        assert row.state == "closed" and row.first_reply_at is None

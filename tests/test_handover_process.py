@@ -57,6 +57,12 @@ def exchange(api: FakeBotAPIServer, thread: int) -> tuple[list[str], list[str]]:
     return notes, replies
 
 
+def started_and_handed_over(bot: BotProcess) -> int:
+    bot.start()
+    bot.api.wait_for(lambda: "setMyCommands" in bot.api.state.calls, timeout=90)
+    return hand_over(bot.api)
+
+
 def delivered(api: FakeBotAPIServer, chat: int, texts: list[str]) -> Counter[str]:
     return Counter(t for s in api.sent(chat_id=chat) for t in texts if s.text.endswith(t))
 
@@ -65,9 +71,7 @@ def test_a_handover_both_ways_with_the_real_process(tmp_path: Path):
     api = FakeBotAPIServer()
     bot = BotProcess(api, tmp_path, PACE_CHAT_PER_SECOND="0", **DESK)
     try:
-        bot.start()
-        api.wait_for(lambda: "setMyCommands" in api.state.calls, timeout=90)
-        thread = hand_over(api)
+        thread = started_and_handed_over(bot)
         api.push(message(RESIDENT, "my shed was broken into last night"))
         api.wait_for(lambda: len(api.sent(chat_id=GROUP)) >= 2)
         assert "my shed was broken into" in api.sent(chat_id=GROUP)[1].text
@@ -90,9 +94,7 @@ def test_kill_9_halfway_through_a_20_message_exchange_relays_each_message_once(
     api = FakeBotAPIServer()
     bot = BotProcess(api, tmp_path, PACE_CHAT_PER_SECOND="0", **DESK)
     try:
-        bot.start()
-        api.wait_for(lambda: "setMyCommands" in api.state.calls, timeout=90)
-        thread = hand_over(api)
+        thread = started_and_handed_over(bot)
         before = len(api.sent())
         api.kill_bot_at(bot.process.pid, 12)  # about half of the 20 relays
         notes, replies = exchange(api, thread)
