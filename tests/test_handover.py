@@ -273,6 +273,10 @@ async def test_staff_may_sign_with_a_first_name_they_set(engine):
         await said(fake, staff_says("/name", None), GROUP)
         (unnamed,) = await said(fake, staff_says("still here", thread), RESIDENT)
         assert unnamed.text.startswith("<b>A member of staff</b>:")
+        # Staff writing fast are not a flood: every message reaches the resident.
+        before = len(fake.sent(chat_id=RESIDENT))
+        fake.push(*[staff_says(f"line {n} of a long answer", thread) for n in range(20)])
+        await fake.wait_for(lambda: len(fake.sent(chat_id=RESIDENT)) == before + 20)
 
 
 async def test_retention_ends_a_handover_left_open_and_removes_the_resident(engine, database):
