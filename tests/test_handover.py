@@ -300,3 +300,18 @@ async def test_the_resident_can_end_it_with_a_button_and_the_topic_closes(engine
         assert fake.sent(chat_id=GROUP)[-1].params["message_thread_id"] == thread
         (row,) = await store.handovers(1)
         assert row.state == "closed" and row.first_reply_at is None
+
+
+async def test_a_burst_is_relayed_in_the_order_it_was_written(engine):
+    async with running_bot(engine, clock=Clock(WEDNESDAY), **DESK) as (fake, _, _):
+        thread, _ = await handed_over(fake)
+        before = len(fake.sent(chat_id=GROUP))
+        notes = [f"part {n} of what happened" for n in range(8)]
+        fake.push(*[message(RESIDENT, note) for note in notes])
+        replies = [f"question {n} from staff" for n in range(8)]
+        fake.push(*[staff_says(reply, thread) for reply in replies])
+        await fake.wait_for(lambda: len(fake.sent(chat_id=GROUP)) == before + 8)
+        await fake.wait_for(lambda: fake.sent(chat_id=RESIDENT)[-1].text.endswith(replies[-1]))
+        posted = [s.text.rsplit("\n", 1)[-1] for s in fake.sent(chat_id=GROUP)[before:]]
+        relayed = [s.text.rsplit("\n", 1)[-1] for s in fake.sent(chat_id=RESIDENT)[-8:]]
+    assert posted == notes and relayed == replies
