@@ -55,7 +55,14 @@ async def handed_over(fake: FakeBotAPI) -> tuple[int | None, str]:
     await said(fake, message(RESIDENT, "someone used my card online in stevenage"), RESIDENT)
     (consent,) = await said(fake, message(RESIDENT, "can i speak to a human"), RESIDENT)
     assert ("✅ Yes, pass it on", "h:yes") in consent.buttons
-    await said(fake, callback(RESIDENT, "h:yes", consent.message_id), RESIDENT)
+    yes = callback(RESIDENT, "h:yes", consent.message_id)
+    double_tap = callback(RESIDENT, "h:yes", consent.message_id)
+    fake.push(yes, double_tap)  # a double tap: one handover
+    await fake.wait_for(lambda: len(fake.sent(chat_id=RESIDENT)) >= 4)
+    await fake.settle()
+    told = [s.text for s in fake.sent(chat_id=RESIDENT)[-2:]]
+    assert "Passed on" in told[0] and "already talking to staff" in told[1]
+    assert len(fake.sent("createForumTopic") + fake.sent("createForumTopic:400")) == 1
     await fake.wait_for(lambda: fake.sent(chat_id=GROUP))
     topics = fake.sent("createForumTopic")
     if topics:
@@ -245,7 +252,7 @@ async def test_without_topics_staff_answer_by_replying_to_the_bot(engine):
         chatter = staff_says("lunch anyone?", None)
         fake.push(chatter)
         await fake.settle()
-        assert len(fake.sent(chat_id=RESIDENT)) == 4  # nothing more
+        assert len(fake.sent(chat_id=RESIDENT)) == 5  # nothing more
 
 
 async def test_no_staff_reply_in_time_tells_the_resident_the_other_routes(engine):

@@ -319,6 +319,10 @@ class Handovers:
         """One message of a handover at a time, in the order they came."""
         return self._locks.setdefault(handover.ref, asyncio.Lock())
 
+    def opening(self, chat_id: int) -> asyncio.Lock:
+        """One confirmation of a resident's at a time (a double tap opens one handover)."""
+        return self._locks.setdefault(f"chat {chat_id}", asyncio.Lock())
+
     def of_resident(self, chat_id: int) -> Handover | None:
         return next((h for h in self._open.values() if h.chat_id == chat_id), None)
 
@@ -398,6 +402,7 @@ class Handovers:
         )
         self._open.pop(handover.ref, None)
         self._locks.pop(handover.ref, None)
+        self._locks.pop(f"chat {handover.chat_id}", None)
         self._links = {m: r for m, r in self._links.items() if r != handover.ref}
         try:
             await self.store.save_handover(closed)

@@ -97,7 +97,8 @@ async def on_handover_button(update: Update, context: BotContext) -> None:
         if not handovers.staffed():
             await send_offer(message, context, None)
             return
-        await hand_over(message, context)
+        async with handovers.opening(message.chat_id):
+            await hand_over(message, context)
     elif choice == "end":
         handover = handovers.of_resident(message.chat_id)
         if handover is not None:
