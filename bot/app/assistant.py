@@ -12,7 +12,7 @@ from bot.app.handover import Clock, Handovers
 from bot.app.staff import Staff
 from bot.content.intents import Intent
 from bot.content.opening_hours import uk_now
-from bot.matching.bursts import Bursts, burst_reply
+from bot.matching.bursts import Bursts
 from bot.matching.engine import Engine
 from bot.matching.live import LiveContent, ReloadResult
 from bot.matching.reply import Reply, ReplyKind
@@ -80,19 +80,10 @@ class Assistant:
         if chat is None:
             return reply
         now = time.monotonic()
-        plain = reply.kind is ReplyKind.ANSWER and not reply.danger_prompt
-        earlier = self._bursts.add(chat, text, now, plain)
-        if reply.kind is ReplyKind.EMERGENCY:
-            self._bursts.mark_alerted(chat, now)
-        if not earlier or reply.kind in (ReplyKind.EMERGENCY, ReplyKind.CRISIS):
-            return reply
-        if self._bursts.alerted(chat, now):
-            return burst_reply(reply, None)
-        together = await self._batcher.reply("\n".join([*earlier, text]), hint)
-        if together.kind is not ReplyKind.EMERGENCY:
-            return reply
-        self._bursts.mark_alerted(chat, now)
-        return burst_reply(reply, together)
+        step = self._bursts.check(chat, text, reply, now)
+        if isinstance(step, Reply):
+            return step
+        return self._bursts.settle(chat, reply, await self._batcher.reply(step, hint), now)
 
     async def most_asked(self, count: int = 5) -> list[Intent]:
         """The ``count`` menu topics residents were answered about most in the last
