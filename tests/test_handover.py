@@ -212,6 +212,22 @@ async def test_danger_now_or_a_crisis_during_a_handover_is_answered_at_once_and_
         assert text in relayed.text
 
 
+async def test_a_message_the_safety_check_is_unsure_of_reminds_of_999_and_warns_staff(engine):
+    async with running_bot(engine, clock=Clock(WEDNESDAY), **DESK) as (fake, _, _):
+        await handed_over(fake)
+        before = len(fake.sent(chat_id=GROUP))
+        (reminder,) = await said(fake, message(RESIDENT, "he keeps following me home"), RESIDENT)
+        assert reminder.text.startswith("🚨 If you or someone else is in danger now, call")
+        assert reminder.buttons == [("🚨 I'm in danger now", "d:now")]
+        await fake.wait_for(lambda: len(fake.sent(chat_id=GROUP)) >= before + 2)
+        warning, relayed = fake.sent(chat_id=GROUP)[before:]
+        assert warning.text.startswith("⚠️") and "he keeps following me home" in relayed.text
+        to_resident = len(fake.sent(chat_id=RESIDENT))
+        (calm,) = await said(fake, message(RESIDENT, "it was last tuesday"), GROUP)
+        assert "it was last tuesday" in calm.text and not calm.text.startswith("⚠️")
+        assert len(fake.sent(chat_id=RESIDENT)) == to_resident  # nothing for the resident
+
+
 def test_staffed_hours_that_cannot_be_read_stop_the_start(capsys):
     assert main(["validate"], env={"HANDOVER_HOURS": "nine to five"}) == 2
     assert "HANDOVER_HOURS: hours 'nine to five': write them like" in capsys.readouterr().err

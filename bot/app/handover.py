@@ -87,6 +87,7 @@ NO_REPLY_YET = (
     "here. Meanwhile you can call {police.non_emergency_phone}, or report online at "
     "{online_report.web}. In an emergency, call {emergency.phone}."
 )
+UNSURE_REMINDER = "🚨 If you or someone else is in danger now, call {emergency.phone}."
 ENDED_BY_STAFF = (
     "The member of staff has ended the conversation (reference #{ref}). You can keep asking "
     "me questions."
@@ -107,6 +108,10 @@ DANGER_ALERT = (
 CRISIS_ALERT = (
     "🚨 <b>Crisis</b> (#{ref}): the resident was sent the crisis reply (999, Samaritans, NHS "
     "111) at once. Their message is below."
+)
+UNSURE_ALERT = (
+    "⚠️ #{ref}: the safety check was unsure whether this is danger now. The resident was "
+    "reminded of 999, with a button for the emergency reply. Their message is below."
 )
 WAITING = (
     "⏳ #{ref}: waiting {minutes} min with no reply. The resident was given 101 and the "
@@ -353,6 +358,10 @@ class Handovers:
         elif reply.kind is ReplyKind.CRISIS:
             to_resident.append(reply)
             to_staff.append(CRISIS_ALERT.format(ref=handover.ref))
+        elif reply.danger_prompt:  # unsure: the 999 line and its button, as outside
+            unsure = self.text(UNSURE_REMINDER)
+            to_resident.append(replace(reply, kind=ReplyKind.PROMPT, html=unsure))
+            to_staff.append(UNSURE_ALERT.format(ref=handover.ref))
         waiting = ""
         if handover.first_reply_at is None:
             minutes = int((self.clock().timestamp() - handover.opened_at) // 60)
