@@ -338,3 +338,12 @@ async def test_a_burst_is_relayed_in_the_order_it_was_written(engine):
         posted = [s.text.rsplit("\n", 1)[-1] for s in fake.sent(chat_id=GROUP)[before:]]
         relayed = [s.text.rsplit("\n", 1)[-1] for s in fake.sent(chat_id=RESIDENT)[-8:]]
     assert posted == notes and relayed == replies
+
+
+async def test_staff_are_told_when_the_resident_has_blocked_the_bot(engine):
+    async with running_bot(engine, clock=Clock(WEDNESDAY), **DESK) as (fake, _, _):
+        thread, _ = await handed_over(fake)
+        fake.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+        (told,) = await said(fake, staff_says("are you there?", thread), GROUP)
+        assert told.text == "Not delivered: the resident has blocked the bot."
+        assert told.params["message_thread_id"] == thread
