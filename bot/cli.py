@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 from bot.app import assembly, database
 from bot.app.assembly import ContentBroken, staff_store
+from bot.app.handover import hours_problem
 from bot.app.staff import COMMAND_LINE, PUBLISH_RUNNING, NoSuchQuestion, Staff, draft_of
 from bot.content.facts import unchecked_sources
 from bot.content.loading import load_content
@@ -424,6 +425,7 @@ def execute(
         args = parser.parse_args([default, *(argv if argv is not None else sys.argv[1:])])
     flags = {"intents": args.intents, "knowledge": args.knowledge, "database": args.database}
     settings, problems = load_settings(read_environment(env), flags)
+    problems += filter(None, [hours_problem(settings)])
     if problems:
         for problem in problems:
             print(f"setting error: {problem}", file=sys.stderr)

@@ -66,6 +66,14 @@ class Settings:
     web_chat_embed_origins: tuple[str, ...] = ()  # sites allowed to embed the chat (widget.js)
     web_chat_ip_messages: int = 120  # messages a minute from one address (offices share one)
     web_chat_proxies: str = "127.0.0.1"  # proxies whose X-Forwarded-For names the resident
+    # "Talk to a person": the staff group (a supergroup, topics on) conversations are
+    # handed to, who may answer there (ADMIN_IDS may too), when it is staffed (UK time,
+    # closed on bank holidays; checked by bot.app.handover) and how long a resident waits
+    # for a first reply before being given other routes.
+    handover_chat_id: int | None = None
+    staff_ids: frozenset[int] = frozenset()
+    handover_hours: str = "Mon-Fri 09:00-17:00"
+    handover_wait_minutes: float = 15.0
 
     @property
     def webhook(self) -> bool:
@@ -93,6 +101,15 @@ def _admin_ids(text: str) -> frozenset[int]:
                 "(use comma-separated numbers, e.g. 12345,67890)"
             )
     return frozenset(int(item) for item in items)
+
+
+def _group_id(text: str) -> int:
+    if not re.match(r"^-\d+$", text):
+        raise ValueError(
+            f": '{text}' is not a group's numeric id (a supergroup's starts -100, "
+            "e.g. -1001234567890)"
+        )
+    return int(text)
 
 
 def _postgres_url(text: str) -> str:
@@ -196,6 +213,10 @@ TABLE: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("WEB_CHAT_EMBED_ORIGINS", "web_chat_embed_origins", _origins),
     ("WEB_CHAT_IP_MESSAGES", "web_chat_ip_messages", _at_least(int, 1)),
     ("WEB_CHAT_PROXIES", "web_chat_proxies", str),
+    ("HANDOVER_CHAT_ID", "handover_chat_id", _group_id),
+    ("STAFF_IDS", "staff_ids", _admin_ids),
+    ("HANDOVER_HOURS", "handover_hours", str),
+    ("HANDOVER_WAIT_MINUTES", "handover_wait_minutes", _at_least(float, 1)),
 )
 VARIABLES = tuple(name for name, _, _ in TABLE)
 

@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
-from tests.fake_telegram import BOT_ID, BOT_USER, parses_as_telegram_html
+from tests.fake_telegram import BOT_USER, forum_topic, parses_as_telegram_html, sent_message
 from tests.resident_data import RESIDENT_DATA
 
 POLLER_ACTIVE = 2.0  # seconds after its last getUpdates that a poller still counts as active
@@ -284,13 +284,10 @@ class FakeBotAPIServer:
             return BOT_USER
         if method in ("sendMessage", "editMessageText"):
             self.state.next_message += 1
-            return {
-                "message_id": params.get("message_id") or self.state.next_message,
-                "date": int(time.time()),
-                "chat": {"id": params.get("chat_id"), "type": "private"},
-                "text": params.get("text", ""),
-                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Herts Safety"},
-            }
+            return sent_message(params.get("message_id") or self.state.next_message, params)
+        if method == "createForumTopic":
+            self.state.next_message += 1
+            return forum_topic(self.state.next_message, params)
         return True
 
 

@@ -196,20 +196,19 @@ class FakeBotAPI(BaseRequest):
     async def _editMessageText(self, params: dict) -> dict:
         return self._message(params, params.get("message_id"))
 
+    async def _createForumTopic(self, params: dict) -> dict:
+        self._next_message += 1  # a topic's id is the id of the service message opening it
+        if self.keep_calls:
+            self.calls[-1].message_id = self._next_message
+        return forum_topic(self._next_message, params)
+
     def _message(self, params: dict, message_id: int | None = None) -> dict:
         if message_id is None:
             self._next_message += 1
             message_id = self._next_message
         if self.keep_calls:
             self.calls[-1].message_id = message_id
-        chat_id = params.get("chat_id", 1)
-        return {
-            "message_id": message_id,
-            "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private"},
-            "text": params.get("text", ""),
-            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Herts Safety"},
-        }
+        return sent_message(message_id, params)
 
     # -- what tests use
 
@@ -253,6 +252,25 @@ class FakeBotAPI(BaseRequest):
         if extra:
             body["parameters"] = extra
         self.faults[method].append((status, body))
+
+
+def sent_message(message_id: int, params: dict) -> dict:
+    """The message Telegram answers a send with: in a group's topic when one was named."""
+    chat_id = int(params.get("chat_id", 1))
+    sent = {
+        "message_id": message_id,
+        "date": int(time.time()),
+        "chat": {"id": chat_id, "type": "supergroup" if chat_id < 0 else "private"},
+        "text": params.get("text", ""),
+        "from": {"id": BOT_ID, "is_bot": True, "first_name": "Herts Safety"},
+    }
+    if params.get("message_thread_id"):
+        sent |= {"message_thread_id": int(params["message_thread_id"]), "is_topic_message": True}
+    return sent
+
+
+def forum_topic(thread: int, params: dict) -> dict:
+    return {"message_thread_id": thread, "name": params.get("name", ""), "icon_color": 7322096}
 
 
 _ids = iter(range(1, 10**9))

@@ -10,8 +10,7 @@ from pathlib import Path
 
 from bot.app.assembly import open_store
 from bot.app.assistant import Assistant
-from bot.app.places import Clock
-from bot.content.opening_hours import uk_now
+from bot.content.opening_hours import Clock, uk_now
 from bot.matching.engine import Engine
 from bot.matching.live import LiveContent
 from bot.settings import Settings
@@ -45,7 +44,7 @@ async def running_bot(
     content is checked every 0.1 s and failed database writes are retried after 0.05 s;
     ``give_up``: how long a PostgreSQL statement may take; ``beside``: another channel
     served while the bot runs (the web chat, as ``serve`` runs it); ``clock``: the moment
-    the assistant believes it is (a frozen one for opening hours)."""
+    the assistant believes it is (a frozen one for opening hours and staffed hours)."""
     fake = fake or FakeBotAPI()
     with tempfile.TemporaryDirectory() as folder:
         settings = dataclasses.replace(
@@ -54,7 +53,7 @@ async def running_bot(
         store = open_store(
             settings, engine.content, retry_first=0.05, retry_max=0.2, give_up=give_up
         )
-        timers = Timers(watch_content=0.1, heartbeat=0.1)
+        timers = Timers(watch_content=0.1, heartbeat=0.1, handover=0.1)
         assistant = Assistant(settings, live or LiveContent(engine), store, clock)
         app = build_application(assistant, request=fake, timers=timers, beside=beside)
         async with app:

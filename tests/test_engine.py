@@ -84,8 +84,9 @@ def test_an_out_of_scope_topic_replies_with_who_can_help(content_dir, encoder, t
 
 
 def test_an_ambiguous_question_offers_suggestions_with_titles(engine):
-    # A bare "abuse": abuse at home or online abuse both fit.
-    reply = engine.respond("abuse")
+    # "report abuse": a hate crime or abuse at home both fit (a bare "abuse" sat on the
+    # margin's edge: the talk_to_person topic moved it 0.003 past).
+    reply = engine.respond("report abuse")
     assert reply.kind is ReplyKind.SUGGEST
     assert 2 <= len(reply.suggestions) <= 3
     for intent_id in reply.suggestions:

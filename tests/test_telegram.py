@@ -102,7 +102,7 @@ async def test_topics_menu_button_shows_the_answer(engine):
 
 async def test_suggestions_are_buttons_and_choosing_one_replaces_them(engine):
     async with running_bot(engine) as (fake, _, _):
-        (question,) = await ask(fake, message(ALICE, "abuse"))
+        (question,) = await ask(fake, message(ALICE, "report abuse"))
         labels = [t for t, _ in question.buttons]
         assert labels[-1] == "None of these" and len(labels) >= 3
         choice = question.buttons[0][1]

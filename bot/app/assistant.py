@@ -8,10 +8,11 @@ from collections import Counter
 from collections.abc import Hashable
 
 from bot.app.batching import ReplyBatcher
-from bot.app.places import Clock, Localiser
+from bot.app.handover import Handovers
+from bot.app.places import Localiser
 from bot.app.staff import Staff
 from bot.content.intents import Intent
-from bot.content.opening_hours import uk_now
+from bot.content.opening_hours import Clock, uk_now
 from bot.matching.bursts import Bursts
 from bot.matching.engine import Engine
 from bot.matching.live import LiveContent, ReloadResult
@@ -40,8 +41,8 @@ class Assistant:
     def __init__(
         self, settings: Settings, live: LiveContent, store: Store, clock: Clock = uk_now
     ) -> None:
-        """``clock`` gives the moment in UK time: what is open now, and how long a place
-        is remembered (tests pass a frozen one)."""
+        """``clock`` gives the moment in UK time: what is open now, how long a place is
+        remembered, and staffed hours (tests pass a frozen one)."""
         self.settings = settings
         self.live = live
         self.store = store
@@ -50,6 +51,9 @@ class Assistant:
         self._bursts = Bursts()
         self.clock = clock  # one clock for everything that depends on the time of day
         self.local = Localiser(clock)
+        self.handovers = Handovers(
+            settings, store, self.answer, lambda: self.engine.content.facts, clock
+        )
 
     @property
     def engine(self) -> Engine:

@@ -9,10 +9,11 @@ resident sends /forget: never in the question log, never with their hashed id.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from bot.content.opening_hours import Clock
 from bot.content.places import ASK, Place
 from bot.matching.engine import Engine
 from bot.matching.places import (
@@ -27,7 +28,6 @@ from bot.matching.places import (
 )
 from bot.matching.reply import Reply, ReplyKind
 
-Clock = Callable[[], datetime]
 QUIET_PERIOD = timedelta(minutes=30)
 MAX_CHATS = 10_000  # the oldest are dropped past this: memory stays bounded
 _UNTOUCHED = (ReplyKind.EMERGENCY, ReplyKind.CRISIS, ReplyKind.CARD, ReplyKind.PROMPT)

@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 from dataclasses import dataclass
 
+from bot.app.handover import handover_figures
 from bot.content.drafts import Draft, DraftConflict
 from bot.content.loading import Content
 from bot.content.places import ASK
@@ -145,7 +146,8 @@ class Staff:
         """Usage figures, followed by ``notes`` about the content (see ``content_notes``);
         raises StoreUnavailable."""
         report = await stats_report(self.store, days)
-        return self._led_by_trouble("\n".join([report, *notes]))
+        handovers = handover_figures(await self.store.handovers(days), days)
+        return self._led_by_trouble("\n".join([report, *handovers, *notes]))
 
     def unavailable(self, error: StoreUnavailable) -> str:
         """What staff read when the question log cannot be read just now."""
@@ -160,7 +162,7 @@ class Staff:
     async def report(self, days: int, content: Content | None) -> str:
         """The admins' HTML report of the last ``days`` days."""
         titles = {i.id: i.title for i in content.intents.values()} if content else {}
-        notes = content_notes(content)
+        notes = handover_figures(await self.store.handovers(days), days) + content_notes(content)
         places = content.places if content else None
         bodies = [*places.councils.values(), *places.forces.values()] if places else []
         names = {body.id: body.label for body in bodies}

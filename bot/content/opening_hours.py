@@ -9,6 +9,7 @@ moment to judge, so tests can freeze the clock; only :func:`uk_now` reads the re
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -101,6 +102,9 @@ def bank_holiday(day: date) -> str | None:
 def uk_now() -> datetime:
     """The current moment in UK local time (GMT or BST)."""
     return datetime.now(UK)
+
+
+Clock = Callable[[], datetime]  # uk_now, or a frozen moment in tests
 
 
 def _local(when: datetime) -> datetime:

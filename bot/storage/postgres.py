@@ -107,6 +107,29 @@ MIGRATIONS: dict[int, list[str]] = {
             PRIMARY KEY (day, place)
         )""",
     ],
+    4: [  # handovers to staff: as SQLite's version 7
+        """CREATE TABLE handovers (
+            ref TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            subject TEXT NOT NULL DEFAULT '',
+            opened_at BIGINT NOT NULL,
+            user_key TEXT,
+            chat_id BIGINT,
+            thread BIGINT,
+            root BIGINT,
+            first_reply_at BIGINT,
+            reminded INTEGER NOT NULL DEFAULT 0,
+            staff TEXT NOT NULL DEFAULT '',
+            closed_at BIGINT
+        )""",
+        "CREATE INDEX handovers_opened ON handovers(opened_at)",
+        """CREATE TABLE handover_links (
+            message_id BIGINT PRIMARY KEY,
+            ref TEXT NOT NULL
+        )""",
+        "ALTER TABLE inbox ADD COLUMN thread BIGINT",
+        "CREATE TABLE staff_names (staff_id BIGINT PRIMARY KEY, name TEXT NOT NULL)",
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

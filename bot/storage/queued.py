@@ -36,6 +36,7 @@ from bot.storage.record_checks import RefusedRecord, checked
 from bot.storage.redact import Redactor
 from bot.storage.store import (
     AuditEntry,
+    Handover,
     InboxEntry,
     MessageOutcome,
     Question,
@@ -167,6 +168,11 @@ class Transaction(Protocol):
 # Telegram numbers the next one at random, and it may be an old number.
 PRUNE_INBOX = "DELETE FROM inbox WHERE state != 'pending' AND received < ?"
 INBOX_KEPT = 86400
+# fields of Handover, in order
+HANDOVER_COLUMNS = (
+    "ref, state, subject, opened_at, user_key, chat_id, thread, root, first_reply_at,"
+    " reminded, staff, closed_at"
+)
 
 
 class QueuedStore(ABC):
@@ -411,7 +417,8 @@ class QueuedStore(ABC):
         await self._change(("UPDATE inbox SET bot_id = ? WHERE bot_id = 0", (bot_id,)))
         rows = await self._read(
             "SELECT bot_id, update_id, received, kind, chat_id, chat_type, user_id, message_id,"
-            " date, text FROM inbox WHERE state = 'pending' AND bot_id = ? ORDER BY update_id",
+            " date, text, thread FROM inbox WHERE state = 'pending' AND bot_id = ?"
+            " ORDER BY update_id",
             (bot_id,),
         )
         return [InboxEntry(*row) for row in rows]
@@ -576,7 +583,8 @@ class QueuedStore(ABC):
                 )
                 await tx.executemany(
                     "INSERT INTO inbox (bot_id, update_id, received, kind, chat_id, chat_type,"
-                    " user_id, message_id, date, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " user_id, message_id, date, text, thread)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT DO NOTHING",
                     [dataclasses.astuple(e) for e in receipts],
                 )
@@ -616,7 +624,8 @@ class QueuedStore(ABC):
             if done:  # after the messages: the answer's record and "done" commit together
                 await tx.executemany(
                     "UPDATE inbox SET state = ?, chat_id = NULL, user_id = NULL,"
-                    " message_id = NULL, text = NULL WHERE bot_id = ? AND update_id = ?",
+                    " message_id = NULL, text = NULL, thread = NULL"
+                    " WHERE bot_id = ? AND update_id = ?",
                     done,
                 )
         return answered_before
@@ -659,6 +668,12 @@ class QueuedStore(ABC):
                     (key,),
                 ),
                 ("DELETE FROM messages WHERE user_key = ?", (key,)),
+                (
+                    "DELETE FROM handover_links WHERE ref IN"
+                    " (SELECT ref FROM handovers WHERE user_key = ?)",
+                    (key,),
+                ),
+                ("DELETE FROM handovers WHERE user_key = ?", (key,)),
             )
         )
 
@@ -666,7 +681,17 @@ class QueuedStore(ABC):
         """Retention: drop question text older than the limit; the counts stay."""
         cutoff = int(time.time()) - older_than_days * 86400
         return await self._change(
-            ("UPDATE messages SET text = NULL WHERE at < ? AND text IS NOT NULL", (cutoff,))
+            ("UPDATE messages SET text = NULL WHERE at < ? AND text IS NOT NULL", (cutoff,)),
+            (  # a handover left open that long is over: its resident's ids go
+                "UPDATE handovers SET state = 'expired', user_key = NULL, chat_id = NULL,"
+                " closed_at = ?1 WHERE state = 'open' AND opened_at < ?1",
+                (cutoff,),
+            ),
+            (
+                "DELETE FROM handover_links WHERE ref NOT IN"
+                " (SELECT ref FROM handovers WHERE state = 'open')",
+                (),
+            ),
         )
 
     async def questions(self, days: int, reviewed: bool = False) -> list[Question]:
@@ -730,6 +755,67 @@ class QueuedStore(ABC):
             "SELECT at, admin, action, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)
         )
         return [AuditEntry(*row) for row in rows]
+
+    # -- handovers to staff
+
+    async def save_handover(self, handover: Handover) -> None:
+        """Insert or update one handover; once it is not open, its links go too."""
+        statements: list[tuple[str, Sequence[object]]] = [
+            (
+                f"INSERT INTO handovers ({HANDOVER_COLUMNS})"  # noqa: S608 -- constants
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ref) DO UPDATE SET"
+                " state = excluded.state, subject = excluded.subject,"
+                " user_key = excluded.user_key, chat_id = excluded.chat_id,"
+                " thread = excluded.thread, root = excluded.root,"
+                " first_reply_at = excluded.first_reply_at, reminded = excluded.reminded,"
+                " staff = excluded.staff, closed_at = excluded.closed_at",
+                dataclasses.astuple(handover),
+            )
+        ]
+        if handover.state != "open":
+            statements.append(("DELETE FROM handover_links WHERE ref = ?", (handover.ref,)))
+        await self._change(*statements)
+
+    async def open_handovers(self) -> tuple[list[Handover], dict[int, str]]:
+        rows = await self._read(
+            f"SELECT {HANDOVER_COLUMNS} FROM handovers"  # noqa: S608 -- constant columns
+            " WHERE state = 'open' ORDER BY opened_at"
+        )
+        links = await self._read("SELECT message_id, ref FROM handover_links")
+        return [Handover(*row) for row in rows], {int(m): str(r) for m, r in links}
+
+    async def link_handover(self, message_id: int, ref: str) -> None:
+        await self._change(
+            (
+                "INSERT INTO handover_links (message_id, ref) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (message_id, ref),
+            )
+        )
+
+    async def handovers(self, days: int) -> list[Handover]:
+        since = int(time.time()) - days * 86400
+        rows = await self._read(
+            f"SELECT {HANDOVER_COLUMNS} FROM handovers"  # noqa: S608 -- constant columns
+            " WHERE opened_at >= ? ORDER BY opened_at",
+            (since,),
+        )
+        return [Handover(*row) for row in rows]
+
+    async def set_staff_name(self, staff_id: int, name: str | None) -> None:
+        if name is None:
+            await self._change(("DELETE FROM staff_names WHERE staff_id = ?", (staff_id,)))
+            return
+        await self._change(
+            (
+                "INSERT INTO staff_names (staff_id, name) VALUES (?, ?)"
+                " ON CONFLICT (staff_id) DO UPDATE SET name = excluded.name",
+                (staff_id, name),
+            )
+        )
+
+    async def staff_names(self) -> dict[int, str]:
+        rows = await self._read("SELECT staff_id, name FROM staff_names")
+        return {int(staff): str(name) for staff, name in rows}
 
 
 _RECORD_TYPES: dict[

@@ -121,6 +121,34 @@ MIGRATIONS: dict[int, list[str]] = {
             PRIMARY KEY (day, place)
         )""",
     ],
+    7: [
+        # Conversations handed to staff (see bot.app.handover): the resident's chat is kept
+        # only while one is open; the staff group's messages that belong to each, to
+        # thread by replies where the group has no topics; a group message's thread in
+        # the inbox, to relay it after a restart.
+        """CREATE TABLE handovers (
+            ref TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            subject TEXT NOT NULL DEFAULT '',
+            opened_at INTEGER NOT NULL,
+            user_key TEXT,
+            chat_id INTEGER,
+            thread INTEGER,
+            root INTEGER,
+            first_reply_at INTEGER,
+            reminded INTEGER NOT NULL DEFAULT 0,
+            staff TEXT NOT NULL DEFAULT '',
+            closed_at INTEGER
+        )""",
+        "CREATE INDEX handovers_opened ON handovers(opened_at)",
+        """CREATE TABLE handover_links (
+            message_id INTEGER PRIMARY KEY,
+            ref TEXT NOT NULL
+        )""",
+        "ALTER TABLE inbox ADD COLUMN thread INTEGER",
+        # the first name a member of staff chose to sign replies with (/name in the group)
+        "CREATE TABLE staff_names (staff_id INTEGER PRIMARY KEY, name TEXT NOT NULL)",
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -60,6 +60,9 @@ class InboxEntry:
     message_id: int  # the resident's message, or the bot's message under the button
     date: int  # Unix seconds, when the resident sent it
     text: str  # redacted message text, or the button's data
+    # A group message's thread: its forum topic, else the message it replies to (staff
+    # answering a handover); None for everything else.
+    thread: int | None = None
 
     @property
     def key(self) -> UpdateKey:
@@ -75,6 +78,25 @@ class MessageOutcome:
     intent: str | None
     helpful: int | None  # the resident's vote: 1, 0, or None when they gave none
     closest: str | None = None  # the best-scoring topic, answered or not
+
+
+@dataclass(frozen=True)
+class Handover:
+    """A conversation handed to staff. ``chat_id`` (the resident's private chat) and
+    ``user_key`` are kept only while it is open; the figures stay after it closes."""
+
+    ref: str  # short reference staff and the resident both see, e.g. "K7Q2"
+    state: str  # "open", "closed", "forgotten", "expired" or "out_of_hours" (a refused request)
+    subject: str  # the topic and place it is about: "fraud · Stevenage"
+    opened_at: int  # Unix seconds
+    user_key: str | None = None
+    chat_id: int | None = None
+    thread: int | None = None  # its forum topic in the staff group
+    root: int | None = None  # without topics: the staff group message that opened it
+    first_reply_at: int | None = None  # the first staff reply relayed
+    reminded: int = 0  # 1 once the resident was told no one has replied yet
+    staff: str = ""  # who answered: comma-separated Telegram ids (the audit names them too)
+    closed_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -151,3 +173,20 @@ class Store(Protocol):
     async def add_audit(self, admin: int, action: str, detail: str) -> None: ...
 
     async def audit_entries(self, limit: int) -> list[AuditEntry]: ...
+
+    # -- handovers to staff (written at once, not queued: the state must survive a kill)
+
+    async def save_handover(self, handover: Handover) -> None: ...
+
+    async def open_handovers(self) -> tuple[list[Handover], dict[int, str]]:
+        """Open handovers, and the staff group's messages that belong to each (by ref)."""
+
+    async def link_handover(self, message_id: int, ref: str) -> None: ...
+
+    async def handovers(self, days: int) -> list[Handover]:
+        """Every handover and refused request of the period (figures only)."""
+
+    async def set_staff_name(self, staff_id: int, name: str | None) -> None:
+        """The first name a member of staff signs with; None: none ("A member of staff")."""
+
+    async def staff_names(self) -> dict[int, str]: ...

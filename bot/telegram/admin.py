@@ -130,3 +130,4 @@ async def purge_old_text(context: BotContext) -> None:
         log.error("retention: could not delete old question text: %s", exc)
         return
     log.info("retention: deleted the text of %d questions older than %d days", count, days)
+    await context.services.assistant.handovers.load()  # any left open that long have ended

@@ -41,6 +41,12 @@ from bot.telegram.admin_review import (
     admin_unanswered,
     on_review_button,
 )
+from bot.telegram.handover import (
+    HANDOVER_BUTTON,
+    check_waiting,
+    on_handover_button,
+    on_staff_message,
+)
 from bot.telegram.health import write_health
 from bot.telegram.inbox import DurableQueue, InboxApplication, InboxBot, answer_pending
 from bot.telegram.ratelimit import PacingRateLimiter
@@ -79,6 +85,7 @@ class Timers:
     watch_content: float = 2.0  # look for changed content files
     heartbeat: float = 30.0  # rewrite the health file
     retention: float = 86400.0  # delete question text past its retention
+    handover: float = 30.0  # look for residents waiting for staff past the set time
 
 
 # Every message is Telegram HTML without link previews, not quoting the resident's message.
@@ -122,6 +129,7 @@ async def post_init(app: BotApplication) -> None:
     if svc.beside is not None:  # every instance serves it, a standby too: it needs no lock
         await svc.running_beside.enter_async_context(svc.beside(svc.assistant))
     await wait_until_active(app)  # a standby waits here, before polling starts
+    await svc.assistant.handovers.load()  # after the lock: the other instance is gone
     if isinstance(app.update_queue, DurableQueue):
         missed_after = svc.assistant.settings.missed_after_hours * 3600
         await answer_pending(app, svc.assistant.store, app.update_queue, missed_after)
@@ -196,6 +204,9 @@ def build_application(
         assistant, FloodGuard(settings.flood_messages, settings.flood_seconds), beside
     )
     app.add_handler(TypeHandler(Update, guard), group=-1)
+    if settings.handover_chat_id is not None:  # the staff group: before every other handler
+        staff_group = filters.Chat(settings.handover_chat_id) & filters.UpdateType.MESSAGE
+        app.add_handler(MessageHandler(staff_group, on_staff_message))
     app.add_handler(CommandHandler("start", start))
     app.add_handler(CommandHandler("help", help_menu))
     app.add_handler(CommandHandler("topics", topics))
@@ -214,6 +225,7 @@ def build_application(
     app.add_handler(MessageHandler(incoming & MEDIA, on_media))
     app.add_handler(MessageHandler(incoming & filters.COMMAND, unknown_command))
     app.add_handler(CallbackQueryHandler(on_review_button, pattern=REVIEW_BUTTON))
+    app.add_handler(CallbackQueryHandler(on_handover_button, pattern=HANDOVER_BUTTON))
     for pattern, handler in BUTTONS:
         app.add_handler(CallbackQueryHandler(handler, pattern=pattern))
     app.add_error_handler(on_error)
@@ -224,6 +236,9 @@ def build_application(
     if settings.watch_content:
         every = timers.watch_content
         jobs.run_repeating(watch_content, interval=every, first=every, name="watch-content")
+    if settings.handover_chat_id is not None:
+        every = timers.handover
+        jobs.run_repeating(check_waiting, interval=every, first=every, name="handover-waiting")
     if settings.health_file is not None:
         jobs.run_repeating(heartbeat, interval=timers.heartbeat, first=0.1, name="heartbeat")
     return app

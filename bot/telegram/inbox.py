@@ -154,10 +154,12 @@ def inbox_entry(update: Update, store: Store) -> InboxEntry | None:
     user, chat = update.effective_user, update.effective_chat
     if kind is None or user is None or chat is None:
         return None
+    thread = None
     if update.message is not None:
         message_id = update.message.message_id
         date = int(update.message.date.timestamp())
         text = store.redact(update.message.text or update.message.caption or "")
+        thread = thread_of(update.message)
     elif update.callback_query is not None and update.callback_query.message is not None:
         message_id = update.callback_query.message.message_id
         date = int(time.time())
@@ -166,8 +168,18 @@ def inbox_entry(update: Update, store: Store) -> InboxEntry | None:
         return None
     return InboxEntry(
         *update_key(update), int(time.time()), kind, chat.id, chat.type, user.id, message_id,
-        date, text,
+        date, text, thread,
     )  # fmt: skip
+
+
+def thread_of(message: Message) -> int | None:
+    """A group message's thread: its forum topic, else the message it replies to."""
+    if message.chat.type == Chat.PRIVATE:
+        return None
+    if message.message_thread_id is not None:
+        return message.message_thread_id
+    replied = message.reply_to_message
+    return replied.message_id if replied is not None else None
 
 
 def rebuilt_update(entry: InboxEntry, bot: Any) -> Update:  # noqa: ANN401 -- PTB's ExtBot
@@ -185,8 +197,9 @@ def rebuilt_update(entry: InboxEntry, bot: Any) -> Update:  # noqa: ANN401 -- PT
             command = entry.text.split(maxsplit=1)[0]
             entities.append(MessageEntity(MessageEntity.BOT_COMMAND, 0, len(command)))
         message = Message(
-            entry.message_id, date, chat, from_user=user, text=entry.text, entities=entities
-        )
+            entry.message_id, date, chat, from_user=user, text=entry.text, entities=entities,
+            message_thread_id=entry.thread,
+        )  # fmt: skip
         update = Update(entry.update_id, message=message)
     update.set_bot(bot)
     for part in (update.message, update.callback_query):

@@ -7,16 +7,24 @@ import contextlib
 import logging
 import re
 
-from telegram import BotCommand, CallbackQuery, Message, Update, User
+from telegram import BotCommand, CallbackQuery, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, filters
 
 from bot.app.assistant import NONE_OF_THESE
 from bot.app.flood import FloodVerdict
+from bot.app.handover import INTENT, SECOND_MISS
 from bot.matching.language import ENGLISH
 from bot.matching.reply import ReplyKind
 from bot.telegram import messages
+from bot.telegram.handover import (
+    OFFER_BUTTON,
+    end_for_forget,
+    offered_here,
+    relay_from_resident,
+    send_offer,
+)
 from bot.telegram.inbox import is_delayed
 from bot.telegram.sending import (
     answer_query,
@@ -65,12 +73,15 @@ MEDIA = (
 
 
 async def guard(update: Update, context: BotContext) -> None:
-    """First for every update: ignore what has no user; stop floods per user."""
+    """First for every update: ignore what has no user; stop floods per user (not in the
+    staff group)."""
     user = update.effective_user
     if user is None or update.effective_chat is None:
         raise ApplicationHandlerStop
     if update.message is None and update.callback_query is None:
         return
+    if update.effective_chat.id == context.services.assistant.settings.handover_chat_id:
+        return  # staff answering residents: every message is relayed, none dropped
     verdict = context.services.flood.check(user.id)
     if verdict is FloodVerdict.OK:
         return
@@ -122,13 +133,27 @@ async def on_text(update: Update, context: BotContext) -> None:
     message, user = update.message, update.effective_user
     if message is None or user is None or not _addressed_to_bot(message, context):
         return
+    if await relay_from_resident(message, context, user.language_code):
+        return  # talking to staff: relayed (after the safety check)
     assistant = context.services.assistant
     burst = _chat_key(message, user)
-    reply = await assistant.answer(_question_text(message, context), user.language_code, burst)
+    question = _question_text(message, context)
+    reply = await assistant.answer(question, user.language_code, burst)
     if reply.language not in (None, ENGLISH):
         log.info("reply %s to a message in language %s", reply.kind.value, reply.language)
-    text = f"{messages.DELAYED}\n\n{reply.html}" if is_delayed(message) else reply.html
-    sent = await send_html(message, text, keyboard_for(reply, assistant.engine), reply.intent)
+    person = None
+    text = reply.html
+    if offered_here(message, context):
+        if reply.intent == INTENT:  # they asked for a person
+            await send_offer(message, context, reply)
+            await record(context, user.id, reply, None)
+            return
+        person = OFFER_BUTTON
+        if assistant.handovers.heard(message.chat_id, question, reply):
+            text += SECOND_MISS
+    text = f"{messages.DELAYED}\n\n{text}" if is_delayed(message) else text
+    keyboard = keyboard_for(reply, assistant.engine, person)
+    sent = await send_html(message, text, keyboard, reply.intent)
     await record(context, user.id, reply, sent.message_id)
 
 
@@ -190,6 +215,10 @@ async def forget(update: Update, context: BotContext) -> None:
     if message is None or user is None:
         return
     context.services.assistant.forget_place(_chat_key(message, user))
+    try:
+        await end_for_forget(context, message.chat_id)
+    except Exception:  # the records are deleted whatever happens to the handover
+        log.exception("could not end a handover for /forget")
     try:
         count = await context.services.assistant.store.forget_user(user.id)
     except Exception:  # tell the resident rather than fail silently
@@ -273,7 +302,8 @@ async def on_suggestion(update: Update, context: BotContext) -> None:
     value = (query.data or "").partition(":")[2]
     if value == "-":
         await answer_query(query)
-        await query.edit_message_text(messages.NONE_OF_THESE)
+        person = InlineKeyboardMarkup([[OFFER_BUTTON]]) if offered_here(message, context) else None
+        await query.edit_message_text(messages.NONE_OF_THESE, reply_markup=person)
         await record(context, user.id, NONE_OF_THESE, message.message_id)
         return
     assistant = context.services.assistant

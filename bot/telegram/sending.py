@@ -173,10 +173,13 @@ def wanted_keyboard(engine: Engine, reply_ref: int) -> InlineKeyboardMarkup:
 DANGER_BUTTON = InlineKeyboardButton("🚨 I'm in danger now", callback_data="d:now")
 
 
-def keyboard_for(reply: Reply, engine: Engine) -> InlineKeyboardMarkup | None:
+def keyboard_for(
+    reply: Reply, engine: Engine, person: InlineKeyboardButton | None = None
+) -> InlineKeyboardMarkup | None:
     """Suggestions, or 👍/👎 under an answer; the "I'm in danger now" button first when
     the safety check was unsure, then the choices of a question the reply asks (a button
-    per district). A crisis reply carries no buttons: it is not a rating."""
+    per district). A crisis reply carries no buttons: it is not a rating. ``person``
+    ("Talk to a person") goes last, under a fallback or suggestions."""
     rows: list[Sequence[InlineKeyboardButton]] = [[DANGER_BUTTON]] if reply.danger_prompt else []
     choices = [InlineKeyboardButton(label, callback_data=data) for label, data in reply.choices]
     rows.extend(choices[n : n + 2] for n in range(0, len(choices), 2))  # two to a row
@@ -184,4 +187,6 @@ def keyboard_for(reply: Reply, engine: Engine) -> InlineKeyboardMarkup | None:
         rows.extend(suggestion_keyboard(reply, engine).inline_keyboard)
     elif reply.kind in (ReplyKind.ANSWER, ReplyKind.EMERGENCY):
         rows.extend(feedback_keyboard().inline_keyboard)
+    if person is not None and reply.kind in (ReplyKind.SUGGEST, ReplyKind.FALLBACK):
+        rows.append([person])
     return InlineKeyboardMarkup(rows) if rows else None
