@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
+from tqdm import tqdm
+
 from bot.app import assembly, database
 from bot.app.assembly import ContentBroken, staff_store
 from bot.app.staff import COMMAND_LINE, PUBLISH_RUNNING, NoSuchQuestion, Staff, draft_of
@@ -98,7 +100,11 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         if args.cv < 2:
             print("--cv needs at least 2 folds", file=sys.stderr)
             return 2
-        figures = cross_validate(engine.content, engine.encoder, args.cv, cases)
+        # One step a fold; tqdm shows nothing when standard error is not a terminal.
+        with tqdm(total=args.cv, desc="cross-validation", unit=" folds", disable=None) as bar:
+            figures = cross_validate(
+                engine.content, engine.encoder, args.cv, cases, done=bar.update
+            )
         report = format_cv_report(figures)
     else:
         figures = evaluate(cases, engine.respond)
