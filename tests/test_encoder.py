@@ -117,7 +117,7 @@ def test_products_run_on_int8_and_read_as_the_float32_graph_does():
     float32 = SentenceEncoder(int8=False)
     texts = ["some lads nicked my bike", "beacon opening hours", "he's got a knife"]
     cosines = (int8.encode(texts) * float32.encode(texts)).sum(axis=1)
-    assert cosines.min() > 0.97
+    assert cosines.min() > 0.99
     assert int8.model_digest != float32.model_digest  # their vectors are cached apart
 
 
