@@ -192,8 +192,8 @@ def int8_graph(source: Path) -> bytes:
 def _cached_int8_graph(source: Path, cache_dir: Path | None) -> bytes:
     """``int8_graph(source)`` of the verified ``source``, from the cache folder when a copy
     with the pinned digest is there (deriving takes about a second), else derived and
-    kept there."""
-    cached = cache_dir / f"minilm-int8-{MODEL_SHA256[:12]}.onnx" if cache_dir else None
+    kept there, named by that digest (a changed ``int8_graph`` writes a new file)."""
+    cached = cache_dir / f"minilm-int8-{INT8_SHA256[:12]}.onnx" if cache_dir else None
     old = cached.read_bytes() if cached is not None and cached.is_file() else None
     if old is not None and hashlib.sha256(old).hexdigest() == INT8_SHA256:
         return old
