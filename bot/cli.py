@@ -69,6 +69,14 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if has_errors(problems) else 0
 
 
+def cmd_prepare(args: argparse.Namespace, settings: Settings) -> int:
+    """Build the engine once, so the next start finds the encoder's int8 graph, the example
+    vectors and the trained models in CACHE_DIR and answers at once (the install runs it)."""
+    engine = load_engine(settings)
+    print(f"Ready: {len(engine.intents)} topics; {engine.matching_mode}", file=sys.stderr)
+    return 0
+
+
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     engine = load_engine(settings)
     messages = [" ".join(args.text)] if args.text else (line.rstrip("\n") for line in sys.stdin)
@@ -366,6 +374,7 @@ def build_parser(
     p = command(sub, "ask", "print the reply to one message (or one per stdin line)", cmd_ask)
     p.add_argument("text", nargs="*", help="the message; none: read lines from standard input")
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    command(sub, "prepare", "train and cache what answering needs (install runs it)", cmd_prepare)
     p = command(sub, "eval", "accuracy on labelled cases (topic ids, or routes)", cmd_eval)
     p.add_argument("cases", type=Path, nargs="?", help="labelled cases (optional with --cv)")
     p.add_argument(
