@@ -219,3 +219,16 @@ def test_a_cache_folder_that_cannot_be_written_costs_time_not_answers(tmp_path, 
     assert model.scores("beacon number", vectors[0]).argmax() == 0
     assert "encoder cache not saved" in caplog.text and "trained model not kept" in caplog.text
     assert blocked.read_text() == "not a folder"
+
+
+def test_the_install_leaves_what_the_first_answer_needs_in_the_cache(tmp_path, monkeypatch, capsys):
+    """scripts/ensure-env runs `prepare` after installing: the int8 graph and the trained
+    models are then in CACHE_DIR, so the first `./run ask` neither derives nor trains."""
+    monkeypatch.setenv("CACHE_DIR", str(tmp_path))
+    assert main(["prepare"]) == 0
+    assert "Ready: " in capsys.readouterr().err
+    assert list(tmp_path.glob("minilm-int8-*.onnx")) and list(tmp_path.glob("model-*.npz"))
+    trained = {p: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    assert main(["ask", "beacon numbr"]) == 0
+    assert "0300 011 55 55" in capsys.readouterr().out
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == trained  # nothing redone
