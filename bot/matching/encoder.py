@@ -365,10 +365,13 @@ class SentenceEncoder:
         if model != self.model_digest:
             log.info("vectors in %s are for another model: not used", path)
             return
-        for key, vector in zip(keys, vectors.astype(np.float32), strict=True):
-            self._memory[bytes(key)] = vector
+        for stored, vector in zip(keys, vectors.astype(np.float32), strict=True):
+            # NumPy's S16 drops trailing zero bytes: 1 digest in 256 ends in one, and was
+            # never found again, so its text was encoded at every start.
+            key = bytes(stored).ljust(16, b"\0")
+            self._memory[key] = vector
             if kept:
-                self._kept.add(bytes(key))
+                self._kept.add(key)
 
     def ship(self, path: Path) -> int:
         """Write the vectors of the content texts (those encoded with ``keep``) to ``path``
