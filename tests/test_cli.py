@@ -79,7 +79,7 @@ def test_a_broken_cases_file_is_reported_with_its_line(tmp_path, capsys):
 
 
 def test_the_terminal_chat_answers_and_lets_you_pick_a_suggestion(capsys, monkeypatch, tmp_path):
-    monkeypatch.setattr("sys.stdin", io.StringIO("beacon numbr\nabuse\n1\n/topics\nquit\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("beacon numbr\nviolence\n1\n/topics\nquit\n"))
     assert main(["chat", "--database", str(tmp_path / "bot.sqlite3")]) == 0
     out = capsys.readouterr().out
     assert "0300 011 55 55" in out and "<b>" not in out
