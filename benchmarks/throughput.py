@@ -11,6 +11,8 @@ measure Telegram's limits, not the bot):
 
 Residents' questions repeat ("beacon number"), and a repeated text reuses its sentence
 vector; ``--unique`` makes every message different, the encoder's worst case.
+``--float32`` runs the encoder's packaged graph as the bot did before its int8 products,
+for a ratio against it on the same machine.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import secrets
 import statistics
@@ -29,6 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.app import assembly
+from bot.matching.encoder import SentenceEncoder
 from bot.settings import Settings
 from bot.telegram.runner import create_application
 from tests.fake_telegram import FakeBotAPI, message
@@ -112,6 +117,7 @@ async def run(messages: int, users: int, rate: float, unique: bool, database_url
         "median_ms": round(statistics.median(latencies), 2),
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2),
         "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "load_average": round(os.getloadavg()[0], 2),
     }
 
 
@@ -131,8 +137,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="log to a throwaway PostgreSQL server started here (fsync on), then stopped",
     )
+    parser.add_argument(
+        "--float32", action="store_true", help="the encoder as before: float32 products"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.float32:  # the one encoder the application builds, built the old way
+        assembly.load_encoder = lambda model, cache_dir: SentenceEncoder(
+            model, cache_dir=cache_dir, int8=False
+        )
     server = PostgresServer(durable=True).start() if args.postgres else None
     try:
         url = server.create_database() if server else args.database_url

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.entry import main
 from tests.conftest import DEFAULTS
+from tests.questions import AMBIGUOUS
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -89,12 +90,12 @@ def test_a_broken_cases_file_is_reported_with_its_line(tmp_path, capsys):
 
 
 def test_the_terminal_chat_answers_and_lets_you_pick_a_suggestion(capsys, monkeypatch, tmp_path):
-    monkeypatch.setattr("sys.stdin", io.StringIO("beacon numbr\nreport abuse\n2\n/topics\nquit\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"beacon numbr\n{AMBIGUOUS}\n1\n/topics\nquit\n"))
     assert main(["chat", "--database", str(tmp_path / "bot.sqlite3")]) == 0
     out = capsys.readouterr().out
     assert "0300 011 55 55" in out and "<b>" not in out
     assert "Did you mean:" in out and "1. " in out
-    assert "08 088 088 088" in out  # the second suggestion (domestic abuse), chosen by number
+    assert "0300 020 0096" in out  # the first suggestion (a complaint's review), chosen by number
     assert "I can help with:" in out
 
 

@@ -32,16 +32,22 @@ def test_benchmark_script_runs_end_to_end_on_a_small_data_set(tmp_path, capsys):
             json.dumps({"text": t, "expect": k}) + "\n" for k, texts in rows.items() for t in texts
         )
     )
-    test = tmp_path / "test.jsonl"
-    test.write_text(
-        json.dumps({"text": "how much money is in my account", "expect": "balance"})
-        + "\n"
-        + json.dumps({"text": "play jazz music", "expect": "none"})
-        + "\n"
+    labelled = tmp_path / "labelled.jsonl"  # alternate lines: each half has both kinds
+    labelled.write_text(
+        "".join(
+            json.dumps({"text": t, "expect": e}) + "\n"
+            for t, e in [
+                ("how much money is in my account", "balance"),
+                ("will it rain tomorrow", "weather"),
+                ("play jazz music", "none"),
+                ("book me a table for two", "none"),
+            ]
+        )
     )
-    assert (
-        main(["--train", str(train), "--calibrate", str(test), "--test", str(test), "--json"]) == 0
-    )
-    result = json.loads(capsys.readouterr().out)
-    assert result["intents"] == 2 and result["in_scope_accuracy"] == 1.0
-    assert {"median_ms", "p99_ms", "build_seconds", "peak_memory_mb"} <= set(result)
+    args = ["--train", str(train), "--labelled", str(labelled), "--rate", "100", "--json"]
+    assert main([*args, "--encoders", "today,int8"]) == 0
+    today, int8 = map(json.loads, capsys.readouterr().out.splitlines())
+    assert (today["encoder"], int8["encoder"]) == ("today", "int8")
+    assert today["in_scope"] == int8["in_scope"] == 1.0
+    assert len(int8["thresholds"]) == 2  # calibrated on each half, measured on the other
+    assert {"median_ms", "p99_ms", "unique_per_second", "peak_mb"} <= set(int8)

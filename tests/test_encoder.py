@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from bot.app.assembly import load_engine
 from bot.app.batching import ReplyBatcher
 from bot.entry import main
 from bot.matching.classifier import LinearModel
 from bot.matching.encoder import EncoderUnavailable, SentenceEncoder, load_encoder, packaged_model
 from bot.matching.engine import Engine
 from bot.matching.reply import Reply, ReplyKind
+from bot.settings import Settings
 from tests.conftest import project_content
 
 
@@ -51,14 +54,83 @@ def test_a_model_file_that_is_not_the_pinned_one_is_refused(tmp_path):
         SentenceEncoder(fake)
 
 
+# Texts that are not in the shipped content, so no shipped vector stands in for them.
+NEW_TEXTS = ["a heron took the goldfish from my pond", "the bus shelter glass is smashed again"]
+
+
+def counting(encoder: SentenceEncoder) -> list[int]:
+    """How many texts ``encoder`` encodes for each call that keeps them."""
+    counts: list[int] = []
+    encoder.on_encoding = counts.append
+    return counts
+
+
 def test_example_vectors_are_kept_on_disk_and_reused(tmp_path):
     first = SentenceEncoder(cache_dir=tmp_path)
-    vectors = first.encode(["beacon number", "fly tipping"], keep=True)
+    vectors = first.encode(NEW_TEXTS, keep=True)
     (cache,) = tmp_path.glob("minilm-*.npz")
     second = SentenceEncoder(cache_dir=tmp_path)
     second._session = None  # a second encoder must not need the model for cached texts
-    assert np.array_equal(second.encode(["beacon number", "fly tipping"]), vectors)
+    assert np.array_equal(second.encode(NEW_TEXTS), vectors)
     assert cache.stat().st_size > 0
+
+
+def test_a_changed_example_is_encoded_again_and_the_rest_reused(tmp_path):
+    SentenceEncoder(cache_dir=tmp_path).encode(NEW_TEXTS, keep=True)
+    encoder = SentenceEncoder(cache_dir=tmp_path)
+    counts = counting(encoder)
+    edited = [NEW_TEXTS[0], "the bus shelter glass was smashed last night"]
+    vectors = encoder.encode(edited, keep=True)
+    assert counts == [1]  # only the edited text
+    fresh = SentenceEncoder().encode(edited)
+    assert np.allclose(vectors, fresh, atol=1e-6)
+
+
+def test_vectors_cached_for_another_model_are_not_used(tmp_path, caplog):
+    """After an upgrade of the model, vectors kept for the old one would answer wrongly:
+    a cache file whose model digest is not this encoder's is passed over."""
+    first = SentenceEncoder(cache_dir=tmp_path)
+    right = first.encode(NEW_TEXTS, keep=True)
+    (cache,) = tmp_path.glob("minilm-*.npz")
+    with np.load(cache) as data:
+        keys = data["keys"]
+    np.savez(cache, keys=keys, vectors=-right, model=np.array("0" * 64))  # stale and wrong
+    encoder = SentenceEncoder(cache_dir=tmp_path)
+    counts = counting(encoder)
+    with caplog.at_level(logging.INFO):
+        vectors = encoder.encode(NEW_TEXTS, keep=True)
+    assert counts == [2] and np.allclose(vectors, right, atol=1e-6)
+    assert "for another model: not used" in caplog.text
+
+
+def test_a_fresh_install_answers_without_encoding_the_shipped_examples(tmp_path):
+    """The shipped content's vectors ship with the package: an empty cache folder (a fresh
+    clone) starts without "Preparing answers: encoding N examples"."""
+    lines: list[str] = []
+    engine, _ = load_engine(Settings(cache_dir=tmp_path), lines.append)
+    assert lines == []
+    assert engine.respond("beacon numbr").intent == "victim_support_beacon"
+
+
+def test_products_run_on_int8_and_read_as_the_float32_graph_does():
+    int8 = SentenceEncoder()
+    float32 = SentenceEncoder(int8=False)
+    texts = ["some lads nicked my bike", "beacon opening hours", "he's got a knife"]
+    cosines = (int8.encode(texts) * float32.encode(texts)).sum(axis=1)
+    assert cosines.min() > 0.99
+    assert int8.model_digest != float32.model_digest  # their vectors are cached apart
+
+
+def test_an_altered_int8_graph_in_the_cache_is_derived_again(tmp_path, caplog):
+    SentenceEncoder(cache_dir=tmp_path)
+    (graph,) = tmp_path.glob("minilm-int8-*.onnx")
+    pinned = graph.read_bytes()
+    graph.write_bytes(pinned[:-1000] + bytes(1000))  # altered weights
+    with caplog.at_level(logging.WARNING):
+        encoder = SentenceEncoder(cache_dir=tmp_path)
+    assert "was altered; derived it again" in caplog.text
+    assert graph.read_bytes() == pinned
+    assert hashlib.sha256(pinned).hexdigest() == encoder.model_digest
 
 
 def test_a_broken_encoder_leaves_tf_idf_answering_and_says_so(tmp_path, caplog):
@@ -147,3 +219,16 @@ def test_a_cache_folder_that_cannot_be_written_costs_time_not_answers(tmp_path, 
     assert model.scores("beacon number", vectors[0]).argmax() == 0
     assert "encoder cache not saved" in caplog.text and "trained model not kept" in caplog.text
     assert blocked.read_text() == "not a folder"
+
+
+def test_the_install_leaves_what_the_first_answer_needs_in_the_cache(tmp_path, monkeypatch, capsys):
+    """scripts/ensure-env runs `prepare` after installing: the int8 graph and the trained
+    models are then in CACHE_DIR, so the first `./run ask` neither derives nor trains."""
+    monkeypatch.setenv("CACHE_DIR", str(tmp_path))
+    assert main(["prepare"]) == 0
+    assert "Ready: " in capsys.readouterr().err
+    assert list(tmp_path.glob("minilm-int8-*.onnx")) and list(tmp_path.glob("model-*.npz"))
+    trained = {p: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    assert main(["ask", "beacon numbr"]) == 0
+    assert "0300 011 55 55" in capsys.readouterr().out
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == trained  # nothing redone

@@ -8,6 +8,7 @@ from bot.content.loading import load_content
 from bot.matching.engine import Engine
 from bot.matching.evaluation import outcome_label
 from bot.matching.reply import ReplyKind
+from tests.questions import AMBIGUOUS
 
 BAD_INPUT = [
     "",
@@ -84,9 +85,9 @@ def test_an_out_of_scope_topic_replies_with_who_can_help(content_dir, encoder, t
 
 
 def test_an_ambiguous_question_offers_suggestions_with_titles(engine):
-    # "report abuse": a hate crime or abuse at home both fit (a bare "abuse" sat on the
-    # margin's edge: the talk_to_person topic moved it 0.003 past).
-    reply = engine.respond("report abuse")
+    # "complaint help": complaining about the police, or asking for a review of a
+    # complaint's outcome, both fit; a resident must be asked which.
+    reply = engine.respond(AMBIGUOUS)
     assert reply.kind is ReplyKind.SUGGEST
     assert 2 <= len(reply.suggestions) <= 3
     for intent_id in reply.suggestions:

@@ -11,6 +11,7 @@ import pytest
 from bot.content.opening_hours import UK
 from bot.entry import main
 from tests.fake_telegram import BOT_ID, FakeBotAPI, callback, message
+from tests.questions import AMBIGUOUS
 from tests.telegram_harness import running_bot
 
 RESIDENT, STAFF, STRANGER, ADMIN = 4101, 4202, 4303, 4404
@@ -159,7 +160,7 @@ async def test_a_fallback_offers_a_person_and_two_misses_in_a_row_say_so(engine)
         assert ("🙋 Talk to a person", "h:offer") in first.buttons
         assert "Would you like to talk to a person?" not in first.text
         await said(fake, message(RESIDENT, "beacon number"), RESIDENT)  # an answer: not a miss
-        (suggested,) = await said(fake, message(RESIDENT, "report abuse"), RESIDENT)
+        (suggested,) = await said(fake, message(RESIDENT, AMBIGUOUS), RESIDENT)
         assert suggested.buttons[-1] == ("🙋 Talk to a person", "h:offer")  # "Did you mean"
         assert "Would you like to talk to a person?" not in suggested.text
         (second,) = await said(fake, message(RESIDENT, "zxq blorf wibble"), RESIDENT)

@@ -14,6 +14,7 @@ from bot.matching.engine import Engine
 from bot.storage.store import MessageOutcome
 from bot.telegram import messages
 from tests.fake_telegram import BOT_ID, BOT_USERNAME, FakeBotAPI, callback, message
+from tests.questions import AMBIGUOUS
 from tests.telegram_harness import TOKEN, running_bot
 
 ALICE, BOB = 101, 202
@@ -102,7 +103,7 @@ async def test_topics_menu_button_shows_the_answer(engine):
 
 async def test_suggestions_are_buttons_and_choosing_one_replaces_them(engine):
     async with running_bot(engine) as (fake, _, _):
-        (question,) = await ask(fake, message(ALICE, "report abuse"))
+        (question,) = await ask(fake, message(ALICE, AMBIGUOUS))
         labels = [t for t, _ in question.buttons]
         assert labels[-1] == "None of these" and len(labels) >= 3
         choice = question.buttons[0][1]

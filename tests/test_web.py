@@ -22,6 +22,7 @@ from bot.web.markup import to_web_html
 from bot.web.server import beside
 from tests.fake_telegram import message
 from tests.postgres_server import free_port
+from tests.questions import AMBIGUOUS
 from tests.resident_data import RESIDENT_DATA
 from tests.telegram_harness import running_bot
 from tests.web_harness import WebClient, running_web_chat, wait_until_serving
@@ -48,7 +49,7 @@ async def test_a_question_gets_the_engines_answer_with_feedback_and_a_session(en
 
 async def test_did_you_mean_buttons_answer_and_none_of_these_is_logged(engine, tmp_path):
     async with running_web_chat(engine, tmp_path) as chat, WebClient(chat.url) as client:
-        unsure = await client.ask("speeding on my road")
+        unsure = await client.ask(AMBIGUOUS)
         assert unsure["kind"] == "suggest"
         *topics, none = unsure["buttons"]
         assert none == {"label": "None of these", "data": "s:-"}
@@ -56,7 +57,7 @@ async def test_did_you_mean_buttons_answer_and_none_of_these_is_logged(engine, t
         chosen = (await client.press(unsure, topics[0]["data"])).json()["message"]
         assert chosen["kind"] == "answer" and chosen["feedback"]
         assert chosen["html"] == to_web_html(engine.answer_for(topics[0]["data"][2:]).html)
-        again = await client.ask("speeding on my road")
+        again = await client.ask(AMBIGUOUS)
         gave_up = (await client.press(again, "s:-")).json()["message"]
         assert "Try asking in other words" in gave_up["html"] and not gave_up["feedback"]
         expired = await client.press(again, "s:no_such_topic")

@@ -13,6 +13,7 @@ import pytest
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright
 
+from tests.questions import AMBIGUOUS
 from tests.resident_data import RESIDENT_DATA
 from tests.web_harness import running_web_chat
 
@@ -88,8 +89,8 @@ async def test_a_danger_message_shows_999_first_and_a_beacon_question_its_number
 
 async def test_did_you_mean_works_by_keyboard_alone(engine, tmp_path):
     async with chat_page(engine, tmp_path) as (page, _):
-        await page.keyboard.type("speeding on my road")
-        RESIDENT_DATA.web("speeding on my road")
+        await page.keyboard.type(AMBIGUOUS)
+        RESIDENT_DATA.web(AMBIGUOUS)
         await page.keyboard.press("Enter")
         choices = page.locator(".choices .choice")
         await choices.first.wait_for()

@@ -7,6 +7,8 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 
+from tqdm import tqdm
+
 from bot.app.assistant import Assistant
 from bot.content.facts import FactKind, recorded
 from bot.content.loading import Content, load_content
@@ -47,11 +49,19 @@ def load_engine(
         show = progress
 
         def encoding(count: int) -> None:
-            if count >= SHOWN_FROM:
-                show(
-                    f"Preparing answers: encoding {count:,} examples "
-                    "(once: later starts reuse them)…"
-                )
+            encoder.on_progress = None
+            if count < SHOWN_FROM:
+                return
+            show(f"Preparing answers: encoding {count:,} examples (once: later starts reuse them)…")
+            # A bar on standard error; tqdm leaves it out when that is not a terminal.
+            bar = tqdm(total=count, unit=" examples", disable=None, leave=False)
+
+            def advance(done: int) -> None:
+                bar.update(done - bar.n)
+                if done >= count:
+                    bar.close()
+
+            encoder.on_progress = advance
 
         encoder.on_encoding = encoding
     return Engine(content, encoder, settings.cache_dir), problems

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -39,7 +39,9 @@ def cross_validate(
     folds: int = 5,
     cases: Sequence[Case] = (),
     seed: int = 0,
+    done: Callable[[], object] | None = None,
 ) -> dict[str, Any]:
+    """``done`` is told when each fold is scored (each trains a model: it takes a while)."""
     pool: list[tuple[Case, Source]] = []
     for intent in content.intents.values():
         expect = frozenset({_OUTCOME_EXPECT.get(intent.outcome, intent.id)})
@@ -58,6 +60,8 @@ def cross_validate(
         engine = Engine(_without(content, {source for _, source in held}), encoder)
         answered = engine.respond_many([case.text for case, _ in held])
         replies += [(case, reply) for (case, _), reply in zip(held, answered, strict=True)]
+        if done is not None:
+            done()
     topic_rows = [(c, r) for c, r in replies if NOT_DANGER not in c.expect]
     figures = summarise(topic_rows, [])
     figures.update(_safety_figures(replies))
