@@ -291,7 +291,20 @@ def message(
     return update
 
 
-def callback(user_id: int, data: str, message_id: int, text: str = "...") -> dict:
+def callback(
+    user_id: int,
+    data: str,
+    message_id: int,
+    text: str = "...",
+    *,
+    chat_type: str = "private",
+    chat_id: int | None = None,
+) -> dict:
+    """A button press under the bot's message ``message_id`` (in a private chat unless
+    ``chat_type`` says otherwise)."""
+    chat = {"id": chat_id if chat_id is not None else user_id, "type": chat_type}
+    if chat_type != "private":
+        chat["title"] = "Residents group"
     update = {
         "callback_query": {
             "id": str(next(_ids)),
@@ -302,7 +315,7 @@ def callback(user_id: int, data: str, message_id: int, text: str = "...") -> dic
                 "message_id": message_id,
                 "date": int(time.time()),
                 "text": text,
-                "chat": {"id": user_id, "type": "private"},
+                "chat": chat,
                 "from": {"id": BOT_ID, "is_bot": True, "first_name": "Herts Safety"},
             },
         }

@@ -16,6 +16,7 @@ import pytest
 
 from bot.entry import main
 from bot.telegram import messages
+from bot.telegram.admin import ADMIN_PRIVATE_ONLY
 from tests.fake_telegram import callback, message
 from tests.telegram_harness import running_bot
 from tests.test_telegram import ask
@@ -376,3 +377,31 @@ def test_a_draft_that_lowers_safety_below_a_floor_is_held_back_and_one_that_keep
         "crisis recall 80.0% (must be at least 85%)",
     ]
     assert safety_failures(same) == ["danger now led by 999 96.6% (must be at least 97%)"]
+
+
+async def test_an_admins_review_button_in_a_group_never_posts_a_residents_question_there(
+    engine, content_dir
+):
+    """A forged press on a message in a group, by an admin: refused like the admin commands
+    (the replies quote the resident's question), and nothing is reviewed."""
+    group = -100987
+    dirs = {"intents": content_dir.intents, "knowledge": content_dir.knowledge}
+    async with running_bot(engine, admin_ids=frozenset({ADMIN}), **dirs) as (fake, store, _):
+        await ask(fake, message(RESIDENT, UNANSWERED))
+        assert await store.flush()
+        (question,) = await store.questions(days=1)
+        for data in (f"ra:{question.id}", f"rt:{question.id}:out_of_scope", f"ri:{question.id}"):
+            fake.push(callback(ADMIN, data, 5, chat_type="supergroup", chat_id=group))
+        await fake.wait_for(lambda: len(fake.sent("answerCallbackQuery")) == 3)
+        await fake.settle()
+        assert [c.params.get("text") for c in fake.sent("answerCallbackQuery")] == [
+            ADMIN_PRIVATE_ONLY
+        ] * 3
+        assert not fake.sent(chat_id=group) and not fake.sent("editMessageText")
+        assert not (store.path.parent / "draft").exists()
+        # still waiting for review, and a normal question is answered and logged
+        assert [q.id for q in await store.questions(days=1)] == [question.id]
+        (answer,) = await ask(fake, message(RESIDENT, "beacon phone number"))
+        assert "0300 011 55 55" in answer.text
+        assert await store.flush()
+        assert len(await store.outcomes(days=1)) == 2
