@@ -305,6 +305,11 @@ def rewrite_log_records(rewrite: Callable[[str], str]) -> None:
     logging.setLogRecordFactory(factory)
 
 
+# Database drivers print statements with their parameters (residents' text) at DEBUG:
+# they stay at INFO or above whatever LOG_LEVEL says.
+DRIVER_LOGGERS = ("aiosqlite", "asyncpg")
+
+
 def configure_logging(settings: Settings) -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger().setLevel(settings.log_level)
@@ -313,7 +318,5 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run otherwise
-    # Database drivers print statements with their parameters (residents' text) at DEBUG:
-    # they stay at INFO or above whatever LOG_LEVEL says.
-    for driver in ("aiosqlite", "asyncpg"):
+    for driver in DRIVER_LOGGERS:
         logging.getLogger(driver).setLevel(max(logging.INFO, logging.getLogger().level))

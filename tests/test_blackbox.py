@@ -33,7 +33,8 @@ ADMIN = 730900
 
 
 class BotProcess:
-    """``python -m bot run`` against the fake; its log is kept in ``log_path``."""
+    """``python -m bot run`` against the fake, at LOG_LEVEL=DEBUG unless told otherwise;
+    its log is kept in ``log_path``."""
 
     def __init__(self, api: FakeBotAPIServer, folder: Path, **env: str) -> None:
         self.api, self.folder = api, folder
@@ -47,6 +48,7 @@ class BotProcess:
             "DATABASE_PATH": str(self.database),
             "HASH_SECRET": SECRET,
             "WATCH_CONTENT": "0",
+            "LOG_LEVEL": "DEBUG",  # the whole run's leak check reads every line
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
@@ -97,9 +99,7 @@ def person(user_id: int, first: str, username: str) -> dict:
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
     """One bot for the fault tests, logging at DEBUG (PTB then logs whole updates)."""
     api = FakeBotAPIServer()
-    process = BotProcess(
-        api, tmp_path_factory.mktemp("bot"), LOG_LEVEL="DEBUG", ADMIN_IDS=str(ADMIN)
-    )
+    process = BotProcess(api, tmp_path_factory.mktemp("bot"), ADMIN_IDS=str(ADMIN))
     process.env["CACHE_DIR"] = str(CACHE)  # module-scoped: before conftest's per-test setting
     process.start()
     try:
@@ -245,7 +245,9 @@ def test_a_data_folder_that_cannot_be_written_still_lets_residents_be_answered(t
     del bot.env["HASH_SECRET"]  # so the key must be made, and cannot be kept
     try:
         bot.start()
-        api.push(message(731001, "beacon numbr"), message(731002, "what is the non emergency number"))
+        api.push(
+            message(731001, "beacon numbr"), message(731002, "what is the non emergency number")
+        )
         api.wait_for(lambda: api.sent(chat_id=731001) and api.sent(chat_id=731002), timeout=90)
         assert "0300 011 55 55" in api.sent(chat_id=731001)[0].text
         assert bot.stop() == 0
