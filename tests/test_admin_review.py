@@ -195,7 +195,10 @@ async def test_review_buttons_add_to_a_draft_that_only_publish_makes_live_all_au
         assert "to out_of_scope in the draft" in fake.sent("editMessageText")[-1].text
         assert scope.read_text() == live_before  # not live yet
         draft = store.path.parent / "draft" / "intents" / "out_of_scope.yaml"
-        assert draft.read_text().endswith("  - what time does the tip open\n")
+        # the example cites its question, so the resident's /forget can find it again
+        assert draft.read_text().endswith(
+            f"  - what time does the tip open  # from question #{tip_id}\n"
+        )
 
         tip = next(d for d in by_data if d.startswith("ri:") and d != f"ri:{tip_id}")
         await ask(fake, callback(ADMIN, tip, buttons.message_id))
@@ -245,7 +248,7 @@ async def test_review_add_from_either_surface_drafts_marks_the_group_and_audits(
         assert "No unanswered questions" in after.text
         (audit,) = await ask(fake, message(ADMIN, "/audit"))
     draft = tmp_path / "draft" / "intents" / "out_of_scope.yaml"
-    assert draft.read_text().endswith("  - what time does the tip open today\n")
+    assert draft.read_text().endswith("  - what time does the tip open today  # from question #2\n")
     assert scope.read_text() == live_before  # live only once published
     assert "add-example #2 → out_of_scope (draft)" in audit.text
     assert "tip open" not in audit.text  # the number, never the resident's words

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict, deque
@@ -56,6 +57,8 @@ _LATEST = (
 SET_TEXT = f"UPDATE messages SET text = ?1 WHERE id = {_LATEST}"  # noqa: S608 -- constants
 SET_WANTED = f"UPDATE messages SET wanted = ?1 WHERE id = {_LATEST}"  # noqa: S608 -- constants
 REMEMBERED = 10_000  # answered questions kept in memory, redacted only if they get a 👎
+# An audit entry of an older version, quoting the question: '#12 "its words" → topic (draft)'
+_QUOTED = re.compile(r'#(\d+) ".*" (→ .*)', re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -588,16 +591,26 @@ class QueuedStore(ABC):
         except self.errors as exc:
             raise StoreUnavailable(str(exc)) from exc
 
+    async def reviewed_questions(self, user_id: int) -> set[int]:
+        """The numbers of the user's questions staff reviewed: one of them may have been
+        added to the draft, which cites it (``bot.content.drafts``)."""
+        rows = await self._read(
+            "SELECT id FROM messages WHERE user_key = ? AND reviewed = 1", (self.user_key(user_id),)
+        )
+        return {int(row[0]) for row in rows}
+
     async def forget_user(self, user_id: int) -> int:
         key = self.user_key(user_id)
         for remembered in [k for k in self._answered if k[0] == key]:
             del self._answered[remembered]
         queued = len(self._pending)
         self._pending = deque(r for r in self._pending if r.user_key != key)
+        unqueued = queued - len(self._pending)
+        quoting = await self._audit_unquoted(questions=await self.reviewed_questions(user_id))
         return (
-            queued
-            - len(self._pending)
+            unqueued
             + await self._change(
+                *quoting,
                 ("DELETE FROM feedback WHERE user_key = ?", (key,)),
                 (
                     "DELETE FROM feedback WHERE message_id IN"
@@ -609,11 +622,37 @@ class QueuedStore(ABC):
         )
 
     async def purge_text(self, older_than_days: int) -> int:
-        """Retention: drop question text older than the limit; the counts stay."""
+        """Retention: drop question text older than the limit from every table that keeps
+        any (the log, updates never answered, audit entries of older versions); the counts
+        stay."""
         cutoff = int(time.time()) - older_than_days * 86400
         return await self._change(
-            ("UPDATE messages SET text = NULL WHERE at < ? AND text IS NOT NULL", (cutoff,))
+            ("UPDATE messages SET text = NULL WHERE at < ? AND text IS NOT NULL", (cutoff,)),
+            ("UPDATE inbox SET text = NULL WHERE received < ? AND text IS NOT NULL", (cutoff,)),
+            *await self._audit_unquoted(before=cutoff),
         )
+
+    async def _audit_unquoted(
+        self, *, questions: set[int] | None = None, before: int | None = None
+    ) -> list[tuple[str, Sequence[object]]]:
+        """Statements that take the quoted question out of audit entries written before
+        entries named only its number (``#12 "words" → topic``), for these ``questions``
+        or entries older than ``before``."""
+        rows = await self._read(
+            "SELECT id, at, detail FROM audit WHERE action = 'add-example' AND detail LIKE ?",
+            ('#% "%',),
+        )
+        statements: list[tuple[str, Sequence[object]]] = []
+        for row_id, at, detail in rows:
+            quoted = _QUOTED.fullmatch(detail)
+            if quoted is None:
+                continue
+            if (questions is not None and int(quoted[1]) in questions) or (
+                before is not None and at < before
+            ):
+                unquoted = f"#{quoted[1]} {quoted[2]}"
+                statements.append(("UPDATE audit SET detail = ? WHERE id = ?", (unquoted, row_id)))
+        return statements
 
     async def questions(self, days: int, reviewed: bool = False) -> list[Question]:
         """Unanswered and suggested questions with text, newest first, not yet reviewed

@@ -183,7 +183,7 @@ async def forget(update: Update, context: BotContext) -> None:
     if message is None or user is None:
         return
     try:
-        count = await context.services.assistant.store.forget_user(user.id)
+        count = await context.services.assistant.forget(user.id)
     except Exception:  # tell the resident rather than fail silently
         log.exception("could not forget a user")
         await message.reply_text(messages.FORGET_FAILED)

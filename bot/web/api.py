@@ -156,7 +156,7 @@ class WebChat:
         session = session_of(data)
         self.limits.check(request, session)
         try:
-            count = await self.assistant.store.forget_user(user_id(session))
+            count = await self.assistant.forget(user_id(session))
         except Exception:  # tell the resident rather than fail silently
             log.exception("could not forget a web session")
             raise ApiError(503, texts.FORGET_FAILED) from None
