@@ -240,9 +240,11 @@ class QueuedStore(ABC):
         )
         self._start_writer()
 
-    async def close(self) -> None:
+    async def close(self, timeout: float = 5.0) -> None:
+        """Write what is queued within ``timeout`` seconds; what is not written by then goes
+        to the fallback file."""
         if self._writer is not None:
-            written = await self.flush(timeout=5)
+            written = await self.flush(timeout=timeout)
             writer, self._writer = self._writer, None
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -607,18 +609,15 @@ class QueuedStore(ABC):
         self._pending = deque(r for r in self._pending if r.user_key != key)
         unqueued = queued - len(self._pending)
         quoting = await self._audit_unquoted(questions=await self.reviewed_questions(user_id))
-        return (
-            unqueued
-            + await self._change(
-                *quoting,
-                ("DELETE FROM feedback WHERE user_key = ?", (key,)),
-                (
-                    "DELETE FROM feedback WHERE message_id IN"
-                    " (SELECT id FROM messages WHERE user_key = ?)",
-                    (key,),
-                ),
-                ("DELETE FROM messages WHERE user_key = ?", (key,)),
-            )
+        return unqueued + await self._change(
+            *quoting,
+            ("DELETE FROM feedback WHERE user_key = ?", (key,)),
+            (
+                "DELETE FROM feedback WHERE message_id IN"
+                " (SELECT id FROM messages WHERE user_key = ?)",
+                (key,),
+            ),
+            ("DELETE FROM messages WHERE user_key = ?", (key,)),
         )
 
     async def purge_text(self, older_than_days: int) -> int:

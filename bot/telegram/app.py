@@ -42,7 +42,7 @@ from bot.telegram.admin_review import (
     on_review_button,
 )
 from bot.telegram.health import write_health
-from bot.telegram.inbox import DurableQueue, InboxApplication, InboxBot, answer_pending
+from bot.telegram.inbox import DurableQueue, InboxBot, answer_pending
 from bot.telegram.ratelimit import PacingRateLimiter
 from bot.telegram.residents import (
     BUTTONS,
@@ -68,6 +68,7 @@ from bot.telegram.services import (
     services_of,
 )
 from bot.telegram.standby import health_line, step_down, wait_until_active
+from bot.telegram.stopping import StoppingApplication
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,8 @@ async def post_init(app: BotApplication) -> None:
 
 async def post_shutdown(app: BotApplication) -> None:
     await services_of(app).running_beside.aclose()
-    await services_of(app).assistant.store.close()
+    left = app.seconds_left() if isinstance(app, StoppingApplication) else 5.0
+    await services_of(app).assistant.store.close(timeout=max(0.5, left))
     await step_down(app)
 
 
@@ -180,7 +182,7 @@ def build_application(
     )
     builder = (
         ApplicationBuilder()
-        .application_class(InboxApplication)
+        .application_class(StoppingApplication)
         .bot(bot)
         .update_queue(queue)
         .context_types(CONTEXT_TYPES)
@@ -189,6 +191,8 @@ def build_application(
         .post_shutdown(post_shutdown)
     )
     app: BotApplication = builder.build()
+    if isinstance(app, StoppingApplication):
+        app.shutdown_seconds = settings.shutdown_seconds
     queue.store = store
     if store is not None:  # (tests of start-up faults build the bot without one)
         logscrub.install(store.user_key)
