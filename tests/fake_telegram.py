@@ -110,7 +110,7 @@ class FakeBotAPI(BaseRequest):
         # measure the bot rather than the fake.
         self.keep_calls = keep_calls
         self.calls: list[Call] = []
-        self.faults: dict[str, deque[tuple[int, dict] | Exception]] = defaultdict(deque)
+        self.faults: dict[str, deque[tuple[int, dict] | BaseException]] = defaultdict(deque)
         self._updates: list[dict] = []
         self._next_update = 1
         self._next_message = 1000
@@ -145,7 +145,7 @@ class FakeBotAPI(BaseRequest):
             files = dict(request_data.multipart_data) if request_data else {}
             self.calls.append(Call(name, params, url, files=files or None))
         self._changed.set()
-        if self.faults[name] and isinstance(self.faults[name][0], Exception):
+        if self.faults[name] and isinstance(self.faults[name][0], BaseException):
             if name != "getUpdates" and self.keep_calls:
                 self.calls[-1].method = f"{name}:raised"
             raise self.faults[name].popleft()
@@ -244,7 +244,7 @@ class FakeBotAPI(BaseRequest):
             count = len(self.calls)
             await asyncio.sleep(quiet)
 
-    def raise_next(self, method: str, error: Exception) -> None:
+    def raise_next(self, method: str, error: BaseException) -> None:
         """The next call of ``method`` fails in transport (a timeout, a dropped connection)."""
         self.faults[method].append(error)
 

@@ -190,6 +190,7 @@ class QueuedStore(ABC):
         self._evicted = 0  # records taken from the queue's front, to keep the batch in step
         self._lost = 0  # records that could be neither written nor saved, in this run
         self.refused = 0  # records no store could hold, set aside in this run (/stats)
+        self.restarts = 0  # writer tasks started again after ending unexpectedly (/stats)
         self._failing = False
         # Answered questions by (user_key, reply_ref), in memory only: a 👎 writes its
         # question (redacted) to the log; answers nobody rates are never stored as text.
@@ -234,6 +235,7 @@ class QueuedStore(ABC):
         if task.cancelled() or task is not self._writer:
             return
         exc = task.exception()
+        self.restarts += 1
         log.error(
             "question-log writer stopped (%s); starting it again",
             type(exc).__name__ if exc else "returned",

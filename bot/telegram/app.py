@@ -69,6 +69,7 @@ from bot.telegram.services import (
 )
 from bot.telegram.standby import health_line, step_down, wait_until_active
 from bot.telegram.stopping import StoppingApplication
+from bot.telegram.supervision import supervise
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class Timers:
     """Seconds between runs of the repeating jobs (tests shorten them)."""
 
     watch_content: float = 2.0  # look for changed content files
+    supervise: float = 1.0  # see that polling still runs (bot.telegram.supervision)
     heartbeat: float = 30.0  # rewrite the health file
     retention: float = 86400.0  # delete question text past its retention
 
@@ -115,6 +117,10 @@ async def heartbeat(context: BotContext) -> None:
     container's health check (only the active instance runs jobs; a standby writes its own
     line)."""
     write_health(context.services.assistant.settings.health_file, health_line(context.application))
+
+
+async def supervision(context: BotContext) -> None:
+    await supervise(context.application)
 
 
 async def post_init(app: BotApplication) -> None:
@@ -228,6 +234,7 @@ def build_application(
     if settings.watch_content:
         every = timers.watch_content
         jobs.run_repeating(watch_content, interval=every, first=every, name="watch-content")
+    jobs.run_repeating(supervision, interval=timers.supervise, first=timers.supervise)
     if settings.health_file is not None:
         jobs.run_repeating(heartbeat, interval=timers.heartbeat, first=0.1, name="heartbeat")
     return app
