@@ -5,9 +5,10 @@ the webhook tests) registers what a resident would have sent in it: message text
 characters or more, first and last names and usernames, and user and chat ids of 5 digits
 or more. The web chat's client (``tests.web_harness``) registers its message text, its
 session ids and the address it claims through X-Forwarded-For. Every log line of the run, at
-every level (the suite's root logger is at DEBUG, and the real bot processes of the
-black-box tests log at DEBUG), is checked against what was registered before it: lines of this process through a handler on the root logger, lines of the real
-bot processes (``BotProcess``) from their log files. A leak is reported as the logger and
+every level (the suite's root logger is at DEBUG, and so is the black-box tests' shared bot
+process), is checked against what was registered before it: lines of this process through a
+handler on the root logger, lines of the real bot processes (``BotProcess``) from their log
+files. A leak is reported as the logger and
 the kind of data, never the data itself: the failing test's teardown names it, and what
 turns up outside any test fails the session (``conftest.py``; under pytest-xdist each
 worker checks its own lines and hands its findings to the controller).

@@ -33,8 +33,8 @@ ADMIN = 730900
 
 
 class BotProcess:
-    """``python -m bot run`` against the fake, at LOG_LEVEL=DEBUG unless told otherwise;
-    its log is kept in ``log_path``."""
+    """``python -m bot run`` against the fake; its log is kept in ``log_path`` (and read
+    by the whole run's leak check, at every level)."""
 
     def __init__(self, api: FakeBotAPIServer, folder: Path, **env: str) -> None:
         self.api, self.folder = api, folder
@@ -48,7 +48,6 @@ class BotProcess:
             "DATABASE_PATH": str(self.database),
             "HASH_SECRET": SECRET,
             "WATCH_CONTENT": "0",
-            "LOG_LEVEL": "DEBUG",  # the whole run's leak check reads every line
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
@@ -99,7 +98,9 @@ def person(user_id: int, first: str, username: str) -> dict:
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
     """One bot for the fault tests, logging at DEBUG (PTB then logs whole updates)."""
     api = FakeBotAPIServer()
-    process = BotProcess(api, tmp_path_factory.mktemp("bot"), ADMIN_IDS=str(ADMIN))
+    process = BotProcess(
+        api, tmp_path_factory.mktemp("bot"), LOG_LEVEL="DEBUG", ADMIN_IDS=str(ADMIN)
+    )
     process.env["CACHE_DIR"] = str(CACHE)  # module-scoped: before conftest's per-test setting
     process.start()
     try:
