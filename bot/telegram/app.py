@@ -150,8 +150,9 @@ async def post_init(app: BotApplication) -> None:
 
 async def post_shutdown(app: BotApplication) -> None:
     await services_of(app).running_beside.aclose()
-    left = app.seconds_left() if isinstance(app, StoppingApplication) else 5.0
-    await services_of(app).assistant.store.close(timeout=max(0.5, left))
+    # the last half second of the stop's time is for saving what could not be written
+    left = app.seconds_left() - 0.5 if isinstance(app, StoppingApplication) else 5.0
+    await services_of(app).assistant.store.close(timeout=max(0.2, left))
     await step_down(app)
 
 
