@@ -21,7 +21,15 @@ def test_ask_prints_the_reply_as_plain_text(capsys):
 def test_ask_json_has_the_documented_fields(capsys):
     assert main(["ask", "--json", "how do I report fly tipping"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"text", "kind", "intent", "confidence", "suggestions", "reply", "language"}
+    assert set(result) == {
+        "text",
+        "kind",
+        "intent",
+        "confidence",
+        "suggestions",
+        "reply",
+        "language",
+    }
     assert result["kind"] == "answer" and result["intent"] == "fly_tipping_report"
     assert result["language"] == "en"
 
@@ -62,11 +70,13 @@ def test_eval_scores_route_cases_by_what_the_reply_names(tmp_path, capsys):
         {"text": "he is hitting me right now", "kind": "danger", "topic": "danger", "any": ["999"]},
         # Wrong: the fallback names 999, but an everyday question needs an answer.
         {"text": "what is the weather", "kind": "everyday", "topic": "x", "any": ["999"]},
+        # Right: not the police's job, but the reply names the body that fixes it.
+        {"text": "pothole in our road", "kind": "everyday", "topic": "roads", "any": ["county council"]},
     ]
     cases.write_text("".join(json.dumps(row) + "\n" for row in rows))
     assert main(["eval", str(cases), "--json"]) == 0
     figures = json.loads(capsys.readouterr().out)
-    assert (figures["right"], figures["cases"]) == (2, 4)
+    assert (figures["right"], figures["cases"]) == (3, 5)
     assert figures["by_kind"]["danger"] == {"cases": 1, "right": 1}
     assert figures["outcomes_when_wrong"] == {"everyday -> answer": 1, "everyday -> fallback": 1}
 
@@ -93,7 +103,9 @@ def test_run_reads_relative_paths_from_where_staff_run_it(tmp_path):
     shutil.copytree(DEFAULTS.intents, tmp_path / "intents")
     shutil.copytree(DEFAULTS.knowledge, tmp_path / "knowledge")
     beacon = tmp_path / "intents" / "victim_support_beacon.yaml"
-    beacon.write_text(beacon.read_text().replace("  - beacon contact number\n", "  - beacon: contact number\n"))
+    beacon.write_text(
+        beacon.read_text().replace("  - beacon contact number\n", "  - beacon: contact number\n")
+    )
     result = subprocess.run(
         [str(PROJECT / "run"), "validate", "--intents", "intents", "--knowledge", "knowledge"],
         cwd=tmp_path,
@@ -113,4 +125,34 @@ def test_staff_commands_say_in_one_line_when_the_database_cannot_be_reached(caps
     for command in (["stats"], ["review"]):
         assert main(command, env=env) == 1
         err = capsys.readouterr().err
-        assert err.startswith("error: the question log cannot be read now") and "Traceback" not in err
+        assert (
+            err.startswith("error: the question log cannot be read now") and "Traceback" not in err
+        )
+
+
+def test_eval_reads_a_burst_of_messages_as_a_chat_does(tmp_path, capsys):
+    cases = tmp_path / "bursts.jsonl"
+    rows = [
+        # Right: no message alone is danger now, the three together are.
+        {
+            "messages": ["my ex turned up", "he wont go away", "the kids are upstairs"],
+            "kind": "danger",
+            "topic": "burst",
+            "any": ["999"],
+        },
+        # Right: an everyday burst keeps its own answer, with no 999 reply.
+        {
+            "messages": ["lost my wallet", "think it was on the bus"],
+            "kind": "everyday",
+            "topic": "lost",
+            "any": ["lost"],
+        },
+    ]
+    cases.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    assert main(["eval", str(cases), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["by_kind"] == {
+        "danger": {"cases": 1, "right": 1},
+        "everyday": {"cases": 1, "right": 1},
+    }
+    assert figures["false_emergencies"] == 0

@@ -189,13 +189,13 @@ async def test_an_unusable_database_delays_records_and_they_are_written_when_it_
         assert store.health().startswith("question log unavailable since ")
         started = time.monotonic()
         now = int(time.time())
-        entry = InboxEntry(7001, now, "message", 5, "private", 5, 1, now, "beacon number")
+        entry = InboxEntry(42, 7001, now, "message", 5, "private", 5, 1, now, "beacon number")
         assert await store.receive(entry)  # answered now, recorded later
         assert time.monotonic() - started < 0.2  # no reply waits for a known outage
     assert await store.flush(timeout=10)
     assert store.health() is None
     assert [q.text for q in await store.questions(days=1)] == ["while locked"]
-    assert [e.update_id for e in await store.pending_updates()] == [7001]  # recorded after all
+    assert [e.update_id for e in await store.pending_updates(42)] == [7001]  # recorded after all
 
 
 async def test_a_full_backlog_moves_the_oldest_to_the_fallback_file_and_back(
@@ -343,7 +343,8 @@ async def test_instances_starting_together_migrate_the_database_once(pg):
         )
         for s in stores:
             assert await s.flush(timeout=5)
-        assert await pg.rows("SELECT version FROM schema_migrations") == [(PG_SCHEMA_VERSION,)]
+        versions = await pg.rows("SELECT version FROM schema_migrations ORDER BY version")
+        assert versions == [(v,) for v in range(1, PG_SCHEMA_VERSION + 1)]
         assert len(await stores[0].questions(days=1)) == 4
         assert all(s.failures == 0 for s in stores)
     finally:

@@ -133,7 +133,8 @@ async def test_retention_empties_every_column_that_holds_resident_text(engine, d
         await store.add_audit(ADMIN, "add-example", f'#1 "{ASKED}" → thanks (draft)')
         # an update received just before a crash, never answered
         now = int(time.time())
-        assert await store.receive(InboxEntry(999, now, "message", 7, "private", 7, 3, now, RATED))
+        entry = InboxEntry(123456789, 999, now, "message", 7, "private", 7, 3, now, RATED)
+        assert await store.receive(entry)
         assert await store.flush()
         assert await holding(database, WORD) == RESIDENT_TEXT
 

@@ -39,6 +39,30 @@ async def test_a_long_message_with_no_danger_gets_no_999_reply(engine: Engine):
         assert not (await _ask(fake, (RAMBLE * 20)[:4000])).startswith(EMERGENCY_LINE)
 
 
+# A long account of past events, full of alarming sentences (written for this test).
+PAST_STORY = (
+    "I want to report something from the summer, I've put it off for weeks. "
+    "We were walking back from the pub in Hitchin about eleven at night. "
+    "A man we didn't know came out of an alley and started shouting at my brother. "
+    "He pushed him into the road and a car had to swerve, I honestly thought he'd be killed. "
+    "Then he punched him twice and ran off towards the station. "
+    "My brother had a split lip and a black eye for a fortnight. "
+    "I was shaking for days after and still can't walk down that street. "
+    "We never reported it because my brother didn't want the fuss. "
+    "Now he's changed his mind and would like it on record. "
+    "There was a camera on the corner shop, if that helps. "
+) * 3
+
+
+async def test_a_long_story_about_the_past_gets_no_999_reply(engine: Engine):
+    """Its sentences alone sound alarming; past 1,000 characters each is read on its own."""
+    assert len(PAST_STORY) > 1500
+    async with running_bot(engine) as (fake, _, _):
+        reply = await _ask(fake, PAST_STORY)
+        assert not reply.startswith(EMERGENCY_LINE)
+        assert "Samaritans" not in reply
+
+
 async def test_danger_clear_only_from_two_messages_together_gets_999_once(engine: Engine):
     async with running_bot(engine) as (fake, _, _):
         assert not (await _ask(fake, "my ex turned up")).startswith(EMERGENCY_LINE)

@@ -53,9 +53,9 @@ def test_a_fact_field_outdented_from_its_fact_names_both_lines(content_dir):
 
 def test_a_threshold_outside_thresholds_says_where_it_belongs(content_dir):
     path = content_dir.intents / "_matching.yaml"
-    path.write_text(path.read_text().replace("\n  crisis: -0.2", "\ncrisis: -0.2", 1))
+    path.write_text(path.read_text().replace("\n  part_crisis: 1.0", "\npart_crisis: 1.0", 1))
     assert content_dir.problems() == [
-        "intents/_matching.yaml:12: 'crisis' belongs under 'thresholds:' (indented), not in "
+        "intents/_matching.yaml:19: 'part_crisis' belongs under 'thresholds:' (indented), not in "
         "the matching settings; check its indentation"
     ]
 

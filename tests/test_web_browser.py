@@ -36,10 +36,15 @@ async def chromium() -> AsyncIterator[Browser]:
 
 
 @contextlib.asynccontextmanager
-async def chat_page(engine, tmp_path, width: int = 1024) -> AsyncIterator[tuple[Page, str]]:
-    """A tab on the chat page; the neutral site it leaves to is answered locally."""
+async def chat_page(
+    engine, tmp_path, width: int = 1024, height: int = 800, zoom: float = 1
+) -> AsyncIterator[tuple[Page, str]]:
+    """A tab on the chat page; the neutral site it leaves to is answered locally. ``zoom``
+    is the browser's zoom: CSS pixels shrink the viewport, device pixels stay the screen's."""
     async with running_web_chat(engine, tmp_path) as chat, chromium() as browser:
-        context = await browser.new_context(viewport={"width": width, "height": 800})
+        context = await browser.new_context(
+            viewport={"width": width, "height": height}, device_scale_factor=zoom
+        )
         context.set_default_timeout(WAIT_MS)
         await context.route(
             "https://www.bbc.co.uk/**",
@@ -120,18 +125,29 @@ async def test_shift_three_times_leaves_with_no_way_back_and_no_chat_kept(engine
         assert await page.locator(".msg").count() == 1  # the welcome only
 
 
-async def test_the_leave_button_is_always_in_view_and_the_page_fits_320_px(engine, tmp_path):
-    async with chat_page(engine, tmp_path, width=320) as (page, _):
+@pytest.mark.parametrize(
+    ("width", "height", "zoom"),
+    [(320, 800, 1), (640, 360, 2)],  # a small phone; a 1280x720 laptop screen at 200% zoom
+    ids=["320px", "200%-zoom"],
+)
+async def test_the_leave_button_is_always_in_view_and_the_page_fits(
+    engine, tmp_path, width: int, height: int, zoom: float
+):
+    async with chat_page(engine, tmp_path, width, height, zoom) as (page, _):
         for question in ("how do I report fly tipping", "beacon phone number", "hello"):
             await ask(page, question)
-        await page.mouse.wheel(0, 5000)
+        await page.evaluate("scrollTo(0, document.documentElement.scrollHeight)")
         leave = page.locator("#leave")
         box = await leave.bounding_box()
-        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 800
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height
         assert box["height"] >= 44 and box["width"] >= 44
         assert await page.evaluate(
             "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-        ), "the page scrolls sideways at 320 px"
+        ), f"the page scrolls sideways at {width} CSS px"
+        text_box = await page.locator("#text").bounding_box()
+        assert text_box is not None and text_box["y"] + text_box["height"] <= height, (
+            "the message box is out of view"
+        )
         await leave.click()
         await page.wait_for_url(EXIT_TO)
 

@@ -11,12 +11,12 @@ from collections.abc import Hashable
 from bot.app.batching import ReplyBatcher
 from bot.app.staff import Staff
 from bot.content.intents import Intent
-from bot.matching.bursts import Bursts, burst_reply
+from bot.matching.bursts import Bursts
 from bot.matching.engine import Engine
 from bot.matching.live import LiveContent, ReloadResult
 from bot.matching.reply import Reply, ReplyKind
 from bot.settings import Settings
-from bot.storage.store import Store, StoreUnavailable
+from bot.storage.store import Store, StoreUnavailable, UpdateKey
 
 log = logging.getLogger(__name__)
 
@@ -73,19 +73,10 @@ class Assistant:
         if chat is None:
             return reply
         now = time.monotonic()
-        plain = reply.kind is ReplyKind.ANSWER and not reply.danger_prompt
-        earlier = self._bursts.add(chat, text, now, plain)
-        if reply.kind is ReplyKind.EMERGENCY:
-            self._bursts.mark_alerted(chat, now)
-        if not earlier or reply.kind in (ReplyKind.EMERGENCY, ReplyKind.CRISIS):
-            return reply
-        if self._bursts.alerted(chat, now):
-            return burst_reply(reply, None)
-        together = await self._batcher.reply("\n".join([*earlier, text]), hint)
-        if together.kind is not ReplyKind.EMERGENCY:
-            return reply
-        self._bursts.mark_alerted(chat, now)
-        return burst_reply(reply, together)
+        step = self._bursts.check(chat, text, reply, now)
+        if isinstance(step, Reply):
+            return step
+        return self._bursts.settle(chat, reply, await self._batcher.reply(step, hint), now)
 
     async def most_asked(self, count: int = 5) -> list[Intent]:
         """The ``count`` menu topics residents were answered about most in the last
@@ -98,7 +89,7 @@ class Assistant:
         return sorted(self.engine.topics, key=lambda intent: -asked[intent.id])[:count]
 
     async def record(
-        self, user_id: int | None, reply: Reply, ref: int | None, update_id: int | None = None
+        self, user_id: int | None, reply: Reply, ref: int | None, update: UpdateKey | None = None
     ) -> None:
         """Log an outcome after the resident has been answered (``user_id`` None: the
         terminal chat). A prompt for a question is no question, so it is not logged; a
@@ -106,7 +97,7 @@ class Assistant:
         if reply.kind is ReplyKind.PROMPT:
             return
         try:
-            await self.store.log_message(user_id, reply, ref, update_id)
+            await self.store.log_message(user_id, reply, ref, update)
         except Exception:
             log.exception("could not record an outcome")
 

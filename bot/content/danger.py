@@ -5,7 +5,8 @@ accepts either word and a lone ``*`` stands for up to three words, so ``is hitti
 covers "he is hitting me" and "she is kicking my mum". ``not_if`` phrases mark a past
 event or a general question ("last week", "how do I report"), which silences signals;
 ``urgent`` phrases ("right now") confirm danger the learned check suspects; ``never``
-phrases ("not an emergency") silence everything.
+phrases ("not an emergency") silence everything; ``present`` words ("now", "still") mark a
+sentence of a long message as happening as the resident writes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class DangerCheck:
     urgent: PhraseSet = field(default_factory=lambda: PhraseSet(()))
     not_if: PhraseSet = field(default_factory=lambda: PhraseSet(()))
     never: PhraseSet = field(default_factory=lambda: PhraseSet(()))
+    present: PhraseSet = field(default_factory=lambda: PhraseSet(()))
 
     def never_match(self, text: str) -> str | None:
         """The phrase that says nobody is in danger ("not an emergency"), or None."""
@@ -42,12 +44,17 @@ class DangerCheck:
         """A phrase saying it is happening now ("right now"): it confirms suspected danger."""
         return self.urgent.first(text)
 
+    def present_match(self, text: str) -> str | None:
+        """A word saying it is happening as the resident writes ("now", "still")."""
+        return self.present.first(text)
+
     def phrases(self) -> list[str]:
         return [
             *self.signals.phrases,
             *self.urgent.phrases,
             *self.not_if.phrases,
             *self.never.phrases,
+            *self.present.phrases,
         ]
 
 
@@ -59,9 +66,10 @@ def load_danger(folder: Path) -> tuple[DangerCheck, list[Problem]]:
     if doc.root is None:
         return DangerCheck(), doc.problems
     fields = doc.mapping(doc.root, "the danger signals file") or {}
-    doc.unknown_keys(fields, {"signals", "urgent", "not_if", "never"}, "the danger signals file")
+    keys = ("signals", "urgent", "not_if", "never", "present")
+    doc.unknown_keys(fields, set(keys), "the danger signals file")
     lists = {}
-    for key in ("signals", "urgent", "not_if", "never"):
+    for key in keys:
         items = doc.text_list(fields[key][1], key) if key in fields else []
         lists[key] = PhraseSet(phrase for phrase, _ in items)
     if not lists["signals"].phrases and not lists["urgent"].phrases:

@@ -26,6 +26,13 @@ class Thresholds:
     danger: float = 0.0
     danger_unsure: float = -0.5
     crisis: float = -0.2
+    # A sentence of a long message (read part by part past its first 1,000 characters) is
+    # danger now at or above ``part_danger``, or at or above ``part_danger_present`` when it
+    # says it is happening now (``present`` phrases in _danger.yaml), and crisis at or
+    # above ``part_crisis``: one sentence of a long story about the past is easily mistaken.
+    part_danger: float = 1.0
+    part_danger_present: float = 0.3
+    part_crisis: float = 1.0
 
 
 @dataclass(frozen=True)

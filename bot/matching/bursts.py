@@ -9,11 +9,11 @@ characters per chat); no Telegram here: an adapter passes a chat key and the tim
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 
 from bot.matching.engine import DANGER_PROMPT
-from bot.matching.reply import Reply
+from bot.matching.reply import Reply, ReplyKind
 
 WINDOW_SECONDS = 120.0  # messages this recent are read together
 MAX_CHATS = 10_000  # the chats remembered at once (the least recently active go first)
@@ -68,6 +68,35 @@ class Bursts:
 
     def __len__(self) -> int:
         return len(self._chats)
+
+    def check(self, chat: Hashable, text: str, own: Reply, now: float) -> Reply | str:
+        """First step for a chat's message that got ``own`` alone: the reply to give, or
+        the burst's text (earlier messages and this one) to check together first, whose
+        reply then goes to :meth:`settle`."""
+        plain = own.kind is ReplyKind.ANSWER and not own.danger_prompt
+        earlier = self.add(chat, text, now, plain)
+        if own.kind is ReplyKind.EMERGENCY:
+            self.mark_alerted(chat, now)
+        if not earlier or own.kind in (ReplyKind.EMERGENCY, ReplyKind.CRISIS):
+            return own
+        if self.alerted(chat, now):
+            return burst_reply(own, None)
+        return "\n".join([*earlier, text])
+
+    def settle(self, chat: Hashable, own: Reply, together: Reply, now: float) -> Reply:
+        """Second step: the message's reply, given the reply to its burst read together."""
+        if together.kind is not ReplyKind.EMERGENCY:
+            return own
+        self.mark_alerted(chat, now)
+        return burst_reply(own, together)
+
+    def respond(
+        self, chat: Hashable, text: str, now: float, respond: Callable[[str], Reply]
+    ) -> Reply:
+        """Both steps with a synchronous ``respond`` (evaluation; the app awaits its own)."""
+        own = respond(text)
+        step = self.check(chat, text, own, now)
+        return step if isinstance(step, Reply) else self.settle(chat, own, respond(step), now)
 
 
 def burst_reply(own: Reply, together: Reply | None) -> Reply:

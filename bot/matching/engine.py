@@ -220,7 +220,7 @@ class Engine:
         part_vectors = self._encode(part_words)
         for k, (n, start, _) in enumerate(parts):
             vector = None if part_vectors is None else part_vectors[k]
-            verdict = self.assess(part_cleaned[k], part_words[k], vector)
+            verdict = self._part_verdict(part_cleaned[k], part_words[k], vector)
             best = verdicts[n]
             graver = (_SEVERITY[verdict.safety], verdict.danger) > (
                 _SEVERITY[best.safety],
@@ -230,6 +230,23 @@ class Engine:
                 why = f"{verdict.why} (in the part from character {start})"
                 verdicts[n] = replace(verdict, why=why)
         return verdicts
+
+    def _part_verdict(self, cleaned: str, words: str, vector: Vector | None) -> SafetyVerdict:
+        """The verdict on one sentence of a long message: danger now or crisis only when
+        surer than for a whole message (``part_*`` thresholds), since a long story about
+        the past holds many alarming sentences; less sure will do for danger when the
+        sentence says it is happening now ("he's still outside")."""
+        verdict = self.assess(cleaned, words, vector)
+        th = self.thresholds
+        if verdict.safety is Safety.DANGER_NOW:
+            present = self.content.danger.present_match(cleaned)
+            if verdict.danger >= th.part_danger or (
+                present and verdict.danger >= th.part_danger_present
+            ):
+                return verdict
+        elif verdict.safety is Safety.CRISIS and verdict.crisis >= th.part_crisis:
+            return verdict
+        return replace(verdict, safety=Safety.NONE)
 
     def _respond(
         self, text: str, words: str, vector: Vector | None, verdict: SafetyVerdict

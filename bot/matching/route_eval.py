@@ -1,17 +1,21 @@
 """Scoring replies by the route they give a resident, not by topic id.
 
-A route case is ``{"text", "kind", "topic", "any"}``: ``kind`` is ``everyday``,
-``danger``, ``crisis`` or ``out_of_scope``, and ``any`` lists strings of which the reply's
-visible text must contain at least one (case-insensitive; the fraud reporting number,
-"Clare's Law", "council"). The kind decides which replies can be right:
+A route case is ``{"text", "kind", "topic", "any"}``, or has ``"messages"`` (a list) in
+place of ``"text"`` for a burst typed as several messages, read by the same burst check as
+a chat. ``kind`` is ``everyday``, ``danger``, ``crisis`` or ``out_of_scope``, and ``any``
+lists strings of which the reply's visible text must contain at least one
+(case-insensitive; the fraud reporting number, "Clare's Law", "council"). The kind decides
+which replies can be right:
 
 - ``danger``: only the emergency reply (999 first);
 - ``crisis``: the crisis reply, or the emergency reply, naming a crisis route;
-- ``everyday``: a topic's answer (not the fallback, a "did you mean", or a false 999);
+- ``everyday``: a topic's answer, or an out-of-scope topic's own reply naming the body
+  that helps (not the general fallback, a "did you mean", or a false 999);
 - ``out_of_scope``: the fallback, which must name who can help.
 
-This is how a resident judges a reply, so it stays meaningful when topics are split,
-merged or renamed.
+A burst is judged by its first emergency reply if it got one (right for danger, a false
+alarm otherwise), else by its first right reply, else its last. This is how a resident
+judges a reply, so it stays meaningful when topics are split, merged or renamed.
 """
 
 from __future__ import annotations
@@ -27,11 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.matching.bursts import Bursts
 from bot.matching.reply import Reply, ReplyKind
 
 KINDS = ("everyday", "danger", "crisis", "out_of_scope")
 _RIGHT_KINDS: dict[str, frozenset[ReplyKind]] = {
-    "everyday": frozenset({ReplyKind.ANSWER}),
     "danger": frozenset({ReplyKind.EMERGENCY}),
     "crisis": frozenset({ReplyKind.CRISIS, ReplyKind.EMERGENCY}),
     "out_of_scope": frozenset({ReplyKind.FALLBACK}),
@@ -46,6 +50,10 @@ class RouteCase:
     kind: str
     topic: str
     any: tuple[str, ...]
+    messages: tuple[str, ...] = ()  # a burst: these messages, one after another
+
+
+BURST_GAP_SECONDS = 5.0  # between a burst's messages, as a frightened resident types
 
 
 def is_route_file(path: Path) -> bool:
@@ -69,14 +77,18 @@ def read_route_cases(path: Path) -> list[RouteCase]:
             try:
                 row = json.loads(line)
                 routes = row["any"]
+                burst = row.get("messages", [])
+                if not isinstance(burst, list) or not all(isinstance(m, str) for m in burst):
+                    raise ValueError("messages must be a list of texts")
                 if row["kind"] not in KINDS or not isinstance(routes, list) or not routes:
                     raise ValueError(f"kind must be one of {', '.join(KINDS)}, any a list")
                 cases.append(
                     RouteCase(
-                        str(row["text"]),
+                        " / ".join(burst) if burst else str(row["text"]),
                         row["kind"],
                         str(row.get("topic", row["kind"])),
                         tuple(str(r) for r in routes),
+                        tuple(burst),
                     )
                 )
             except (ValueError, KeyError, TypeError) as exc:
@@ -96,19 +108,44 @@ def names_route(reply: Reply, routes: Iterable[str]) -> bool:
     return any(_SPACE.sub(" ", r.replace("\u2019", "'")).casefold() in text for r in routes)
 
 
+GENERAL_FALLBACK = "out_of_scope"  # the general "no answer" reply's intent
+
+
+def _answers(reply: Reply) -> bool:
+    """A topic's own answer: an answer, or an out-of-scope topic's own reply naming the
+    body that helps ("potholes are the county council's"), not the general fallback."""
+    if reply.kind is ReplyKind.FALLBACK:
+        return reply.intent not in (None, GENERAL_FALLBACK)
+    return reply.kind is ReplyKind.ANSWER
+
+
 def is_route_right(case: RouteCase, reply: Reply) -> bool:
+    if case.kind == "everyday":
+        return _answers(reply) and names_route(reply, case.any)
     return reply.kind in _RIGHT_KINDS[case.kind] and names_route(reply, case.any)
 
 
 def _outcome(reply: Reply) -> str:
-    return reply.intent if reply.kind is ReplyKind.ANSWER and reply.intent else reply.kind.value
+    return reply.intent if _answers(reply) and reply.intent else reply.kind.value
+
+
+def _burst_reply(number: int, case: RouteCase, respond: Callable[[str], Reply]) -> Reply:
+    """The reply a burst is judged by: its first emergency reply, else the first reply
+    giving the right route (the resident reads them all), else its last reply."""
+    bursts = Bursts()
+    replies = [
+        bursts.respond(number, text, index * BURST_GAP_SECONDS, respond)
+        for index, text in enumerate(case.messages)
+    ]
+    alarms = [r for r in replies if r.kind is ReplyKind.EMERGENCY]
+    return next(iter(alarms or [r for r in replies if is_route_right(case, r)]), replies[-1])
 
 
 def evaluate_routes(cases: Iterable[RouteCase], respond: Callable[[str], Reply]) -> dict[str, Any]:
     rows, timings = [], []
-    for case in cases:
+    for number, case in enumerate(cases):
         start = time.perf_counter()
-        reply = respond(case.text)
+        reply = _burst_reply(number, case, respond) if case.messages else respond(case.text)
         timings.append((time.perf_counter() - start) * 1000)
         rows.append((case, reply, is_route_right(case, reply)))
     timings.sort()

@@ -85,6 +85,18 @@ MIGRATIONS: dict[int, list[str]] = {
         )""",
         "CREATE INDEX inbox_pending ON inbox(state) WHERE state = 'pending'",
     ],
+    2: [
+        # Updates are numbered per bot: the inbox and the log key them by bot and update.
+        # Entries from before get bot 0, which the first bot to start takes as its own
+        # (``pending_updates``).
+        "ALTER TABLE inbox ADD COLUMN bot_id BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE inbox DROP CONSTRAINT inbox_pkey",
+        "ALTER TABLE inbox ADD PRIMARY KEY (bot_id, update_id)",
+        "ALTER TABLE messages ADD COLUMN bot_id BIGINT",
+        "DROP INDEX messages_update",
+        "CREATE UNIQUE INDEX messages_update ON messages(bot_id, update_id)"
+        " WHERE update_id IS NOT NULL",
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -39,6 +39,7 @@ from bot.storage.store import (
     MessageOutcome,
     Question,
     StoreUnavailable,
+    UpdateKey,
 )
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class MessageRecord:
     closest_intent: str | None
     closest_score: float | None
     update_id: int | None = None
+    bot_id: int | None = None  # the update's bot (with update_id: logged once)
 
     def row(self) -> tuple[object, ...]:
         """The values in the order of the INSERT below."""
@@ -91,6 +93,7 @@ class MessageRecord:
             self.closest_intent,
             self.closest_score,
             self.update_id,
+            self.bot_id,
         )
 
 
@@ -132,6 +135,7 @@ class DoneRecord:
     update_id: int
     state: str = "done"
     user_key: None = None
+    bot_id: int = 0  # 0: saved by a version before bot ids (its inbox rows have 0 too)
 
 
 Record = MessageRecord | FeedbackRecord | WantedRecord | ReceiptRecord | DoneRecord
@@ -148,9 +152,11 @@ class Transaction(Protocol):
     async def fetch(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]: ...
 
 
-# Answered updates are kept only to recognise a re-delivery (Telegram keeps updates for a day).
+# Answered updates are kept only to recognise a re-delivery. Telegram keeps an update for
+# 24 hours at most, so an older entry can only be in the way: after a week without updates
+# Telegram numbers the next one at random, and it may be an old number.
 PRUNE_INBOX = "DELETE FROM inbox WHERE state != 'pending' AND received < ?"
-INBOX_KEPT = 3 * 86400
+INBOX_KEPT = 86400
 
 
 class QueuedStore(ABC):
@@ -327,7 +333,7 @@ class QueuedStore(ABC):
         user_id: int | None,
         reply: Reply,
         reply_ref: int | None,
-        update_id: int | None = None,
+        update: UpdateKey | None = None,
     ) -> None:
         closest = reply.ranked[0] if reply.ranked else None
         keep_text = reply.kind.value in TEXT_KINDS and reply.question
@@ -348,7 +354,8 @@ class QueuedStore(ABC):
                 reply_ref=reply_ref,
                 closest_intent=closest.intent if closest else None,
                 closest_score=round(closest.score, 4) if closest else None,
-                update_id=update_id,
+                update_id=update.update_id if update else None,
+                bot_id=update.bot_id if update else None,
             )
         )
 
@@ -377,14 +384,17 @@ class QueuedStore(ABC):
         except TimeoutError:
             return True
 
-    async def mark_done(self, update_id: int, state: str = "done") -> None:
-        self._enqueue(DoneRecord(update_id, state))
+    async def mark_done(self, update: UpdateKey, state: str = "done") -> None:
+        self._enqueue(DoneRecord(update.update_id, state, bot_id=update.bot_id))
 
-    async def pending_updates(self) -> list[InboxEntry]:
-        """Updates received but never answered (the bot stopped before it could)."""
+    async def pending_updates(self, bot_id: int) -> list[InboxEntry]:
+        """This bot's updates received but never answered (the bot stopped before it could).
+        Entries kept before the inbox knew bots (bot 0) become the first bot's to ask."""
+        await self._change(("UPDATE inbox SET bot_id = ? WHERE bot_id = 0", (bot_id,)))
         rows = await self._read(
-            "SELECT update_id, received, kind, chat_id, chat_type, user_id, message_id, date,"
-            " text FROM inbox WHERE state = 'pending' ORDER BY update_id"
+            "SELECT bot_id, update_id, received, kind, chat_id, chat_type, user_id, message_id,"
+            " date, text FROM inbox WHERE state = 'pending' AND bot_id = ? ORDER BY update_id",
+            (bot_id,),
         )
         return [InboxEntry(*row) for row in rows]
 
@@ -466,7 +476,7 @@ class QueuedStore(ABC):
                 self._pending.popleft()
             for record in batch:
                 if isinstance(record, ReceiptRecord) and not record.written.done():
-                    record.written.set_result(record.entry.update_id not in answered_before)
+                    record.written.set_result(record.entry.key not in answered_before)
             if self._failing:
                 log.warning(
                     "database writes resumed after %d failed attempts; %d records were "
@@ -497,10 +507,10 @@ class QueuedStore(ABC):
             self.failing_since = time.time()
         await self._write_failed(exc)
 
-    async def _write_each(self, batch: list[Record]) -> set[int]:
+    async def _write_each(self, batch: list[Record]) -> set[UpdateKey]:
         """The batch held a record the database refused: write one at a time and set aside
         those it refuses. An outage on the way is raised, to retry the whole batch."""
-        answered_before: set[int] = set()
+        answered_before: set[UpdateKey] = set()
         for record in batch:
             try:
                 answered_before |= await self._write([record])
@@ -510,12 +520,12 @@ class QueuedStore(ABC):
                 self._set_aside(record, f"the database refused it ({type(exc).__name__})")
         return answered_before
 
-    async def _write(self, batch: list[Record]) -> set[int]:
+    async def _write(self, batch: list[Record]) -> set[UpdateKey]:
         """One transaction; messages go in one executemany (one trip to the database), so a
         busy bot does not wake the event loop once per record. Returns the received updates
         of the batch that were answered before."""
         receipts = [r.entry for r in batch if isinstance(r, ReceiptRecord)]
-        answered_before: set[int] = set()
+        answered_before: set[UpdateKey] = set()
         messages = [r.row() for r in batch if isinstance(r, MessageRecord)]
         feedback = [
             (r.user_key, r.helpful, r.at, r.reply_ref)
@@ -533,25 +543,37 @@ class QueuedStore(ABC):
         ]
         async with self._transaction() as tx:
             if receipts:
+                keys = {e.key for e in receipts}
+                # Telegram redelivers for 24 hours at most: an older entry with the same key
+                # was another update, as was a message logged with it. Forget both.
+                stale = [(*key, int(time.time()) - INBOX_KEPT) for key in keys]
                 await tx.executemany(
-                    "INSERT INTO inbox (update_id, received, kind, chat_id, chat_type, user_id,"
-                    " message_id, date, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    "DELETE FROM inbox WHERE bot_id = ? AND update_id = ? AND received < ?", stale
+                )
+                await tx.executemany(
+                    "UPDATE messages SET update_id = NULL"
+                    " WHERE bot_id = ? AND update_id = ? AND at < ?",
+                    stale,
+                )
+                await tx.executemany(
+                    "INSERT INTO inbox (bot_id, update_id, received, kind, chat_id, chat_type,"
+                    " user_id, message_id, date, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT DO NOTHING",
                     [dataclasses.astuple(e) for e in receipts],
                 )
-                ids = [e.update_id for e in receipts]
+                ids = [key.update_id for key in keys]
                 marks = ",".join("?" * len(ids))
                 rows = await tx.fetch(
-                    f"SELECT update_id FROM inbox WHERE state != 'pending'"  # noqa: S608
+                    f"SELECT bot_id, update_id FROM inbox WHERE state != 'pending'"  # noqa: S608
                     f" AND update_id IN ({marks})",
                     ids,
                 )
-                answered_before = {int(row[0]) for row in rows}
+                answered_before = {UpdateKey(int(b), int(u)) for b, u in rows} & keys
             if messages:  # a message answered again after a crash is logged once
                 await tx.executemany(
                     "INSERT INTO messages (at, user_key, kind, intent, confidence, text,"
-                    " suggestions, reply_ref, closest_intent, closest_score, update_id)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    " suggestions, reply_ref, closest_intent, closest_score, update_id, bot_id)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     messages,
                 )
             if feedback:  # after the messages of the batch: a vote can follow its answer
@@ -565,11 +587,11 @@ class QueuedStore(ABC):
                 )
             for sql, params in updates:  # a 👎's question, the topic wanted: rare, one by one
                 await tx.execute(sql, params)
-            done = [(r.state, r.update_id) for r in batch if isinstance(r, DoneRecord)]
+            done = [(r.state, r.bot_id, r.update_id) for r in batch if isinstance(r, DoneRecord)]
             if done:  # after the messages: the answer's record and "done" commit together
                 await tx.executemany(
                     "UPDATE inbox SET state = ?, chat_id = NULL, user_id = NULL,"
-                    " message_id = NULL, text = NULL WHERE update_id = ?",
+                    " message_id = NULL, text = NULL WHERE bot_id = ? AND update_id = ?",
                     done,
                 )
         return answered_before

@@ -84,6 +84,33 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE messages ADD COLUMN update_id INTEGER",
         "CREATE UNIQUE INDEX messages_update ON messages(update_id) WHERE update_id IS NOT NULL",
     ],
+    5: [
+        # Updates are numbered per bot: the inbox and the log key them by bot and update.
+        # SQLite cannot change a primary key, so the inbox is copied; entries from before
+        # get bot 0, which the first bot to start takes as its own (``pending_updates``).
+        """CREATE TABLE inbox_by_bot (
+            bot_id INTEGER NOT NULL,
+            update_id INTEGER NOT NULL,
+            received INTEGER NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',
+            kind TEXT,
+            chat_id INTEGER,
+            chat_type TEXT,
+            user_id INTEGER,
+            message_id INTEGER,
+            date INTEGER,
+            text TEXT,
+            PRIMARY KEY (bot_id, update_id)
+        )""",
+        "INSERT INTO inbox_by_bot SELECT 0, * FROM inbox",
+        "DROP TABLE inbox",
+        "ALTER TABLE inbox_by_bot RENAME TO inbox",
+        "CREATE INDEX inbox_pending ON inbox(state) WHERE state = 'pending'",
+        "ALTER TABLE messages ADD COLUMN bot_id INTEGER",
+        "DROP INDEX messages_update",
+        "CREATE UNIQUE INDEX messages_update ON messages(bot_id, update_id)"
+        " WHERE update_id IS NOT NULL",
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

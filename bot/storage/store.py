@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from bot.matching.reply import Reply
 
@@ -36,11 +36,21 @@ class AuditEntry:
     detail: str
 
 
+class UpdateKey(NamedTuple):
+    """A Telegram update as the inbox knows it. Telegram numbers updates per bot, so one
+    database serving a second token sees the same numbers again: the bot's id is part of
+    the key."""
+
+    bot_id: int
+    update_id: int
+
+
 @dataclass(frozen=True)
 class InboxEntry:
     """An update as the inbox keeps it until answered: enough to answer it after a
     restart, and no more (the text is redacted; ids are cleared once answered)."""
 
+    bot_id: int  # the token's digits before ':'
     update_id: int
     received: int  # Unix seconds
     kind: str  # "message" or "button"
@@ -50,6 +60,10 @@ class InboxEntry:
     message_id: int  # the resident's message, or the bot's message under the button
     date: int  # Unix seconds, when the resident sent it
     text: str  # redacted message text, or the button's data
+
+    @property
+    def key(self) -> UpdateKey:
+        return UpdateKey(self.bot_id, self.update_id)
 
 
 @dataclass(frozen=True)
@@ -88,15 +102,16 @@ class Store(Protocol):
         user_id: int | None,
         reply: Reply,
         reply_ref: int | None,
-        update_id: int | None = None,
+        update: UpdateKey | None = None,
     ) -> None:
-        """Queue one message's outcome; ``user_id`` None marks the terminal chat's."""
+        """Queue one message's outcome; ``user_id`` None marks the terminal chat's, and
+        ``update`` is the Telegram update answered (logged once, even if answered twice)."""
 
     async def receive(self, entry: InboxEntry, wait: float = 1.0) -> bool: ...
 
-    async def mark_done(self, update_id: int, state: str = "done") -> None: ...
+    async def mark_done(self, update: UpdateKey, state: str = "done") -> None: ...
 
-    async def pending_updates(self) -> list[InboxEntry]: ...
+    async def pending_updates(self, bot_id: int) -> list[InboxEntry]: ...
 
     def redact(self, text: str) -> str: ...
 

@@ -3,7 +3,9 @@
 * ``DurableQueue``: PTB's update queue. An update is written to the store's inbox before
   it is queued, so before polling confirms it to Telegram (the next ``getUpdates``) and
   before the webhook answers 200. One already answered (Telegram delivers again what was
-  not confirmed) is dropped.
+  not confirmed) is dropped. The inbox knows an update by bot and number (``update_key``),
+  and for 24 hours only: Telegram numbers each bot's updates apart, redelivers for a day
+  at most, and after a week without updates starts again from a random number.
 * ``InboxApplication``: as soon as an update's handlers have finished, it is marked done,
   in the same transaction as its question-log record.
 * ``answer_pending``: at start-up, updates received but never answered (a ``kill -9``,
@@ -45,7 +47,8 @@ from telegram import Bot, CallbackQuery, Chat, Message, MessageEntity, Update, U
 from telegram.error import Conflict, TelegramError
 from telegram.ext import Application, ExtBot
 
-from bot.storage.store import InboxEntry, Store, StoreUnavailable
+from bot.storage.queued import INBOX_KEPT
+from bot.storage.store import InboxEntry, Store, StoreUnavailable, UpdateKey
 from bot.telegram.logscrub import SCRUBBER
 
 log = logging.getLogger(__name__)
@@ -66,14 +69,18 @@ class DurableQueue(asyncio.Queue[object]):
         super().__init__()
         self.store: Store | None = None
         self._wait_in_put = wait_in_put
-        self._seen: OrderedDict[int, None] = OrderedDict()
+        self._seen: OrderedDict[int, float] = OrderedDict()  # update id: when (monotonic)
         self._writing: set[asyncio.Task[None]] = set()
 
     def seen(self, update_id: int) -> bool:
-        """True for an id already queued in this run; else remember it."""
+        """True for an id queued in this run (one bot: its own numbers) and less than a day
+        ago, as the inbox (``INBOX_KEPT``); else remember it."""
+        now = time.monotonic()
+        while self._seen and now - next(iter(self._seen.values())) > INBOX_KEPT:
+            self._seen.popitem(last=False)
         if update_id in self._seen:
             return True
-        self._seen[update_id] = None
+        self._seen[update_id] = now
         if len(self._seen) > _REMEMBER:
             self._seen.popitem(last=False)
         return False
@@ -121,9 +128,20 @@ class InboxApplication(Application):  # type: ignore[type-arg]  # PTB's generics
         except asyncio.CancelledError:
             raise  # cut short by a stop running out of time: answered at the next start
         except BaseException:
-            await store.mark_done(update.update_id)
+            await store.mark_done(update_key(update))
             raise
-        await store.mark_done(update.update_id)
+        await store.mark_done(update_key(update))
+
+
+def bot_id(token: str) -> int:
+    """The bot's id: the digits of its token before ':' (what getMe would answer)."""
+    digits = token.partition(":")[0]
+    return int(digits) if digits.isdigit() else 0
+
+
+def update_key(update: Update) -> UpdateKey:
+    """The inbox's key of an update: Telegram numbers updates per bot."""
+    return UpdateKey(bot_id(update.get_bot().token), update.update_id)
 
 
 def inbox_kind(update: Update) -> str | None:
@@ -151,8 +169,8 @@ def inbox_entry(update: Update, store: Store) -> InboxEntry | None:
     else:
         return None
     return InboxEntry(
-        update.update_id, int(time.time()), kind, chat.id, chat.type, user.id, message_id, date,
-        text,
+        *update_key(update), int(time.time()), kind, chat.id, chat.type, user.id, message_id,
+        date, text,
     )  # fmt: skip
 
 
@@ -192,7 +210,7 @@ async def answer_pending(
     """Queue the updates a previous run received and never answered; those older than
     ``missed_after`` seconds are only counted in the log (the moment has passed)."""
     try:
-        entries = await store.pending_updates()
+        entries = await store.pending_updates(bot_id(app.bot.token))
     except StoreUnavailable as exc:  # the database is down: nothing can be recovered now
         log.error("could not read unanswered updates from the inbox (%s)", exc)
         return
@@ -202,7 +220,7 @@ async def answer_pending(
     now = time.time()
     missed = [e for e in entries if now - e.received > missed_after]
     for entry in missed:
-        await store.mark_done(entry.update_id, "missed")
+        await store.mark_done(entry.key, "missed")
     if missed:
         log.warning(
             "%d question(s) received before a restart are older than %.0f hours and were "

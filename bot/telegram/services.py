@@ -14,7 +14,8 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.app.assistant import Assistant
 from bot.app.flood import FloodGuard
-from bot.telegram.inbox import inbox_kind
+from bot.storage.store import UpdateKey
+from bot.telegram.inbox import inbox_kind, update_key
 
 # Another channel served on the bot's event loop while it runs (the web chat, under `serve`).
 Beside = Callable[[Assistant], contextlib.AbstractAsyncContextManager[None]]
@@ -30,8 +31,8 @@ class Services:
 
 class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[str, Any]]):
     """PTB's context with typed access to the services (kept in ``bot_data``) and, for an
-    update the inbox keeps, its id, which the update's question-log record carries (so
-    the record and the inbox's "done" commit together)."""
+    update the inbox keeps, its key (bot and update id), which the update's question-log
+    record carries (so the record and the inbox's "done" commit together)."""
 
     def __init__(
         self,
@@ -40,7 +41,7 @@ class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], di
         user_id: int | None = None,
     ) -> None:
         super().__init__(application, chat_id, user_id)
-        self.inbox_update: int | None = None
+        self.inbox_update: UpdateKey | None = None
 
     @classmethod
     def from_update(
@@ -48,7 +49,7 @@ class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], di
     ) -> BotContext:
         context: BotContext = super().from_update(update, application)
         if isinstance(update, Update) and inbox_kind(update) is not None:
-            context.inbox_update = update.update_id
+            context.inbox_update = update_key(update)
         return context
 
     @property
