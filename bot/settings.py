@@ -61,6 +61,7 @@ class Settings:
     encoder_model: Path | None = None  # another copy of the pinned model.onnx (same SHA-256)
     cache_dir: Path | None = None  # example vectors and trained models, kept between starts
     missed_after_hours: float = 24.0  # questions unanswered at a restart and older: not answered
+    shutdown_seconds: float = 10.0  # SIGTERM: replies and the question log get this long
     web_chat_port: int | None = None  # the web chat's port (`web`: 8080 when unset)
     web_chat_listen: str = "127.0.0.1"  # the web chat's address (0.0.0.0 in a container)
     web_chat_embed_origins: tuple[str, ...] = ()  # sites allowed to embed the chat (widget.js)
@@ -203,6 +204,7 @@ TABLE: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("PACE_CHAT_PER_SECOND", "pace_chat_per_second", _at_least(float, 0)),
     ("PACE_TOTAL_PER_SECOND", "pace_total_per_second", _at_least(float, 0)),
     ("MISSED_AFTER_HOURS", "missed_after_hours", _at_least(float, 0)),
+    ("SHUTDOWN_SECONDS", "shutdown_seconds", _at_least(float, 1)),
     ("WATCH_CONTENT", "watch_content", _switch),
     ("HEALTH_FILE", "health_file", Path),
     ("ENCODER", "encoder", _switch),
@@ -326,6 +328,11 @@ def rewrite_log_records(rewrite: Callable[[str], str]) -> None:
     logging.setLogRecordFactory(factory)
 
 
+# Database drivers print statements with their parameters (residents' text) at DEBUG:
+# they stay at INFO or above whatever LOG_LEVEL says.
+DRIVER_LOGGERS = ("aiosqlite", "asyncpg")
+
+
 def configure_logging(settings: Settings) -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger().setLevel(settings.log_level)
@@ -334,7 +341,5 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run otherwise
-    # Database drivers print statements with their parameters (residents' text) at DEBUG:
-    # they stay at INFO or above whatever LOG_LEVEL says.
-    for driver in ("aiosqlite", "asyncpg"):
+    for driver in DRIVER_LOGGERS:
         logging.getLogger(driver).setLevel(max(logging.INFO, logging.getLogger().level))

@@ -13,7 +13,7 @@ from bot.content.loading import Content, load_content
 from bot.content.readability import SUMMARIES
 from bot.matching.encoder import SentenceEncoder
 from bot.matching.engine import Engine
-from bot.settings import VARIABLES, Settings
+from bot.settings import DRIVER_LOGGERS, VARIABLES, Settings
 from tests.postgres_server import PostgresServer
 from tests.resident_data import RESIDENT_DATA, LeakCheck
 from tests.stores import KINDS, Database
@@ -32,10 +32,13 @@ def project_content() -> Content:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Encode the content once, before the test workers start, so they share the vectors.
-    Every log line of the run at INFO and above is checked for resident data."""
+    Every log line of the run, DEBUG included, is checked for resident data; the database
+    drivers stay at INFO, as ``configure_logging`` keeps them in the bot."""
     if not hasattr(config, "workerinput"):
         Engine(project_content(), SentenceEncoder(cache_dir=CACHE), CACHE)
     logging.getLogger().addHandler(LeakCheck())
+    for driver in DRIVER_LOGGERS:
+        logging.getLogger(driver).setLevel(logging.INFO)
 
 
 # -- no resident data in any log line of the run (tests/resident_data.py)
@@ -48,8 +51,8 @@ def no_resident_data_in_the_log(request: pytest.FixtureRequest) -> Iterator[None
     """Fails the test during which a log line (ours, PTB's, a bot process's) repeated
     resident data a fake had sent; the message names the logger and the kind of data."""
     root = logging.getLogger()
-    if root.getEffectiveLevel() > logging.INFO:  # INFO lines must exist to be checked
-        root.setLevel(logging.INFO)
+    if root.getEffectiveLevel() > logging.DEBUG:  # DEBUG lines must exist to be checked
+        root.setLevel(logging.DEBUG)
     during = RESIDENT_DATA.when = f"during {request.node.nodeid}"
     yield
     found = RESIDENT_DATA.take_leaks(during)

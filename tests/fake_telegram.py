@@ -110,7 +110,7 @@ class FakeBotAPI(BaseRequest):
         # measure the bot rather than the fake.
         self.keep_calls = keep_calls
         self.calls: list[Call] = []
-        self.faults: dict[str, deque[tuple[int, dict] | Exception]] = defaultdict(deque)
+        self.faults: dict[str, deque[tuple[int, dict] | BaseException]] = defaultdict(deque)
         self._updates: list[dict] = []
         self._next_update = 1
         self._next_message = 1000
@@ -145,7 +145,7 @@ class FakeBotAPI(BaseRequest):
             files = dict(request_data.multipart_data) if request_data else {}
             self.calls.append(Call(name, params, url, files=files or None))
         self._changed.set()
-        if self.faults[name] and isinstance(self.faults[name][0], Exception):
+        if self.faults[name] and isinstance(self.faults[name][0], BaseException):
             if name != "getUpdates" and self.keep_calls:
                 self.calls[-1].method = f"{name}:raised"
             raise self.faults[name].popleft()
@@ -243,7 +243,7 @@ class FakeBotAPI(BaseRequest):
             count = len(self.calls)
             await asyncio.sleep(quiet)
 
-    def raise_next(self, method: str, error: Exception) -> None:
+    def raise_next(self, method: str, error: BaseException) -> None:
         """The next call of ``method`` fails in transport (a timeout, a dropped connection)."""
         self.faults[method].append(error)
 
@@ -309,7 +309,20 @@ def message(
     return update
 
 
-def callback(user_id: int, data: str, message_id: int, text: str = "...") -> dict:
+def callback(
+    user_id: int,
+    data: str,
+    message_id: int,
+    text: str = "...",
+    *,
+    chat_type: str = "private",
+    chat_id: int | None = None,
+) -> dict:
+    """A button press under the bot's message ``message_id`` (in a private chat unless
+    ``chat_type`` says otherwise)."""
+    chat = {"id": chat_id if chat_id is not None else user_id, "type": chat_type}
+    if chat_type != "private":
+        chat["title"] = "Residents group"
     update = {
         "callback_query": {
             "id": str(next(_ids)),
@@ -320,7 +333,7 @@ def callback(user_id: int, data: str, message_id: int, text: str = "...") -> dic
                 "message_id": message_id,
                 "date": int(time.time()),
                 "text": text,
-                "chat": {"id": user_id, "type": "private"},
+                "chat": chat,
                 "from": {"id": BOT_ID, "is_bot": True, "first_name": "Herts Safety"},
             },
         }

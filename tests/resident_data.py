@@ -4,9 +4,11 @@ Every fake that hands the bot an update (``tests.fake_telegram``, ``tests.fake_b
 the webhook tests) registers what a resident would have sent in it: message text of 8
 characters or more, first and last names and usernames, and user and chat ids of 5 digits
 or more. The web chat's client (``tests.web_harness``) registers its message text, its
-session ids and the address it claims through X-Forwarded-For. Every log line of the run at INFO or above is checked against what was registered
-before it: lines of this process through a handler on the root logger, lines of the real
-bot processes (``BotProcess``) from their log files. A leak is reported as the logger and
+session ids and the address it claims through X-Forwarded-For. Every log line of the run, at
+every level (the suite's root logger is at DEBUG, and so is the black-box tests' shared bot
+process), is checked against what was registered before it: lines of this process through a
+handler on the root logger, lines of the real bot processes (``BotProcess``) from their log
+files. A leak is reported as the logger and
 the kind of data, never the data itself: the failing test's teardown names it, and what
 turns up outside any test fails the session (``conftest.py``; under pytest-xdist each
 worker checks its own lines and hands its findings to the controller).
@@ -160,24 +162,23 @@ class ResidentData:
                 continue
             complete = data[: data.rfind(b"\n") + 1]  # a line being written waits
             self._logs[path] = offset + len(complete)
-            level, name = "WARNING", "stderr"  # lines before the first record: warnings
+            name = "stderr"  # lines before the first record
             for line in complete.decode(errors="replace").splitlines():
                 record = _RECORD.match(line)
-                if record:  # a continuation line (a traceback) keeps its record's level
-                    level, name = record["level"], record["name"]
-                if logging.getLevelName(level) >= logging.INFO:
-                    self.check(line, f"the bot process's {name} ({path.name})")
+                if record:  # a continuation line (a traceback) keeps its record's logger
+                    name = record["name"]
+                self.check(line, f"the bot process's {name} ({path.name})")
 
 
 RESIDENT_DATA = ResidentData()
 
 
 class LeakCheck(logging.Handler):
-    """On the root logger for the whole run: checks each line as it is written, after the
-    bot's own log filters have cleaned the record."""
+    """On the root logger for the whole run: checks each line as it is written, at every
+    level, after the bot's own log filters have cleaned the record."""
 
     def __init__(self) -> None:
-        super().__init__(logging.INFO)
+        super().__init__(logging.DEBUG)
         self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:

@@ -160,7 +160,7 @@ def test_review_lists_exports_adds_and_ignores(tmp_path, content_dir, capsys):
     assert "in the draft (2 questions reviewed)" in capsys.readouterr().out
     assert thanks.read_text() == before  # live only once published
     draft = tmp_path / "draft" / "intents" / "thanks.yaml"
-    assert draft.read_text() == before + "  - cheers you are a legend\n"
+    assert draft.read_text() == before + "  - cheers you are a legend  # from question #2\n"
 
     assert main(["review", "ignore", "3", *db]) == 0
     capsys.readouterr()

@@ -16,6 +16,7 @@ import pytest
 
 from bot.entry import main
 from bot.telegram import messages
+from bot.telegram.admin import ADMIN_PRIVATE_ONLY
 from tests.fake_telegram import callback, message
 from tests.telegram_harness import running_bot
 from tests.test_telegram import ask
@@ -194,7 +195,10 @@ async def test_review_buttons_add_to_a_draft_that_only_publish_makes_live_all_au
         assert "to out_of_scope in the draft" in fake.sent("editMessageText")[-1].text
         assert scope.read_text() == live_before  # not live yet
         draft = store.path.parent / "draft" / "intents" / "out_of_scope.yaml"
-        assert draft.read_text().endswith("  - what time does the tip open\n")
+        # the example cites its question, so the resident's /forget can find it again
+        assert draft.read_text().endswith(
+            f"  - what time does the tip open  # from question #{tip_id}\n"
+        )
 
         tip = next(d for d in by_data if d.startswith("ri:") and d != f"ri:{tip_id}")
         await ask(fake, callback(ADMIN, tip, buttons.message_id))
@@ -244,7 +248,7 @@ async def test_review_add_from_either_surface_drafts_marks_the_group_and_audits(
         assert "No unanswered questions" in after.text
         (audit,) = await ask(fake, message(ADMIN, "/audit"))
     draft = tmp_path / "draft" / "intents" / "out_of_scope.yaml"
-    assert draft.read_text().endswith("  - what time does the tip open today\n")
+    assert draft.read_text().endswith("  - what time does the tip open today  # from question #2\n")
     assert scope.read_text() == live_before  # live only once published
     assert "add-example #2 → out_of_scope (draft)" in audit.text
     assert "tip open" not in audit.text  # the number, never the resident's words
@@ -376,3 +380,31 @@ def test_a_draft_that_lowers_safety_below_a_floor_is_held_back_and_one_that_keep
         "crisis recall 80.0% (must be at least 85%)",
     ]
     assert safety_failures(same) == ["danger now led by 999 96.6% (must be at least 97%)"]
+
+
+async def test_an_admins_review_button_in_a_group_never_posts_a_residents_question_there(
+    engine, content_dir
+):
+    """A forged press on a message in a group, by an admin: refused like the admin commands
+    (the replies quote the resident's question), and nothing is reviewed."""
+    group = -100987
+    dirs = {"intents": content_dir.intents, "knowledge": content_dir.knowledge}
+    async with running_bot(engine, admin_ids=frozenset({ADMIN}), **dirs) as (fake, store, _):
+        await ask(fake, message(RESIDENT, UNANSWERED))
+        assert await store.flush()
+        (question,) = await store.questions(days=1)
+        for data in (f"ra:{question.id}", f"rt:{question.id}:out_of_scope", f"ri:{question.id}"):
+            fake.push(callback(ADMIN, data, 5, chat_type="supergroup", chat_id=group))
+        await fake.wait_for(lambda: len(fake.sent("answerCallbackQuery")) == 3)
+        await fake.settle()
+        assert [c.params.get("text") for c in fake.sent("answerCallbackQuery")] == [
+            ADMIN_PRIVATE_ONLY
+        ] * 3
+        assert not fake.sent(chat_id=group) and not fake.sent("editMessageText")
+        assert not (store.path.parent / "draft").exists()
+        # still waiting for review, and a normal question is answered and logged
+        assert [q.id for q in await store.questions(days=1)] == [question.id]
+        (answer,) = await ask(fake, message(RESIDENT, "beacon phone number"))
+        assert "0300 011 55 55" in answer.text
+        assert await store.flush()
+        assert len(await store.outcomes(days=1)) == 2

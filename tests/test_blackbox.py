@@ -33,7 +33,8 @@ ADMIN = 730900
 
 
 class BotProcess:
-    """``python -m bot run`` against the fake; its log is kept in ``log_path``."""
+    """``python -m bot run`` against the fake; its log is kept in ``log_path`` (and read
+    by the whole run's leak check, at every level)."""
 
     def __init__(self, api: FakeBotAPIServer, folder: Path, **env: str) -> None:
         self.api, self.folder = api, folder
@@ -245,7 +246,9 @@ def test_a_data_folder_that_cannot_be_written_still_lets_residents_be_answered(t
     del bot.env["HASH_SECRET"]  # so the key must be made, and cannot be kept
     try:
         bot.start()
-        api.push(message(731001, "beacon numbr"), message(731002, "what is the non emergency number"))
+        api.push(
+            message(731001, "beacon numbr"), message(731002, "what is the non emergency number")
+        )
         api.wait_for(lambda: api.sent(chat_id=731001) and api.sent(chat_id=731002), timeout=90)
         assert "0300 011 55 55" in api.sent(chat_id=731001)[0].text
         assert bot.stop() == 0

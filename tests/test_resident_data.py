@@ -50,7 +50,7 @@ def test_what_the_bot_itself_logs_about_residents_is_not_a_leak():
         assert kinds(data, line) == [], line
 
 
-def test_a_bot_process_log_is_read_by_record_level_from_where_it_was_left(tmp_path):
+def test_a_bot_process_log_is_read_at_every_level_from_where_it_was_left(tmp_path):
     data = sent(message(7301234, "my neighbour's dog bit me"))
     log = tmp_path / "bot.log"
     log.write_text(
@@ -61,8 +61,10 @@ def test_a_bot_process_log_is_read_by_record_level_from_where_it_was_left(tmp_pa
     )
     data.watch(log)
     assert data.take_leaks() == [
+        "the bot process's telegram.ext.Application (bot.log) logged a resident's message "
+        "text before the first test",
         "the bot process's telegram.ext.Application (bot.log) logged a resident's user or chat "
-        "id before the first test"
+        "id before the first test",
     ]
     with log.open("a") as more:
         more.write("2026-01-01 10:00:01,000 INFO bot.x: answered my neighbour's dog bit me\n")
@@ -71,3 +73,19 @@ def test_a_bot_process_log_is_read_by_record_level_from_where_it_was_left(tmp_pa
         "the bot process's bot.x (bot.log) logged a resident's message text during test_y"
     ]
     assert data.take_leaks() == []  # each line is read once
+
+
+def test_the_runs_own_lines_are_checked_at_debug_too():
+    """The suite's root logger is at DEBUG (conftest.py), and its check reads DEBUG lines."""
+    import logging
+
+    from tests.resident_data import RESIDENT_DATA, LeakCheck
+
+    assert logging.getLogger().getEffectiveLevel() == logging.DEBUG
+    (check,) = [h for h in logging.getLogger().handlers if isinstance(h, LeakCheck)]
+    assert check.level == logging.DEBUG
+    RESIDENT_DATA.update(message(7302468, "a van with no plates parks on our verge"))
+    logging.getLogger("tests.debug").debug("a van with no plates parks on our verge")
+    assert RESIDENT_DATA.take_leaks(RESIDENT_DATA.when) == [
+        "logger 'tests.debug' logged a resident's message text " + RESIDENT_DATA.when
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
@@ -140,6 +141,13 @@ class Assistant:
                 await self.store.count_place(reply.place)
         except Exception:
             log.exception("could not record an outcome")
+
+    async def forget(self, user_id: int) -> int:
+        """/forget: every record kept about the resident, and the examples staff added to
+        the draft from their questions; how many were deleted. Raises StoreUnavailable."""
+        cited = await self.store.reviewed_questions(user_id)
+        removed = await asyncio.to_thread(self.staff.draft().forget, cited)
+        return removed + await self.store.forget_user(user_id)
 
     async def reload_if_changed(self) -> ReloadResult | None:
         """Reload once content files have changed and settled; None when nothing changed."""

@@ -67,7 +67,7 @@ class Staff:
         reviewed; raises NoSuchQuestion, or ReviewError when the example is refused."""
         question = await self._question(question_id)
         await asyncio.to_thread(
-            self.draft().add_example, intent_id, question.text, self.settings.seeds
+            self.draft().add_example, intent_id, question.text, self.settings.seeds, question_id
         )
         ids = await self._mark_group(question_id)
         # The question's number, never its words: /forget must leave none in the audit.

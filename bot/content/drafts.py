@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 from bot.content.problems import Problem
-from bot.content.review import append_example
+from bot.content.review import CITED, append_example
 
 FOLDERS = ("intents", "knowledge")
 
@@ -26,6 +26,11 @@ class DraftConflict(Exception):
 
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _cites(line: str, question_ids: set[int]) -> bool:
+    found = CITED.search(line.rstrip("\r\n"))
+    return found is not None and int(found[1]) in question_ids
 
 
 def _files(folder: Path) -> dict[str, Path]:
@@ -58,17 +63,37 @@ class Draft:
         }
         self._base.write_text(json.dumps(base, indent=1), encoding="utf-8")
 
-    def add_example(self, intent_id: str, text: str, seeds: Path | None = None) -> list[Problem]:
-        """Append ``text`` to the intent's examples in the draft (made on first use);
-        raises ReviewError, leaving the draft as it was."""
+    def add_example(
+        self,
+        intent_id: str,
+        text: str,
+        seeds: Path | None = None,
+        question_id: int | None = None,
+    ) -> list[Problem]:
+        """Append ``text`` to the intent's examples in the draft (made on first use), citing
+        the question it came from; raises ReviewError, leaving the draft as it was."""
         fresh = not self.exists
         self._ensure()
         try:
-            return append_example(self.intents, self.knowledge, intent_id, text, seeds)
+            return append_example(self.intents, self.knowledge, intent_id, text, seeds, question_id)
         except Exception:
             if fresh:
                 self.discard()
             raise
+
+    def forget(self, question_ids: set[int]) -> int:
+        """Remove the examples added from these questions (a resident's /forget); returns
+        how many. Only lines the review added carry a citation, so staff's own are kept."""
+        if not self.exists or not question_ids:
+            return 0
+        removed = 0
+        for path in sorted(self.intents.rglob("*.yaml")):
+            lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+            kept = [line for line in lines if not _cites(line, question_ids)]
+            if len(kept) != len(lines):
+                removed += len(lines) - len(kept)
+                path.write_text("".join(kept), encoding="utf-8")
+        return removed
 
     def changes(self) -> list[str]:
         """The files (``intents/x.yaml``) the draft adds, changes or deletes."""

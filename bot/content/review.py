@@ -7,6 +7,7 @@ the change would break it.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -25,10 +26,25 @@ def yaml_scalar(text: str) -> str:
     return dumped.removesuffix("\n").removesuffix("\n...").strip()
 
 
+def cited(question_id: int) -> str:
+    """The comment after an example added from the question log: its question's number, so
+    a resident's /forget can find their words again (``drafts.Draft.forget``)."""
+    return f"  # from question #{question_id}"
+
+
+CITED = re.compile(r"  # from question #(\d+)$")
+
+
 def append_example(
-    intents_dir: Path, knowledge_dir: Path, intent_id: str, text: str, seeds_dir: Path | None = None
+    intents_dir: Path,
+    knowledge_dir: Path,
+    intent_id: str,
+    text: str,
+    seeds_dir: Path | None = None,
+    question_id: int | None = None,
 ) -> list[Problem]:
-    """Add ``text`` to the intent's examples; returns warnings, raises ReviewError."""
+    """Add ``text`` to the intent's examples, citing ``question_id`` when it came from the
+    question log; returns warnings, raises ReviewError."""
     content, problems = load_content(intents_dir, knowledge_dir, seeds_dir)
     if content is None:
         raise ReviewError("the content has errors already; fix them first (python -m bot validate)")
@@ -45,7 +61,8 @@ def append_example(
     indent = last[: len(last) - len(stripped)]
     if not last.endswith("\n"):
         lines[intent.examples_end_line - 1] = last + "\n"
-    lines.insert(intent.examples_end_line, f"{indent}- {yaml_scalar(text)}\n")
+    citation = "" if question_id is None else cited(question_id)
+    lines.insert(intent.examples_end_line, f"{indent}- {yaml_scalar(text)}{citation}\n")
     path.write_text("".join(lines), encoding="utf-8")
     content, problems = load_content(intents_dir, knowledge_dir, seeds_dir)
     if content is None:

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict, deque
@@ -61,6 +62,8 @@ _LATEST = (
 SET_TEXT = f"UPDATE messages SET text = ?1 WHERE id = {_LATEST}"  # noqa: S608 -- constants
 SET_WANTED = f"UPDATE messages SET wanted = ?1 WHERE id = {_LATEST}"  # noqa: S608 -- constants
 REMEMBERED = 10_000  # answered questions kept in memory, redacted only if they get a 👎
+# An audit entry of an older version, quoting the question: '#12 "its words" → topic (draft)'
+_QUOTED = re.compile(r'#(\d+) ".*" (→ .*)', re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,7 @@ class QueuedStore(ABC):
         self._evicted = 0  # records taken from the queue's front, to keep the batch in step
         self._lost = 0  # records that could be neither written nor saved, in this run
         self.refused = 0  # records no store could hold, set aside in this run (/stats)
+        self.restarts = 0  # writer tasks started again after ending unexpectedly (/stats)
         self._failing = False
         # Answered questions by (user_key, reply_ref), in memory only: a 👎 writes its
         # question (redacted) to the log; answers nobody rates are never stored as text.
@@ -256,15 +260,18 @@ class QueuedStore(ABC):
         if task.cancelled() or task is not self._writer:
             return
         exc = task.exception()
+        self.restarts += 1
         log.error(
             "question-log writer stopped (%s); starting it again",
             type(exc).__name__ if exc else "returned",
         )
         self._start_writer()
 
-    async def close(self) -> None:
+    async def close(self, timeout: float = 5.0) -> None:
+        """Write what is queued within ``timeout`` seconds; what is not written by then goes
+        to the fallback file."""
         if self._writer is not None:
-            written = await self.flush(timeout=5)
+            written = await self.flush(timeout=timeout)
             writer, self._writer = self._writer, None
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -651,34 +658,43 @@ class QueuedStore(ABC):
         except self.errors as exc:
             raise StoreUnavailable(str(exc)) from exc
 
+    async def reviewed_questions(self, user_id: int) -> set[int]:
+        """The numbers of the user's questions staff reviewed: one of them may have been
+        added to the draft, which cites it (``bot.content.drafts``)."""
+        rows = await self._read(
+            "SELECT id FROM messages WHERE user_key = ? AND reviewed = 1", (self.user_key(user_id),)
+        )
+        return {int(row[0]) for row in rows}
+
     async def forget_user(self, user_id: int) -> int:
         key = self.user_key(user_id)
         for remembered in [k for k in self._answered if k[0] == key]:
             del self._answered[remembered]
         queued = len(self._pending)
         self._pending = deque(r for r in self._pending if r.user_key != key)
-        return (
-            queued
-            - len(self._pending)
-            + await self._change(
-                ("DELETE FROM feedback WHERE user_key = ?", (key,)),
-                (
-                    "DELETE FROM feedback WHERE message_id IN"
-                    " (SELECT id FROM messages WHERE user_key = ?)",
-                    (key,),
-                ),
-                ("DELETE FROM messages WHERE user_key = ?", (key,)),
-                (
-                    "DELETE FROM handover_links WHERE ref IN"
-                    " (SELECT ref FROM handovers WHERE user_key = ?)",
-                    (key,),
-                ),
-                ("DELETE FROM handovers WHERE user_key = ?", (key,)),
-            )
+        unqueued = queued - len(self._pending)
+        quoting = await self._audit_unquoted(questions=await self.reviewed_questions(user_id))
+        return unqueued + await self._change(
+            *quoting,
+            ("DELETE FROM feedback WHERE user_key = ?", (key,)),
+            (
+                "DELETE FROM feedback WHERE message_id IN"
+                " (SELECT id FROM messages WHERE user_key = ?)",
+                (key,),
+            ),
+            ("DELETE FROM messages WHERE user_key = ?", (key,)),
+            (
+                "DELETE FROM handover_links WHERE ref IN"
+                " (SELECT ref FROM handovers WHERE user_key = ?)",
+                (key,),
+            ),
+            ("DELETE FROM handovers WHERE user_key = ?", (key,)),
         )
 
     async def purge_text(self, older_than_days: int) -> int:
-        """Retention: drop question text older than the limit; the counts stay."""
+        """Retention: drop question text older than the limit from every table that keeps
+        any (the log, updates never answered, audit entries of older versions); the counts
+        stay."""
         cutoff = int(time.time()) - older_than_days * 86400
         return await self._change(
             ("UPDATE messages SET text = NULL WHERE at < ? AND text IS NOT NULL", (cutoff,)),
@@ -692,7 +708,31 @@ class QueuedStore(ABC):
                 " (SELECT ref FROM handovers WHERE state = 'open')",
                 (),
             ),
+            ("UPDATE inbox SET text = NULL WHERE received < ? AND text IS NOT NULL", (cutoff,)),
+            *await self._audit_unquoted(before=cutoff),
         )
+
+    async def _audit_unquoted(
+        self, *, questions: set[int] | None = None, before: int | None = None
+    ) -> list[tuple[str, Sequence[object]]]:
+        """Statements that take the quoted question out of audit entries written before
+        entries named only its number (``#12 "words" → topic``), for these ``questions``
+        or entries older than ``before``."""
+        rows = await self._read(
+            "SELECT id, at, detail FROM audit WHERE action = 'add-example' AND detail LIKE ?",
+            ('#% "%',),
+        )
+        statements: list[tuple[str, Sequence[object]]] = []
+        for row_id, at, detail in rows:
+            quoted = _QUOTED.fullmatch(detail)
+            if quoted is None:
+                continue
+            if (questions is not None and int(quoted[1]) in questions) or (
+                before is not None and at < before
+            ):
+                unquoted = f"#{quoted[1]} {quoted[2]}"
+                statements.append(("UPDATE audit SET detail = ? WHERE id = ?", (unquoted, row_id)))
+        return statements
 
     async def questions(self, days: int, reviewed: bool = False) -> list[Question]:
         """Unanswered and suggested questions with text, newest first, not yet reviewed

@@ -17,6 +17,7 @@ from bot.storage.store import StoreUnavailable
 from bot.telegram.residents import unknown_command
 from bot.telegram.sending import send_plain, split_message
 from bot.telegram.services import BotContext
+from bot.telegram.supervision import restarts, trouble
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,8 @@ async def admin_stats(update: Update, context: BotContext) -> None:
         report = await assistant.staff.stats(days_argument(context), notes)
     except StoreUnavailable as exc:
         report = assistant.staff.unavailable(exc)
-    await send_report(update, report)
+    warnings = [f"⚠️ {line}." for line in trouble(context.application)]
+    await send_report(update, "\n".join([*warnings, report]))
 
 
 @admin_only
@@ -106,8 +108,14 @@ def _reload_text(result: ReloadResult, limit: int = 20) -> str:
 
 
 async def watch_content(context: BotContext) -> None:
-    """Reload when staff change files; tell the admins what happened."""
-    result = await context.services.assistant.reload_if_changed()
+    """Reload when staff change files; tell the admins what happened. A failure is logged
+    and counted, and the watcher looks again at its next run."""
+    try:
+        result = await context.services.assistant.reload_if_changed()
+    except Exception:
+        restarts(context.application)["content watcher"] += 1
+        log.exception("the content watcher failed; it looks again at its next run")
+        return
     if result is None:
         return
     await notify_admins(context, _reload_text(result))

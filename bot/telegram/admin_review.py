@@ -9,13 +9,14 @@ import logging
 import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
 
 from bot.app.staff import PUBLISH_RUNNING, NoSuchQuestion
 from bot.content.review import ReviewError
 from bot.storage.reports import LOCAL_TIME, Group
 from bot.storage.store import StoreUnavailable
 from bot.telegram import messages
-from bot.telegram.admin import admin_only, days_argument, send_report
+from bot.telegram.admin import ADMIN_PRIVATE_ONLY, admin_only, days_argument, send_report
 from bot.telegram.services import BotContext
 
 log = logging.getLogger(__name__)
@@ -88,13 +89,17 @@ async def admin_unanswered(update: Update, context: BotContext) -> None:
 
 async def on_review_button(update: Update, context: BotContext) -> None:
     """``ra:ID`` shows topic buttons, ``rt:ID:INTENT`` adds to the draft, ``ri:ID`` ignores."""
-    query, user = update.callback_query, update.effective_user
+    query, user, chat = update.callback_query, update.effective_user, update.effective_chat
     if query is None or user is None:
         return
     assistant = context.services.assistant
     if user.id not in assistant.settings.admin_ids:
         log.warning("review button refused: user is not in ADMIN_IDS")
         await query.answer(messages.EXPIRED, show_alert=True)
+        return
+    if chat is None or chat.type != ChatType.PRIVATE:  # its replies quote residents
+        log.warning("review button refused outside a private chat")
+        await query.answer(ADMIN_PRIVATE_ONLY, show_alert=True)
         return
     kind, _, value = (query.data or "").partition(":")
     qid, _, intent = value.partition(":")

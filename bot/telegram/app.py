@@ -48,7 +48,7 @@ from bot.telegram.handover import (
     on_staff_message,
 )
 from bot.telegram.health import write_health
-from bot.telegram.inbox import DurableQueue, InboxApplication, InboxBot, answer_pending
+from bot.telegram.inbox import DurableQueue, InboxBot, answer_pending
 from bot.telegram.ratelimit import PacingRateLimiter
 from bot.telegram.residents import (
     BUTTONS,
@@ -74,6 +74,8 @@ from bot.telegram.services import (
     services_of,
 )
 from bot.telegram.standby import health_line, step_down, wait_until_active
+from bot.telegram.stopping import StoppingApplication
+from bot.telegram.supervision import supervise
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,7 @@ class Timers:
     """Seconds between runs of the repeating jobs (tests shorten them)."""
 
     watch_content: float = 2.0  # look for changed content files
+    supervise: float = 1.0  # see that polling still runs (bot.telegram.supervision)
     heartbeat: float = 30.0  # rewrite the health file
     retention: float = 86400.0  # delete question text past its retention
     handover: float = 30.0  # look for residents waiting for staff past the set time
@@ -123,6 +126,10 @@ async def heartbeat(context: BotContext) -> None:
     write_health(context.services.assistant.settings.health_file, health_line(context.application))
 
 
+async def supervision(context: BotContext) -> None:
+    await supervise(context.application)
+
+
 async def post_init(app: BotApplication) -> None:
     svc = services_of(app)
     await svc.assistant.store.open()
@@ -151,7 +158,9 @@ async def post_init(app: BotApplication) -> None:
 
 async def post_shutdown(app: BotApplication) -> None:
     await services_of(app).running_beside.aclose()
-    await services_of(app).assistant.store.close()
+    # the last half second of the stop's time is for saving what could not be written
+    left = app.seconds_left() - 0.5 if isinstance(app, StoppingApplication) else 5.0
+    await services_of(app).assistant.store.close(timeout=max(0.2, left))
     await step_down(app)
 
 
@@ -188,7 +197,7 @@ def build_application(
     )
     builder = (
         ApplicationBuilder()
-        .application_class(InboxApplication)
+        .application_class(StoppingApplication)
         .bot(bot)
         .update_queue(queue)
         .context_types(CONTEXT_TYPES)
@@ -197,6 +206,8 @@ def build_application(
         .post_shutdown(post_shutdown)
     )
     app: BotApplication = builder.build()
+    if isinstance(app, StoppingApplication):
+        app.shutdown_seconds = settings.shutdown_seconds
     queue.store = store
     if store is not None:  # (tests of start-up faults build the bot without one)
         logscrub.install(store.user_key)
@@ -239,6 +250,7 @@ def build_application(
     if settings.handover_chat_id is not None:
         every = timers.handover
         jobs.run_repeating(check_waiting, interval=every, first=every, name="handover-waiting")
+    jobs.run_repeating(supervision, interval=timers.supervise, first=timers.supervise)
     if settings.health_file is not None:
         jobs.run_repeating(heartbeat, interval=timers.heartbeat, first=0.1, name="heartbeat")
     return app

@@ -122,11 +122,15 @@ class InboxApplication(Application):  # type: ignore[type-arg]  # PTB's generics
         if not isinstance(update, Update) or inbox_kind(update) is None:
             await super().process_update(update)
             return
+        store: Store = self.bot_data["services"].assistant.store
         try:
             await super().process_update(update)
-        finally:
-            store: Store = self.bot_data["services"].assistant.store
+        except asyncio.CancelledError:
+            raise  # cut short by a stop running out of time: answered at the next start
+        except BaseException:
             await store.mark_done(update_key(update))
+            raise
+        await store.mark_done(update_key(update))
 
 
 def bot_id(token: str) -> int:

@@ -220,7 +220,7 @@ async def forget(update: Update, context: BotContext) -> None:
     except Exception:  # the records are deleted whatever happens to the handover
         log.exception("could not end a handover for /forget")
     try:
-        count = await context.services.assistant.store.forget_user(user.id)
+        count = await context.services.assistant.forget(user.id)
     except Exception:  # tell the resident rather than fail silently
         log.exception("could not forget a user")
         await message.reply_text(messages.FORGET_FAILED)

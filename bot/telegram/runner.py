@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import Update
 from telegram.error import BadRequest, InvalidToken, NetworkError
 from telegram.request import BaseRequest
 
@@ -13,12 +12,12 @@ from bot.app.assembly import assemble_for_service
 from bot.settings import Settings, configure_logging
 from bot.telegram.app import build_application
 from bot.telegram.services import Beside, BotApplication
+from bot.telegram.supervision import ALLOWED_UPDATES
 from bot.telegram.webhook import serve_webhook
 
 log = logging.getLogger(__name__)
 
-
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+__all__ = ["ALLOWED_UPDATES", "create_application", "run_bot", "wait_for_telegram"]
 
 
 def create_application(

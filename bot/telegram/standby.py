@@ -37,6 +37,7 @@ from telegram.ext import Application
 
 from bot.storage.active import ActiveLock
 from bot.storage.store import Store
+from bot.telegram import supervision
 from bot.telegram.health import STANDBY, active_line, write_health
 from bot.telegram.inbox import DurableQueue, InboxBot
 from bot.telegram.services import BotApplication, services_of
@@ -83,6 +84,7 @@ def health_line(app: Application[Any, Any, Any, Any, Any, Any]) -> str:
     store = services_of(app).assistant.store.health()
     if store is not None:
         trouble.append(store)
+    trouble += supervision.trouble(app)
     return active_line("; ".join(trouble) or None)
 
 

@@ -162,7 +162,7 @@ class WebChat:
         self.limits.check(request, session)
         self.assistant.forget_place(_place_key(session))
         try:
-            count = await self.assistant.store.forget_user(user_id(session))
+            count = await self.assistant.forget(user_id(session))
         except Exception:  # tell the resident rather than fail silently
             log.exception("could not forget a web session")
             raise ApiError(503, texts.FORGET_FAILED) from None
