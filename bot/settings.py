@@ -328,9 +328,10 @@ def rewrite_log_records(rewrite: Callable[[str], str]) -> None:
     logging.setLogRecordFactory(factory)
 
 
-# Database drivers print statements with their parameters (residents' text) at DEBUG:
-# they stay at INFO or above whatever LOG_LEVEL says.
-DRIVER_LOGGERS = ("aiosqlite", "asyncpg")
+# Loggers that print parameters at DEBUG: the database drivers their statements' (residents'
+# text), python-telegram-bot's Bot every API call's (the texts sent, among them a
+# resident's words relayed to staff). They stay at INFO or above whatever LOG_LEVEL says.
+PARAMETER_LOGGERS = ("aiosqlite", "asyncpg", "telegram.Bot", "telegram.ext.ExtBot")
 
 
 def configure_logging(settings: Settings) -> None:
@@ -341,5 +342,5 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run otherwise
-    for driver in DRIVER_LOGGERS:
-        logging.getLogger(driver).setLevel(max(logging.INFO, logging.getLogger().level))
+    for name in PARAMETER_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger().level))

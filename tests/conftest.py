@@ -13,7 +13,7 @@ from bot.content.loading import Content, load_content
 from bot.content.readability import SUMMARIES
 from bot.matching.encoder import SentenceEncoder
 from bot.matching.engine import Engine
-from bot.settings import DRIVER_LOGGERS, VARIABLES, Settings
+from bot.settings import PARAMETER_LOGGERS, VARIABLES, Settings
 from tests.postgres_server import PostgresServer
 from tests.resident_data import RESIDENT_DATA, LeakCheck
 from tests.stores import KINDS, Database
@@ -33,12 +33,13 @@ def project_content() -> Content:
 def pytest_configure(config: pytest.Config) -> None:
     """Encode the content once, before the test workers start, so they share the vectors.
     Every log line of the run, DEBUG included, is checked for resident data; the database
-    drivers stay at INFO, as ``configure_logging`` keeps them in the bot."""
+    drivers and python-telegram-bot's Bot stay at INFO, as ``configure_logging`` keeps
+    them in the bot."""
     if not hasattr(config, "workerinput"):
         Engine(project_content(), SentenceEncoder(cache_dir=CACHE), CACHE)
     logging.getLogger().addHandler(LeakCheck())
-    for driver in DRIVER_LOGGERS:
-        logging.getLogger(driver).setLevel(logging.INFO)
+    for name in PARAMETER_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
 
 
 # -- no resident data in any log line of the run (tests/resident_data.py)

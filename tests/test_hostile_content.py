@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from bot.content.reading import MAX_FILE_BYTES
+from bot.content.reading import MAX_FILE_BYTES, MAX_TOTAL_BYTES
 from bot.matching.live import LiveContent
 from tests.fake_telegram import message
 from tests.telegram_harness import running_bot
@@ -66,6 +66,16 @@ async def test_links_out_of_the_folder_and_huge_files_are_not_read(content_dir, 
         f"intents/huge.yaml:1: not read: this file is {MAX_FILE_BYTES + 10:,} bytes; content "
         f"files must be under {MAX_FILE_BYTES:,}"
     ) in found
+
+
+async def test_files_each_under_the_cap_are_refused_together_before_any_is_read(content_dir):
+    """A deploy tool's stray copies can each pass the file cap and still add up."""
+    padding = "# padding\n" * (MAX_FILE_BYTES // 10 - 1)
+    for n in range(MAX_TOTAL_BYTES // len(padding) + 1):
+        content_dir.write(f"intents/copy{n:02d}.yaml", padding)
+    found = await problems_within(content_dir)
+    assert len(found) == 1 and "allowed; remove the files that do not belong there" in found[0]
+    assert found[0].startswith(str(content_dir.intents))
 
 
 def test_a_link_within_its_folder_is_followed_as_a_configmap_mounts_files(content_dir):

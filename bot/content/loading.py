@@ -21,6 +21,7 @@ from bot.content.intents import (
 from bot.content.matching_settings import MatchingConfig, load_matching
 from bot.content.places import Places, load_places
 from bot.content.problems import Problem, Severity, causes_first, has_errors
+from bot.content.reading import MAX_TOTAL_BYTES, total_bytes
 from bot.content.safety import SafetyCorpus, SafetyLabel, load_safety
 from bot.content.yamlnodes import line_of
 from bot.text import clean
@@ -49,6 +50,13 @@ def load_content(
     after those of files YAML could not read (whose loss may explain the others).
     ``seeds_dir``, when it exists, holds the documents facts must name as their source."""
     today = today or dt.date.today()  # noqa: DTZ011 -- staff date their checks locally
+    size = total_bytes(intents_dir, knowledge_dir)
+    if size > MAX_TOTAL_BYTES:  # refused before reading: files each under the cap add up
+        message = (
+            f"the content folders hold {size:,} bytes of YAML, over the {MAX_TOTAL_BYTES:,} "
+            "allowed; remove the files that do not belong there"
+        )
+        return None, [Problem(str(intents_dir), 1, message)]
     facts, problems = load_knowledge(knowledge_dir, seeds_dir)
     matching, matching_problems = load_matching(intents_dir)
     danger, danger_problems = load_danger(intents_dir)

@@ -20,6 +20,7 @@ import yaml
 from yaml.nodes import Node
 
 MAX_FILE_BYTES = 1_000_000  # the largest topic file is about 20 KB
+MAX_TOTAL_BYTES = 20_000_000  # every content file together: about 1.5 MB today
 
 
 class UnsafeFile(ValueError):
@@ -55,6 +56,21 @@ def read_text(path: Path) -> str:
     if len(data) > MAX_FILE_BYTES:  # it grew while being read
         raise UnsafeFile(f"is over {MAX_FILE_BYTES:,} bytes; content files must be smaller")
     return data.decode("utf-8")
+
+
+def total_bytes(*folders: Path) -> int:
+    """The size of the YAML files in ``folders`` and below, links followed, what is not a
+    regular file (a FIFO, a device) left out: without reading any of them."""
+    total = 0
+    for folder in folders:
+        for path in folder.rglob("*.y*ml") if folder.is_dir() else ():
+            try:
+                info = path.stat()
+            except OSError:
+                continue  # a dangling link: its own reading says so
+            if stat.S_ISREG(info.st_mode):
+                total += info.st_size
+    return total
 
 
 def compose(text: str) -> Node | None:
