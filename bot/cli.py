@@ -78,11 +78,22 @@ def cmd_prepare(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def resident_view(engine: Engine) -> Callable[[str], Reply]:
+    """A message's reply as a resident gets it on any channel: with the council or force
+    of a place it names and what is open now (no memory: each message stands alone)."""
+    from bot.app.places import Localiser
+    from bot.content.opening_hours import uk_now
+
+    local = Localiser(uk_now)
+    return lambda text: local.localise(engine, engine.respond(text), text, None)
+
+
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     engine = load_engine(settings)
+    respond = resident_view(engine)
     messages = [" ".join(args.text)] if args.text else (line.rstrip("\n") for line in sys.stdin)
     for message in messages:
-        reply = engine.respond(message)
+        reply = respond(message)
         if args.json or not args.text:
             print(json.dumps(reply.as_json(), ensure_ascii=False), flush=not args.text)
         else:
@@ -101,7 +112,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     engine = load_engine(settings)
     if args.cases and args.cv is None and is_route_file(args.cases):
-        return _eval_routes(args, engine.respond)
+        return _eval_routes(args, resident_view(engine))
     cases = read_cases(args.cases) if args.cases else []
     if args.cv is not None:
         from bot.matching.crossval import cross_validate, format_cv_report

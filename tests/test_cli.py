@@ -157,3 +157,9 @@ def test_eval_reads_a_burst_of_messages_as_a_chat_does(tmp_path, capsys):
         "everyday": {"cases": 1, "right": 1},
     }
     assert figures["false_emergencies"] == 0
+
+
+def test_ask_names_the_council_of_a_town_in_the_question(capsys):
+    """What `ask` prints is what a resident gets on any channel, place notes included."""
+    assert main(["ask", "fly tipping in royston"]) == 0
+    assert "North Herts Council" in capsys.readouterr().out
