@@ -50,7 +50,6 @@ class Assistant:
         self.staff = Staff(settings, store)
         self._batcher = ReplyBatcher(live)
         self._bursts = Bursts()
-        self.clock = clock  # one clock for everything that depends on the time of day
         self.local = Localiser(clock)
         self.handovers = Handovers(
             settings, store, self.answer, lambda: self.engine.content.facts, clock
