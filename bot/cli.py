@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -123,7 +124,12 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         # One step a fold; tqdm shows nothing when standard error is not a terminal.
         with tqdm(total=args.cv, desc="cross-validation", unit=" folds", disable=None) as bar:
             figures = cross_validate(
-                engine.content, engine.encoder, args.cv, cases, done=bar.update
+                engine.content,
+                engine.encoder,
+                args.cv,
+                cases,
+                done=bar.update,
+                workers=os.cpu_count() or 1,
             )
         report = format_cv_report(figures)
     else:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from bot.content.safety import SafetyCorpus, SafetyLabel
 from bot.entry import main
 from bot.matching.crossval import cross_validate
 from bot.matching.publishing import CRISIS_FLOOR, DANGER_LED_BY_999_FLOOR, FALSE_ALARM_CEILING
@@ -25,3 +28,16 @@ def test_eval_cv_prints_per_topic_scores_and_the_safety_figures(capsys, tmp_path
     assert "2-fold cross-validation" in out and "1 case" in out
     assert "victim_support_beacon" in out and "precision" in out
     assert "danger now -> emergency reply:" in out and "false alarms" in out
+
+
+def test_folds_trained_in_parallel_give_the_same_figures(encoder):
+    content = project_content()
+    few = dict(sorted(content.intents.items())[:6])
+    safety = SafetyCorpus(
+        {label: content.safety.of(label)[:40] for label in SafetyLabel}, content.safety.places
+    )
+    small = dataclasses.replace(content, intents=few, safety=safety)
+    alone = cross_validate(small, encoder, folds=3)
+    forked = cross_validate(small, encoder, folds=3, workers=2)
+    assert forked == alone
+    assert alone["safety_cases"]["danger_now"] > 0 and alone["per_topic"]

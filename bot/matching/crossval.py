@@ -9,8 +9,10 @@ honest measure of how new residents' wording will fare.
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -40,8 +42,11 @@ def cross_validate(
     cases: Sequence[Case] = (),
     seed: int = 0,
     done: Callable[[], object] | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
-    """``done`` is told when each fold is scored (each trains a model: it takes a while)."""
+    """``done`` is told when each fold is scored (each trains a model: it takes a while).
+    With ``workers`` > 1 the folds are trained in that many forked processes; only for a
+    command-line run, never inside the running bot (a fork copies its threads' locks)."""
     pool: list[tuple[Case, Source]] = []
     for intent in content.intents.values():
         expect = frozenset({_OUTCOME_EXPECT.get(intent.outcome, intent.id)})
@@ -54,12 +59,10 @@ def cross_validate(
         ]
     pool += [(case, ("case", "", i)) for i, case in enumerate(cases)]
     fold_of = _stratified_folds(["|".join(sorted(c.expect)) for c, _ in pool], folds, seed)
+    held = [[pool[i] for i in np.flatnonzero(fold_of == fold)] for fold in range(folds)]
     replies: list[tuple[Case, Reply]] = []
-    for fold in range(folds):
-        held = [pool[i] for i in np.flatnonzero(fold_of == fold)]
-        engine = Engine(_without(content, {source for _, source in held}), encoder)
-        answered = engine.respond_many([case.text for case, _ in held])
-        replies += [(case, reply) for (case, _), reply in zip(held, answered, strict=True)]
+    for fold, answered in enumerate(_answer_folds(content, encoder, held, workers)):
+        replies += [(case, reply) for (case, _), reply in zip(held[fold], answered, strict=True)]
         if done is not None:
             done()
     topic_rows = [(c, r) for c, r in replies if NOT_DANGER not in c.expect]
@@ -69,6 +72,47 @@ def cross_validate(
     figures["folds"] = folds
     figures["pool"] = dict(Counter(source[0] for _, source in pool))
     return figures
+
+
+_Folds = tuple[Content, SentenceEncoder | None, list[list[tuple[Case, Source]]]]
+_FORKED: _Folds | None = None  # what forked workers read (inherited, never pickled)
+
+
+def _answer_folds(
+    content: Content,
+    encoder: SentenceEncoder | None,
+    held: list[list[tuple[Case, Source]]],
+    workers: int,
+) -> Iterator[list[Reply]]:
+    """Each fold's replies, in fold order: an engine trained without the held messages."""
+    global _FORKED
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        for fold in range(len(held)):
+            yield _answer_fold(content, encoder, held[fold])
+        return
+    if encoder is not None:  # encoded once here, so no worker runs the model
+        encoder.encode([case.text for fold in held for case, _ in fold])
+    _FORKED = (content, encoder, held)
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(min(workers, len(held)), mp_context=context) as executor:
+            yield from executor.map(_forked_fold, range(len(held)))
+    finally:
+        _FORKED = None
+
+
+def _forked_fold(fold: int) -> list[Reply]:
+    if _FORKED is None:
+        raise RuntimeError("a cross-validation worker started without its folds")
+    content, encoder, held = _FORKED
+    return _answer_fold(content, encoder, held[fold])
+
+
+def _answer_fold(
+    content: Content, encoder: SentenceEncoder | None, held: list[tuple[Case, Source]]
+) -> list[Reply]:
+    engine = Engine(_without(content, {source for _, source in held}), encoder)
+    return engine.respond_many([case.text for case, _ in held])
 
 
 def _stratified_folds(keys: list[str], folds: int, seed: int) -> np.ndarray[Any, Any]:
