@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from bot.app.assistant import Assistant
 from bot.matching.engine import Engine
+from bot.matching.live import ReloadResult
 from bot.matching.reply import Reply, ReplyKind
 
 _LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.DOTALL)
@@ -81,13 +82,9 @@ async def _next_line(read: Callable[[], str]) -> str:
     return await line
 
 
-async def _watch_content(assistant: Assistant, every: float) -> None:
-    """Reload when staff change the content files, and say so between turns."""
-    while True:
-        await asyncio.sleep(every)
-        result = await assistant.reload_if_changed()
-        if result is not None:
-            print(f"\n({result.summary})")
+async def _say_reload(result: ReloadResult) -> None:
+    """Between turns: what a content change did."""
+    print(f"\n({result.summary})")
 
 
 async def chat(
@@ -97,8 +94,9 @@ async def chat(
     Telegram bot logs its own. ``read`` gives one line (``input`` by default)."""
     print("Hertfordshire community safety assistant (terminal). Type 'quit' to leave.")
     print("In an emergency, call 999.\n")
-    watching = assistant.settings.watch_content
-    watcher = asyncio.create_task(_watch_content(assistant, watch_every)) if watching else None
+    watcher = None
+    if assistant.settings.watch_content:
+        watcher = asyncio.create_task(assistant.watcher.run(watch_every, _say_reload))
     pending: tuple[str, ...] = ()  # suggested topics, or district buttons' data
     try:
         while True:

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.content.loading import load_content
+from bot.matching.engine import Engine
+from bot.matching.live import LiveContent
+from tests.conftest import CACHE
 from tests.fake_telegram import callback, message
 from tests.telegram_harness import running_bot
 from tests.test_telegram import ask
@@ -40,3 +44,45 @@ async def test_polling_that_dies_is_started_again_and_stats_and_health_say_so(
         assert health.read_text().startswith("active; restarted: polling 1×; 1 question-log")
         assert await store.flush()
         assert "victim_support_beacon" in [o.intent for o in await store.outcomes(days=1)]
+
+
+async def test_a_content_watcher_failure_is_told_to_admins_and_a_later_fix_goes_live(
+    content_dir, encoder, tmp_path, caplog
+):
+    """Reading the content raises (a file linked to itself, not a problem in a file): the
+    admins were told nothing, and /stats called it a restart. Now they are told once, /stats
+    and the health line say the watcher is failing, and the fix goes live by itself."""
+    content, _ = load_content(content_dir.intents, content_dir.knowledge)
+    engine = Engine(content, encoder, CACHE)  # as the bot runs: the cache makes reloads quick
+    live = LiveContent(engine, content_dir.intents, content_dir.knowledge)
+    health = tmp_path / "health"
+    settings = {"admin_ids": frozenset({ADMIN}), "health_file": health, "watch_content": True}
+    async with running_bot(engine, live=live, **settings) as (fake, _, _):
+        loop = content_dir.intents / "zz_loop.yaml"
+        loop.symlink_to(loop.name)
+        thanks = content_dir.intents / "thanks.yaml"
+        thanks.write_text(thanks.read_text().replace("You're welcome.", "Glad to help!"))
+        await fake.wait_for(lambda: fake.sent(chat_id=ADMIN), timeout=60)
+        assert fake.sent(chat_id=ADMIN)[0].text.startswith(
+            "Content NOT reloaded: reading the files failed (RuntimeError)"
+        )
+        await fake.wait_for(lambda: "content watcher failed" in health.read_text(), timeout=10)
+        assert "(last at " in health.read_text() and "failing)" in health.read_text()
+        (stats,) = await ask(fake, message(ADMIN, "/stats"))
+        assert stats.text.startswith("⚠️ content watcher failed ")
+        fake.push(message(ADMIN, "/reload"))  # told why, not an apology
+        await fake.wait_for(lambda: len(fake.sent(chat_id=ADMIN)) == 3, timeout=60)
+        assert fake.sent(chat_id=ADMIN)[2].text == fake.sent(chat_id=ADMIN)[0].text
+        (reply,) = await ask(fake, message(BOB, "thank you very much"))
+        assert reply.text.startswith("You're welcome.")  # the previous answers meanwhile
+
+        loop.unlink()
+        await fake.wait_for(lambda: len(fake.sent(chat_id=ADMIN)) >= 4, timeout=90)
+        assert fake.sent(chat_id=ADMIN)[-1].text.startswith("Content reloaded:")
+        (reply,) = await ask(fake, message(BOB, "thank you very much"))
+        assert reply.text.startswith("Glad to help!")
+        assert [m.text for m in fake.sent(chat_id=ADMIN)].count(
+            fake.sent(chat_id=ADMIN)[0].text
+        ) == 2  # by the watcher once, though every look failed until the fix; and /reload
+    assert "the content watcher failed (RuntimeError at " in caplog.text
+    assert "Glad to help!" not in caplog.text

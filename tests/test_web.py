@@ -352,3 +352,49 @@ def test_the_web_chat_alone_reloads_changed_content_as_telegram_does(tmp_path, c
         while "FREE support service" not in ask_once(url, "beacon phone number please")["html"]:
             assert time.monotonic() < deadline, "the web chat never picked up the change"
             time.sleep(1)
+
+
+def _status(url: str) -> list[str]:
+    response = httpx.get(f"{url}/api/status", timeout=30)
+    assert response.status_code == 200 and response.json()["status"] == "active"
+    trouble: list[str] = response.json()["trouble"]
+    return trouble
+
+
+def _until(check, what: str, within: float = 180) -> None:
+    deadline = time.monotonic() + within  # a reload retrains the models: slow on a busy machine
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.5)
+
+
+def test_a_content_watcher_failure_is_shown_and_a_later_fix_still_goes_live(tmp_path, content_dir):
+    """A content file that is a link to itself makes reading the content raise (not a
+    problem in a file: an exception). The web chat's watcher was a bare task, ended by it
+    for good: no later edit went live until a restart, and nobody was told."""
+    content = {"INTENTS_DIR": str(content_dir.intents), "KNOWLEDGE_DIR": str(content_dir.knowledge)}
+    with web_process(tmp_path, **content) as (_, url, log_path):
+        assert _status(url) == []
+        loop = content_dir.intents / "zz_loop.yaml"
+        loop.symlink_to(loop.name)
+        beacon = content_dir.intents / "victim_support_beacon.yaml"
+        text = beacon.read_text(encoding="utf-8")
+        beacon.write_text(
+            text.replace("free support service", "FREE support service"), encoding="utf-8"
+        )
+        _until(lambda: _status(url), "the status never showed the watcher's failure")
+        assert _status(url)[0].startswith("content watcher failed")
+        assert "failing" in _status(url)[0]
+        assert "free support service" in ask_once(url, "beacon phone number please")["html"]
+
+        loop.unlink()  # staff fix the folder: the edit made meanwhile goes live
+        _until(
+            lambda: "FREE" in ask_once(url, "beacon phone number please")["html"],
+            "the web chat never picked up the change after the fix",
+        )
+        _until(lambda: "working again" in _status(url)[0], "the status never recovered")
+    logged = log_path.read_text()
+    assert "the content watcher failed (RuntimeError at " in logged
+    assert logged.count("the content watcher failed") == 1  # once per run of failures
+    assert "the content watcher works again" in logged
+    assert "FREE support service" not in logged  # no content in the log

@@ -12,11 +12,12 @@ from bot.app.batching import ReplyBatcher
 from bot.app.handover import Handovers
 from bot.app.places import Localiser
 from bot.app.staff import Staff
+from bot.app.watching import ContentWatcher
 from bot.content.intents import Intent
 from bot.content.opening_hours import Clock, uk_now
 from bot.matching.bursts import Bursts
 from bot.matching.engine import Engine
-from bot.matching.live import LiveContent, ReloadResult
+from bot.matching.live import LiveContent
 from bot.matching.reply import Reply, ReplyKind
 from bot.settings import Settings
 from bot.storage.store import Store, StoreUnavailable, UpdateKey
@@ -48,6 +49,7 @@ class Assistant:
         self.live = live
         self.store = store
         self.staff = Staff(settings, store)
+        self.watcher = ContentWatcher(live)  # each channel runs it (see bot.app.watching)
         self._batcher = ReplyBatcher(live)
         self._bursts = Bursts()
         self.local = Localiser(clock)
@@ -141,15 +143,14 @@ class Assistant:
         except Exception:
             log.exception("could not record an outcome")
 
+    def trouble(self) -> list[str]:
+        """What is wrong in this run, for a channel's status: the question log's trouble
+        and the content watcher's failures."""
+        return [line for line in (self.store.health(), self.watcher.trouble()) if line]
+
     async def forget(self, user_id: int) -> int:
         """/forget: every record kept about the resident, and the examples staff added to
         the draft from their questions; how many were deleted. Raises StoreUnavailable."""
         cited = await self.store.reviewed_questions(user_id)
         removed = await asyncio.to_thread(self.staff.draft().forget, cited)
         return removed + await self.store.forget_user(user_id)
-
-    async def reload_if_changed(self) -> ReloadResult | None:
-        """Reload once content files have changed and settled; None when nothing changed."""
-        if not self.live.changed_and_settled():
-            return None
-        return await self.live.reload()

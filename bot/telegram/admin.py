@@ -17,7 +17,7 @@ from bot.storage.store import StoreUnavailable
 from bot.telegram.residents import unknown_command
 from bot.telegram.sending import send_plain, split_message
 from bot.telegram.services import BotContext
-from bot.telegram.supervision import restarts, trouble
+from bot.telegram.supervision import trouble
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ async def admin_why(update: Update, context: BotContext) -> None:
 
 @admin_only
 async def admin_reload(update: Update, context: BotContext) -> None:
-    result = await context.services.assistant.live.reload()
+    result = await context.services.assistant.watcher.reload()
     await send_report(update, _reload_text(result))
 
 
@@ -108,17 +108,10 @@ def _reload_text(result: ReloadResult, limit: int = 20) -> str:
 
 
 async def watch_content(context: BotContext) -> None:
-    """Reload when staff change files; tell the admins what happened. A failure is logged
-    and counted, and the watcher looks again at its next run."""
-    try:
-        result = await context.services.assistant.reload_if_changed()
-    except Exception:
-        restarts(context.application)["content watcher"] += 1
-        log.exception("the content watcher failed; it looks again at its next run")
-        return
-    if result is None:
-        return
-    await notify_admins(context, _reload_text(result))
+    """One look of the content watcher (a job); admins are told what changed or failed."""
+    result = await context.services.assistant.watcher.look()
+    if result is not None:
+        await notify_admins(context, _reload_text(result))
 
 
 async def notify_admins(context: BotContext, text: str) -> None:

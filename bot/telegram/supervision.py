@@ -5,7 +5,8 @@ and counted, so ``/stats`` and the health file say what happened.
   cancellation leaking out of the network layer, ends it while the bot looks alive and
   answers nothing. A job checks every second and starts polling again.
 * The question log's writer restarts itself (``QueuedStore``), and the content watcher
-  runs again at its next tick after a failure; both are counted here too.
+  looks again at its next run after a failure (``bot.app.watching``); both are counted
+  here too.
 * Records no database could hold, set aside (``QueuedStore.refused``), are counted.
 """
 
@@ -43,7 +44,8 @@ def trouble(app: Application[Any, Any, Any, Any, Any, Any]) -> list[str]:
     refused = _store_count(app, "refused")
     if refused:
         lines.append(f"{refused} question-log records set aside (no database could hold them)")
-    return lines
+    watcher = app.bot_data["services"].assistant.watcher.trouble()
+    return [*lines, watcher] if watcher else lines
 
 
 def _store_count(app: Application[Any, Any, Any, Any, Any, Any], name: str) -> int:

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.app.assembly import assemble_for_service
 from bot.app.assistant import Assistant
 from bot.app.flood import FloodGuard
+from bot.matching.live import ReloadResult
 from bot.settings import Settings, configure_logging
 from bot.web.api import WebChat, guarded
 from bot.web.requests import Limits
@@ -103,6 +104,12 @@ def build_app(assistant: Assistant, *, standalone: bool) -> Starlette:
     )
     chat = WebChat(assistant, limits)
     routes = [_static_route(path, *found) for path, found in STATIC.items()]
+
+    async def status(request: Request) -> JSONResponse:
+        """For operators and a load balancer: "active", and what is wrong in this run."""
+        return JSONResponse({"status": "active", "trouble": assistant.trouble()})
+
+    routes.append(Route("/api/status", status, methods=["GET"]))
     for path, handler in (
         ("/api/message", chat.message),
         ("/api/button", chat.button),
@@ -117,12 +124,16 @@ def build_app(assistant: Assistant, *, standalone: bool) -> Starlette:
             yield
             return
         await assistant.store.open()
-        watcher = asyncio.create_task(_watch_content(assistant)) if settings.watch_content else None
+        watcher = None
+        if settings.watch_content:
+            watcher = asyncio.create_task(assistant.watcher.run(WATCH_EVERY, _log_reload))
         try:
             yield
         finally:
             if watcher is not None:
                 watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
             await assistant.store.close()
 
     app = Starlette(
@@ -134,13 +145,8 @@ def build_app(assistant: Assistant, *, standalone: bool) -> Starlette:
     return app
 
 
-async def _watch_content(assistant: Assistant) -> None:
-    """Reload when staff change the content files, as the Telegram bot's job does."""
-    while True:
-        await asyncio.sleep(WATCH_EVERY)
-        result = await assistant.reload_if_changed()
-        if result is not None:
-            log.info("content: %s", result.summary)
+async def _log_reload(result: ReloadResult) -> None:
+    log.info("content: %s", result.summary)
 
 
 def _config(app: Starlette, settings: Settings) -> uvicorn.Config:
