@@ -113,3 +113,14 @@ async def reload(fake) -> str:
     fake.push(message(ADMIN, "/reload"))
     await fake.wait_for(lambda: len(fake.sent(chat_id=ADMIN)) > before, timeout=90)
     return fake.sent(chat_id=ADMIN)[before].text
+
+
+@pytest.mark.parametrize("depth", [500, 50_000])
+async def test_brackets_nested_thousands_deep_are_refused_at_once(content_dir, depth):
+    content_dir.write("intents/deep.yaml", "id: deep\nexamples: " + "[" * depth + "]" * depth)
+    started = time.monotonic()
+    assert await problems_within(content_dir) == [
+        "intents/deep.yaml:2: lists or sections are nested more than 50 deep; "
+        "check the brackets and indentation"
+    ]
+    assert time.monotonic() - started < 5

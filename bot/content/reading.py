@@ -3,8 +3,9 @@
 A content folder is written by people and by deploy tools, so it can hold what no YAML
 reader should follow: a FIFO (reading blocks for ever, holding the reload), a device or a
 symlink to one (``/dev/zero`` fills memory), a symlink out of the folder, a file of tens
-of megabytes, or a YAML alias "bomb" whose nested references expand to billions of nodes.
-Each of these becomes a one-line problem for the file instead.
+of megabytes, a YAML alias "bomb" whose nested references expand to billions of nodes, or
+brackets nested thousands deep (YAML's reader recurses once per level, and slows with the
+square of the depth). Each of these becomes a one-line problem for the file instead.
 
 Symlinks that stay inside the file's own folder are followed: a Kubernetes ConfigMap mounts
 each file as a link into a hidden folder beside it.
@@ -21,17 +22,19 @@ from yaml.nodes import Node
 
 MAX_FILE_BYTES = 1_000_000  # the largest topic file is about 20 KB
 MAX_TOTAL_BYTES = 20_000_000  # every content file together: about 1.5 MB today
+MAX_DEPTH = 50  # lists and maps inside each other; content needs four or five
 
 
 class UnsafeFile(ValueError):
     """The file was not read; the message says why, for staff."""
 
 
-class AliasRefused(ValueError):
-    """An alias in a content file, on ``line`` (1-based)."""
+class StructureRefused(ValueError):
+    """YAML that content never needs and that could exhaust the reader, on ``line``
+    (1-based): an alias, or nesting past ``MAX_DEPTH``."""
 
-    def __init__(self, line: int) -> None:
-        super().__init__("an alias (*name) is not allowed in content files; write the value out")
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
         self.line = line
 
 
@@ -74,9 +77,23 @@ def total_bytes(*folders: Path) -> int:
 
 
 def compose(text: str) -> Node | None:
-    """YAML's node tree, refusing aliases (``*name``): content never needs them, and
-    nested aliases are how a small file expands to exhaust memory."""
+    """YAML's node tree, refusing aliases (``*name``: nested aliases are how a small file
+    expands to exhaust memory) and deep nesting, before the tree is built."""
+    depth = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark else 1
         if isinstance(event, yaml.AliasEvent):
-            raise AliasRefused(event.start_mark.line + 1 if event.start_mark else 1)
+            raise StructureRefused(
+                "an alias (*name) is not allowed in content files; write the value out", line
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise StructureRefused(
+                    f"lists or sections are nested more than {MAX_DEPTH} deep; "
+                    "check the brackets and indentation",
+                    line,
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
     return yaml.compose(text, Loader=yaml.SafeLoader)

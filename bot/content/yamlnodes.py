@@ -72,7 +72,7 @@ class YamlFile:
             return
         try:
             self.root = reading.compose(text)
-        except reading.AliasRefused as exc:
+        except reading.StructureRefused as exc:
             self._add(exc.line, str(exc), root=True)
         except yaml.MarkedYAMLError as exc:
             if exc.problem == "could not find expected ':'" and exc.context_mark:
