@@ -55,8 +55,16 @@ def test_a_threshold_outside_thresholds_says_where_it_belongs(content_dir):
     path = content_dir.intents / "_matching.yaml"
     path.write_text(path.read_text().replace("\n  part_crisis: 1.0", "\npart_crisis: 1.0", 1))
     assert content_dir.problems() == [
-        "intents/_matching.yaml:19: 'part_crisis' belongs under 'thresholds:' (indented), not in "
+        "intents/_matching.yaml:22: 'part_crisis' belongs under 'thresholds:' (indented), not in "
         "the matching settings; check its indentation"
+    ]
+
+
+def test_an_urgent_threshold_outside_the_unsure_band_is_an_error(content_dir):
+    content_dir.set_thresholds(danger_urgent=0.5)  # above 'danger': 'right now' would not count
+    assert content_dir.problems() == [
+        "intents/_matching.yaml:5: thresholds.danger_urgent must be from "
+        "thresholds.danger_unsure to thresholds.danger"
     ]
 
 

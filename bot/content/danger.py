@@ -6,7 +6,8 @@ covers "he is hitting me" and "she is kicking my mum". ``not_if`` phrases mark a
 event or a general question ("last week", "how do I report"), which silences signals;
 ``urgent`` phrases ("right now") confirm danger the learned check suspects; ``never``
 phrases ("not an emergency") silence everything; ``present`` words ("now", "still") mark a
-sentence of a long message as happening as the resident writes.
+sentence of a long message as happening as the resident writes, unless an ``over`` phrase
+says the "now" is the aftermath ("she's home now", "he's fine now").
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class DangerCheck:
     not_if: PhraseSet = field(default_factory=lambda: PhraseSet(()))
     never: PhraseSet = field(default_factory=lambda: PhraseSet(()))
     present: PhraseSet = field(default_factory=lambda: PhraseSet(()))
+    over: PhraseSet = field(default_factory=lambda: PhraseSet(()))
 
     def never_match(self, text: str) -> str | None:
         """The phrase that says nobody is in danger ("not an emergency"), or None."""
@@ -45,7 +47,10 @@ class DangerCheck:
         return self.urgent.first(text)
 
     def present_match(self, text: str) -> str | None:
-        """A word saying it is happening as the resident writes ("now", "still")."""
+        """A word saying it is happening as the resident writes ("now", "still"), unless
+        the text says it is over ("he's home now and healing")."""
+        if self.over.matching(text):
+            return None
         return self.present.first(text)
 
     def phrases(self) -> list[str]:
@@ -55,6 +60,7 @@ class DangerCheck:
             *self.not_if.phrases,
             *self.never.phrases,
             *self.present.phrases,
+            *self.over.phrases,
         ]
 
 
@@ -66,7 +72,7 @@ def load_danger(folder: Path) -> tuple[DangerCheck, list[Problem]]:
     if doc.root is None:
         return DangerCheck(), doc.problems
     fields = doc.mapping(doc.root, "the danger signals file") or {}
-    keys = ("signals", "urgent", "not_if", "never", "present")
+    keys = ("signals", "urgent", "not_if", "never", "present", "over")
     doc.unknown_keys(fields, set(keys), "the danger signals file")
     lists = {}
     for key in keys:

@@ -25,6 +25,10 @@ class Thresholds:
     # "I'm in danger now" button; at or above ``crisis`` the crisis reply.
     danger: float = 0.0
     danger_unsure: float = -0.5
+    # From ``danger_urgent`` (within the unsure band) an ``urgent`` phrase ("right now")
+    # makes it the emergency reply: lower in the band, "right now" is as often a question
+    # ("is the station open right now").
+    danger_urgent: float = -0.3
     crisis: float = -0.2
     # A sentence of a long message (read part by part past its first 1,000 characters) is
     # danger now at or above ``part_danger``, or at or above ``part_danger_present`` when it
@@ -78,6 +82,12 @@ def load_matching(folder: Path) -> tuple[MatchingConfig, list[Problem]]:
     if thresholds.danger_unsure > thresholds.danger and "thresholds" in fields:
         doc.error(
             fields["thresholds"][1], "thresholds.danger_unsure must not be above thresholds.danger"
+        )
+    urgent_in_band = thresholds.danger_unsure <= thresholds.danger_urgent <= thresholds.danger
+    if not urgent_in_band and "thresholds" in fields:
+        doc.error(
+            fields["thresholds"][1],
+            "thresholds.danger_urgent must be from thresholds.danger_unsure to thresholds.danger",
         )
     numbers = {}
     for key in ("regularisation", "keyword_boost"):

@@ -5,7 +5,7 @@ A linear model over the same features as topic matching (TF-IDF and, when availa
 sentence vector) learns the three labels from ``intents/_safety/`` and from every topic
 example (all "not danger"). Staff phrases in ``intents/_danger.yaml`` override it: ``never``
 phrases silence everything, ``signals`` always mean danger now, and ``urgent`` phrases
-("right now") turn an unsure verdict into danger now.
+("right now") turn an unsure verdict in the band's upper part into danger now.
 """
 
 from __future__ import annotations
@@ -96,13 +96,14 @@ def assess(
     no_model = danger == float("-inf")
     if signal and (no_model or danger >= thresholds.danger_unsure):
         return SafetyVerdict(Safety.DANGER_NOW, danger, crisis, f"danger phrase '{signal}'")
-    if signal:
-        why = f"danger phrase '{signal}' but danger score {danger:.3f} is below the unsure band"
-        return SafetyVerdict(Safety.UNSURE, danger, crisis, why)
     is_crisis = crisis >= thresholds.crisis
     if is_crisis and crisis >= danger:
         why = f"crisis score {crisis:.3f} >= {thresholds.crisis}"
         return SafetyVerdict(Safety.CRISIS, danger, crisis, why)
+    # Checked after crisis: "he's stalking me and I'm going to end it tonight" is a crisis.
+    if signal:
+        why = f"danger phrase '{signal}' but danger score {danger:.3f} is below the unsure band"
+        return SafetyVerdict(Safety.UNSURE, danger, crisis, why)
     if danger >= thresholds.danger:
         why = f"danger score {danger:.3f} >= {thresholds.danger}"
         return SafetyVerdict(Safety.DANGER_NOW, danger, crisis, why)
@@ -112,7 +113,7 @@ def assess(
     if danger >= thresholds.danger_unsure:
         why = f"danger score {danger:.3f} in the unsure band from {thresholds.danger_unsure}"
         urgent = phrases.urgent_match(cleaned) or phrases.urgent_match(words)
-        if urgent:
+        if urgent and danger >= thresholds.danger_urgent:
             return SafetyVerdict(Safety.DANGER_NOW, danger, crisis, f"{why}, and '{urgent}'")
         return SafetyVerdict(Safety.UNSURE, danger, crisis, why)
     return SafetyVerdict(Safety.NONE, danger, crisis, "")
