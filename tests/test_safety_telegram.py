@@ -169,3 +169,36 @@ async def test_card_languages_danger_words_count_across_a_burst_and_a_long_messa
         text = polish[:3500] + " Mój mąż ma nóż i krzyczy."
         long = await _ask(fake, text, user=CAROL + 1)
         assert long.startswith("🚨") and EMERGENCY_LINE in long
+
+
+# Background first, what is happening now last, in under 1,000 characters (written for
+# this test): the whole message reads as a neighbour dispute; its last sentence does not.
+DISPUTE_THEN_DANGER = (
+    "Not sure this is the right place. We've had trouble with the family across the road "
+    "in Ware since the summer, mostly over parking and their dog, and the council told us "
+    "to keep a diary, which we have. Their eldest has been rude to my wife a few times and "
+    "once kicked our bin over. Tonight he came back from the pub and now he's in our front "
+    "garden with a metal bar smashing the car windows and trying the front door handle, "
+    "and my wife and the baby are in the front room."
+)
+# A past assault told at length, ending on what was said then and a question (written
+# for this test): its last sentences are alarming, but nothing is happening now.
+PAST_THREAT_THEN_QUESTION = (
+    "Back in March a lad I used to work with at the warehouse in Hemel cornered me in the "
+    "car park after a shift. He shoved me against my car and punched me in the stomach, "
+    "then told me he would stab me if I went to the manager. I left that job in April and "
+    "haven't seen him since. It still bothers me and I've been having trouble sleeping. "
+    "Is it too late to report it to the police, and would he be told it was me?"
+)
+
+
+async def test_danger_in_the_last_sentence_of_a_medium_message_gets_999_first(engine: Engine):
+    assert 300 < len(DISPUTE_THEN_DANGER) < 1000
+    async with running_bot(engine) as (fake, _, _):
+        assert (await _ask(fake, DISPUTE_THEN_DANGER)).startswith(EMERGENCY_LINE)
+
+
+async def test_a_past_threat_told_last_with_a_question_gets_no_999_reply(engine: Engine):
+    assert len(PAST_THREAT_THEN_QUESTION) > 300
+    async with running_bot(engine) as (fake, _, _):
+        assert not (await _ask(fake, PAST_THREAT_THEN_QUESTION)).startswith(EMERGENCY_LINE)

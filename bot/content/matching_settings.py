@@ -37,6 +37,10 @@ class Thresholds:
     part_danger: float = 1.0
     part_danger_present: float = 0.3
     part_crisis: float = 1.0
+    # The last sentences of a message over ``TAIL_FROM_CHARS`` (bot.matching.engine) are
+    # read alone too, and are danger now from ``part_danger_tail``: residents tell the
+    # background first and what is happening now last.
+    part_danger_tail: float = 0.2
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,10 @@ DANGER_PROMPT = "🚨 <b>If you or anyone else is in danger now, call 999.</b>"
 # of about this size. Shorter ones are read whole: a sentence alone loses its context ("I
 # can't cope with the paperwork", "he's there now" about a parked van) and drew false 999s.
 SAFETY_WINDOW_CHARS = 200
+# A message over TAIL_FROM_CHARS also has its sentences in its last TAIL_CHARS read alone,
+# held to ``part_danger_tail``: the background comes first, what is happening now last.
+TAIL_FROM_CHARS = 300
+TAIL_CHARS = 300
 _SEVERITY = {Safety.NONE: 0, Safety.UNSURE: 1, Safety.CRISIS: 2, Safety.DANGER_NOW: 3}
 Vector = npt.NDArray[np.float32]
 _SAFETY_LABEL_OF = {Outcome.EMERGENCY: SafetyLabel.DANGER_NOW, Outcome.CRISIS: SafetyLabel.CRISIS}
@@ -204,7 +208,9 @@ class Engine:
         the surer ``part_*`` thresholds (the first characters too): a part that
         is danger now or crisis decides, so a danger sentence anywhere gets 999 first (a
         part's "unsure" does not: the more parts, the more of them would be). A ``never``
-        phrase anywhere in the message ("I'm not in danger") still silences every part."""
+        phrase anywhere in the message ("I'm not in danger") still silences every part.
+        A message over ``TAIL_FROM_CHARS`` also has its last sentences read alone, held to
+        ``part_danger_tail``: "…and now he's at the back door" ends many a long message."""
         verdicts = [
             self.assess(c, w, None if vectors is None else vectors[n])
             for n, (c, w) in enumerate(zip(cleaned, words, strict=True))
@@ -214,19 +220,20 @@ class Engine:
             for n, verdict in enumerate(verdicts)
         ]
         parts = [
-            (n, start, part)
+            (n, start, part, start >= min(len(text), MAX_MESSAGE_CHARS) - TAIL_CHARS)
             for n, text in enumerate(texts)
-            if len(text) > MAX_INPUT_CHARS
+            if len(text) > TAIL_FROM_CHARS
             and not self.content.danger.never_match(clean(text, MAX_MESSAGE_CHARS))
             for start, part in windows(text, SAFETY_WINDOW_CHARS)
+            if len(text) > MAX_INPUT_CHARS or start >= len(text) - TAIL_CHARS
         ]
-        part_cleaned = [clean(part) for _, _, part in parts]
+        part_cleaned = [clean(part) for _, _, part, _ in parts]
         part_words = [self.normalise.canonical(c) for c in part_cleaned]
         part_vectors = self._encode(part_words)
-        for k, (n, start, _) in enumerate(parts):
+        for k, (n, start, _, tail) in enumerate(parts):
             vector = None if part_vectors is None else part_vectors[k]
             verdict = self._sure_enough(
-                self.assess(part_cleaned[k], part_words[k], vector), part_cleaned[k]
+                self.assess(part_cleaned[k], part_words[k], vector), part_cleaned[k], tail
             )
             best = verdicts[n]
             graver = (_SEVERITY[verdict.safety], verdict.danger) > (
@@ -238,17 +245,22 @@ class Engine:
                 verdicts[n] = replace(verdict, why=why)
         return verdicts
 
-    def _sure_enough(self, verdict: SafetyVerdict, cleaned: str) -> SafetyVerdict:
+    def _sure_enough(
+        self, verdict: SafetyVerdict, cleaned: str, tail: bool = False
+    ) -> SafetyVerdict:
         """The verdict on part of a long message (a sentence, or the first
         ``MAX_INPUT_CHARS``): danger now or crisis only when surer than for a short message
         (``part_*`` thresholds), since a long story about the past holds many alarming
         sentences; less sure will do for danger when the part says it is happening now
-        ("he's still outside"). Danger not sure enough still leads with the 999 line."""
+        ("he's still outside"), or is among the message's last sentences (``tail``).
+        Danger not sure enough still leads with the 999 line."""
         th = self.thresholds
         if verdict.safety is Safety.DANGER_NOW:
             present = self.content.danger.present_match(cleaned)
-            if verdict.danger >= th.part_danger or (
-                present and verdict.danger >= th.part_danger_present
+            if (
+                verdict.danger >= th.part_danger
+                or (present and verdict.danger >= th.part_danger_present)
+                or (tail and verdict.danger >= th.part_danger_tail)
             ):
                 return verdict
             why = f"{verdict.why}, but part of a long message needs {th.part_danger}"
