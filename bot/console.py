@@ -32,11 +32,9 @@ def html_to_text(markup: str) -> str:
 
 
 def to_terminal(reply: Reply, engine: Engine) -> str:
-    if reply.kind is ReplyKind.SUGGEST:
+    if reply.kind is ReplyKind.SUGGEST and reply.suggestions:
         options = [f"  {n}. {engine.intents[i].title}" for n, i in enumerate(reply.suggestions, 1)]
-        return "\n".join(
-            ["I'm not sure I understood. Did you mean:", *options, "(type a number to choose)"]
-        )
+        return "\n".join([html_to_text(reply.html), *options, "(type a number to choose)"])
     if reply.choices:
         options = [f"  {n}. {label}" for n, (label, _) in enumerate(reply.choices, 1)]
         return "\n".join([html_to_text(reply.html), *options, "(type a number, or your town)"])

@@ -84,14 +84,15 @@ def test_an_out_of_scope_topic_replies_with_who_can_help(content_dir, encoder, t
     assert general.kind is ReplyKind.FALLBACK and "beekeeper" not in general.html
 
 
-def test_an_ambiguous_question_offers_suggestions_with_titles(engine):
+def test_an_unsure_match_shows_the_likeliest_answer_and_offers_the_others(engine):
     # "complaint help": complaining about the police, or asking for a review of a
-    # complaint's outcome, both fit; a resident must be asked which.
+    # complaint's outcome, both fit; the likelier answer comes first, the other below it.
     reply = engine.respond(AMBIGUOUS)
     assert reply.kind is ReplyKind.SUGGEST
-    assert 2 <= len(reply.suggestions) <= 3
-    for intent_id in reply.suggestions:
-        assert engine.intents[intent_id].title in reply.html.replace("&#x27;", "'")
+    assert {reply.intent, *reply.suggestions} == {"complaint_review", "complaint_about_police"}
+    chosen = engine.answer_for(reply.intent or "")
+    assert chosen is not None and reply.html.startswith(chosen.html)
+    assert "Not what you needed?" in reply.html
 
 
 @pytest.mark.parametrize("text", BAD_INPUT)

@@ -13,7 +13,7 @@ from typing import Any
 
 class ReplyKind(StrEnum):
     ANSWER = "answer"  # one topic's answer
-    SUGGEST = "suggest"  # "Did you mean...?" with the close topics as buttons
+    SUGGEST = "suggest"  # unsure: the likeliest answer, the other close topics as buttons
     FALLBACK = "fallback"  # the "no answer" reply: 101 and 999
     EMERGENCY = "emergency"  # danger now: 999 first, then the topic that also matched
     CRISIS = "crisis"  # someone who may harm themselves: 999 if at risk, crisis lines

@@ -112,11 +112,12 @@ GENERAL_FALLBACK = "out_of_scope"  # the general "no answer" reply's intent
 
 
 def _answers(reply: Reply) -> bool:
-    """A topic's own answer: an answer, or an out-of-scope topic's own reply naming the
-    body that helps ("potholes are the county council's"), not the general fallback."""
+    """A topic's own answer: an answer, the likeliest topic's answer shown above other
+    close topics, or an out-of-scope topic's own reply naming the body that helps
+    ("potholes are the county council's"), not the general fallback."""
     if reply.kind is ReplyKind.FALLBACK:
         return reply.intent not in (None, GENERAL_FALLBACK)
-    return reply.kind is ReplyKind.ANSWER
+    return reply.kind in (ReplyKind.ANSWER, ReplyKind.SUGGEST) and reply.intent is not None
 
 
 def is_route_right(case: RouteCase, reply: Reply) -> bool:
