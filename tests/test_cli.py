@@ -96,7 +96,7 @@ def test_the_terminal_chat_answers_and_lets_you_pick_a_suggestion(capsys, monkey
     assert "0300 011 55 55" in out and "<b>" not in out
     assert "Did you mean:" in out and "1. " in out
     assert "0300 020 0096" in out  # the first suggestion (a complaint's review), chosen by number
-    assert "I can help with:" in out
+    assert "What I can help with (type a number" in out  # /topics: the groups
 
 
 def test_run_reads_relative_paths_from_where_staff_run_it(tmp_path):
