@@ -94,10 +94,13 @@ def load_content(
                 )
             )
     _check_safety(intents_dir, intents, safety, problems)
-    menu, menu_problems = load_menu(intents_dir, intents) if intents else (Menu(), [])
-    problems += menu_problems
     problems = causes_first(problems)
     if has_errors(problems):
+        return None, problems
+    # The menu is checked once every topic loads: a broken topic file is not "unknown".
+    menu, menu_problems = load_menu(intents_dir, intents)
+    problems = causes_first(problems + menu_problems)
+    if has_errors(menu_problems):
         return None, problems
     _check_local(intents, places, problems)
     return Content(intents, facts, matching, danger, safety, cards, places, menu), problems

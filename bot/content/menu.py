@@ -13,7 +13,7 @@ from pathlib import Path
 from yaml.nodes import Node, SequenceNode
 
 from bot.content.intents import Intent
-from bot.content.problems import Problem
+from bot.content.problems import Problem, display_path
 from bot.content.yamlnodes import YamlFile, line_of
 
 MENU_FILE = "_menu.yaml"
@@ -51,7 +51,7 @@ def load_menu(folder: Path, intents: dict[str, Intent]) -> tuple[Menu, list[Prob
         if not topics:
             return Menu(), []
         message = f"{MENU_FILE} not found; list the menu topics' groups there"
-        return Menu(), [Problem(str(path), 1, message)]
+        return Menu(), [Problem(display_path(path), 1, message)]
     doc = YamlFile(path)
     if doc.root is None:
         return Menu(), doc.problems
