@@ -37,7 +37,9 @@ class Menu:
     groups: tuple[TopicGroup, ...] = ()
 
     def group(self, key: str) -> TopicGroup | None:
-        """The group a button names by its position (``"0"``, ``"1"``…), or None."""
+        """The group a button names by its position (``"0"``, ``"1"``…), or None. A
+        position keeps callback data short; after staff reorder the groups, an old button
+        opens the group now there, whose title the page shows."""
         if key.isdigit() and int(key) < len(self.groups):
             return self.groups[int(key)]
         return None
