@@ -41,6 +41,19 @@ def to_terminal(reply: Reply, engine: Engine) -> str:
     return html_to_text(reply.html)
 
 
+def topics_text(engine: Engine) -> tuple[str, tuple[str, ...]]:
+    """/topics: each group's title, then its topics, numbered in one run to pick from;
+    the text and the topics' ids in the order of their numbers."""
+    lines = ["What I can help with (type a number to choose, or ask in your own words):"]
+    ids: list[str] = []
+    for group in engine.content.menu.groups:
+        lines.append(group.title)
+        for intent in group.intents:
+            ids.append(intent)
+            lines.append(f"  {len(ids)}. {engine.intents[intent].title}")
+    return "\n".join(lines), tuple(ids)
+
+
 PLACE_KEY = "console"  # the terminal chat's remembered place
 
 
@@ -95,7 +108,7 @@ async def chat(
     watcher = None
     if assistant.settings.watch_content:
         watcher = asyncio.create_task(assistant.watcher.run(watch_every, _say_reload))
-    pending: tuple[str, ...] = ()  # suggested topics, or district buttons' data
+    pending: tuple[str, ...] = ()  # suggested or /topics' topics, or district buttons' data
     try:
         while True:
             try:
@@ -112,7 +125,11 @@ async def chat(
                 chosen = assistant.choose_place(picked, PLACE_KEY)
                 chosen = chosen or assistant.topic(picked, PLACE_KEY)
                 reply = chosen or await assistant.answer(text, place_key=PLACE_KEY)
-            elif choice in {"/topics", "/help", "/start"}:
+            elif choice == "/topics":
+                shown, pending = topics_text(engine)
+                print("bot> " + shown.replace("\n", "\n     ") + "\n")
+                continue
+            elif choice in {"/help", "/start"}:
                 reply = engine.answer_for("help") or await assistant.answer("help")
             elif choice.isdigit() and len(choice) <= 2:  # a pick with no list open
                 print("bot> " + NO_LIST + "\n")

@@ -92,6 +92,21 @@ class _EntityCheck(HTMLParser):
             self.ok = False
 
 
+def keyboard_refusal(markup: object) -> str | None:
+    """Why the Bot API refuses an inline keyboard (over 100 buttons, callback data over 64
+    bytes), or None."""
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    if not isinstance(markup, dict):
+        return None
+    buttons = [b for row in markup.get("inline_keyboard", []) for b in row]
+    if len(buttons) > 100:
+        return "Bad Request: reply markup is too long"
+    if any(len(b.get("callback_data", "").encode()) > 64 for b in buttons):
+        return "Bad Request: BUTTON_DATA_INVALID"
+    return None
+
+
 def parses_as_telegram_html(text: str) -> bool:
     bare = re.sub(r"</?[a-zA-Z][^<>]*>", "", text)
     if "<" in bare or ">" in bare:
@@ -163,6 +178,10 @@ class FakeBotAPI(BaseRequest):
             return 400, json.dumps(
                 {"ok": False, "error_code": 400, "description": "Bad Request: can't parse entities"}
             ).encode()
+        refused = keyboard_refusal(params.get("reply_markup"))
+        if refused:
+            self.calls[-1].method = name + ":rejected"
+            return 400, json.dumps({"ok": False, "error_code": 400, "description": refused}).encode()
         result = await getattr(self, "_" + name, self._default)(params)
         return 200, json.dumps({"ok": True, "result": result}).encode()
 

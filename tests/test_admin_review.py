@@ -76,7 +76,9 @@ async def test_report_is_one_html_file_for_admins_only_and_the_cli_writes_the_sa
 
 def _screenshot(page: Path, folder: Path) -> Path:
     chromium = shutil.which("chromium")
-    assert chromium, "headless Chromium is needed: apt-get install chromium (./test does when it may)"
+    assert chromium, (
+        "headless Chromium is needed: apt-get install chromium (./test does when it may)"
+    )
     png = folder / "report.png"
     subprocess.run(
         [
@@ -155,7 +157,13 @@ async def test_thumbs_down_asks_what_was_wanted_and_feeds_the_inbox(engine, data
         assert question.text == messages.WHAT_WANTED
         buttons = dict(question.buttons)
         assert buttons["Something else"] == f"w:{answer.message_id}:-"
-        assert f"w:{answer.message_id}:report_crime" in buttons.values()
+        crime = next(
+            n for n, g in enumerate(engine.content.menu.groups) if "report_crime" in g.intents
+        )
+        fake.push(callback(RESIDENT, buttons[engine.content.menu.groups[crime].title], 0))
+        await fake.wait_for(lambda: fake.sent("editMessageText"))
+        (group,) = fake.sent("editMessageText")
+        assert f"w:{answer.message_id}:report_crime" in dict(group.buttons).values()
 
         (given,) = await ask(fake, callback(RESIDENT, f"w:{answer.message_id}:report_crime", 0))
         assert given.text == engine.answer_for("report_crime").html
@@ -187,9 +195,21 @@ async def test_review_buttons_add_to_a_draft_that_only_publish_makes_live_all_au
         await fake.settle()
         assert not (store.path.parent / "draft").exists()
 
-        (topics,) = await ask(fake, callback(ADMIN, f"ra:{tip_id}", buttons.message_id))
+        (pages,) = await ask(fake, callback(ADMIN, f"ra:{tip_id}", buttons.message_id))
+        groups = engine.content.menu.groups
+        assert [t for t, _ in pages.buttons[:-1]] == [g.title for g in groups]
+        other, data = pages.buttons[-1]  # the topics no menu shows, out_of_scope among them
+        assert other.startswith("Not on the menus") and data == f"ra:{tip_id}:{len(groups)}"
+        fake.push(callback(ADMIN, data, pages.message_id))
+        await fake.wait_for(lambda: fake.sent("editMessageReplyMarkup"))
+        (topics,) = fake.sent("editMessageReplyMarkup")
         assert f"rt:{tip_id}:out_of_scope" in dict(topics.buttons).values()
-        fake.push(callback(ADMIN, f"rt:{tip_id}:out_of_scope", topics.message_id))
+        assert topics.buttons[-1] == ("◀ All topics", f"ra:{tip_id}:-")
+        answered = len(fake.sent("answerCallbackQuery"))
+        fake.push(callback(ADMIN, f"ra:{tip_id}:99", pages.message_id))  # no such page
+        await fake.wait_for(lambda: len(fake.sent("answerCallbackQuery")) > answered)
+        assert fake.sent("answerCallbackQuery")[-1].params["text"] == messages.EXPIRED
+        fake.push(callback(ADMIN, f"rt:{tip_id}:out_of_scope", pages.message_id))
         # adding validates the content twice: seconds on a busy machine
         await fake.wait_for(lambda: fake.sent("editMessageText"), timeout=30)
         assert "to out_of_scope in the draft" in fake.sent("editMessageText")[-1].text

@@ -97,7 +97,7 @@ def test_the_terminal_chat_answers_and_lets_you_pick_a_suggestion(capsys, monkey
     assert "0300 020 0096" in out  # the likelier answer (a complaint's review), shown at once
     assert "It may be one of these:" in out and "1. Complain about the police" in out
     assert "01707 806100" in out  # the other topic, chosen by number
-    assert "I can point you to the right place for:" in out
+    assert "What I can help with (type a number" in out  # /topics: the groups
 
 
 def test_run_reads_relative_paths_from_where_staff_run_it(tmp_path):

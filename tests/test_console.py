@@ -59,6 +59,22 @@ def test_a_number_with_no_list_open_says_so_instead_of_asking_for_a_number(
     assert "type a number" not in out and "Sorry, I don't have an answer" not in out
 
 
+def test_topics_lists_the_groups_with_numbered_topics_to_pick_from(
+    monkeypatch, capsys, tmp_path, engine
+):
+    groups = engine.content.menu.groups
+    listed = [i for g in groups for i in g.intents]
+    beacon = listed.index("victim_support_beacon") + 1
+    out = chat(monkeypatch, capsys, tmp_path / "bot.sqlite3", "/topics", str(beacon), "quit")
+    menu, answer = out.split("bot> ")[1:3]
+    assert [
+        line.strip() for line in menu.splitlines() if line.strip() in {g.title for g in groups}
+    ] == [g.title for g in groups]
+    assert f"  {beacon}. Support for victims of crime (Beacon)" in menu
+    assert f"  {len(listed)}. " in menu and f"  {len(listed) + 1}. " not in menu
+    assert "0300 011 55 55" in answer
+
+
 def test_empty_or_spaces_only_input_is_asked_for_a_question_and_not_logged(
     monkeypatch, capsys, tmp_path
 ):

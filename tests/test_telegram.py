@@ -34,17 +34,15 @@ async def test_start_welcomes_with_999_topics_and_registers_the_command_menu(eng
         assert "999" in reply.text.splitlines()[0] and "automated" in reply.text
         titles = [t for t, _ in reply.buttons]
         assert titles == [i.title for i in engine.topics[:5]]  # nothing asked yet
-        (everything,) = await ask(fake, message(ALICE, "/topics"))
-        assert len(everything.buttons) == len(engine.topics)
+        (groups,) = await ask(fake, message(ALICE, "/topics"))
+        assert [t for t, _ in groups.buttons] == [g.title for g in engine.content.menu.groups]
         (commands,) = fake.sent("setMyCommands")
         names = [c["command"] for c in commands.params["commands"]]
         assert names == ["start", "topics", "help", "privacy", "forget"]
 
 
 @pytest.mark.parametrize("command", ["/start", "/help"])
-async def test_start_and_help_put_999_first_then_the_five_most_asked_then_just_ask(
-    engine, command
-):
+async def test_start_and_help_put_999_first_then_the_five_most_asked_then_just_ask(engine, command):
     async with running_bot(engine) as (fake, store, _):
         for text in ["beacon number", "beacon phone", "how do I report fly tipping"]:
             await ask(fake, message(BOB, text))
@@ -92,13 +90,91 @@ async def test_a_question_gets_its_answer_in_html_with_feedback_buttons(engine):
         assert [d for _, d in reply.buttons] == ["f:1", "f:0"]
 
 
-async def test_topics_menu_button_shows_the_answer(engine):
+def group_of(engine, intent: str) -> int:
+    """The position of the menu group that lists ``intent``."""
+    return next(n for n, g in enumerate(engine.content.menu.groups) if intent in g.intents)
+
+
+async def edited(fake: FakeBotAPI, update: dict):
+    """Push a button press and wait for the message it edits."""
+    before = len(fake.sent("editMessageText"))
+    fake.push(update)
+    await fake.wait_for(lambda: len(fake.sent("editMessageText")) > before)
+    return fake.sent("editMessageText")[-1]
+
+
+async def test_topics_shows_groups_a_group_its_topics_and_a_topic_its_answer(engine):
+    groups = engine.content.menu.groups
     async with running_bot(engine) as (fake, _, _):
         (menu,) = await ask(fake, message(ALICE, "/topics"))
-        data = dict(menu.buttons)["Contact the Police and Crime Commissioner"]
-        (answer,) = await ask(fake, callback(ALICE, data, message_id=5))
+        assert menu.text == messages.TOPICS
+        pcc = group_of(engine, "contact_pcc")
+        assert menu.buttons[pcc] == (groups[pcc].title, f"g:{pcc}")
+        page = await edited(fake, callback(ALICE, f"g:{pcc}", menu.message_id))
+        assert page.params["message_id"] == menu.message_id  # the menu turns its page
+        assert groups[pcc].title in page.text
+        assert [t for t, _ in page.buttons] == [
+            *(engine.intents[i].title for i in groups[pcc].intents),
+            messages.ALL_TOPICS,
+        ]
+        data = dict(page.buttons)["Contact the Police and Crime Commissioner"]
+        (answer,) = await ask(fake, callback(ALICE, data, message_id=menu.message_id))
         assert "01707 806100" in answer.text
-        assert fake.sent("answerCallbackQuery")
+        back = await edited(fake, callback(ALICE, "g:-", menu.message_id))
+        assert back.text == messages.TOPICS and back.buttons == menu.buttons
+
+
+async def test_thumbs_down_offers_the_groups_then_a_groups_topics_and_something_else(engine):
+    groups = engine.content.menu.groups
+    async with running_bot(engine) as (fake, store, _):
+        (answer,) = await ask(fake, message(ALICE, "how do I report fly tipping"))
+        ref = answer.message_id
+        (asked,) = await ask(fake, callback(ALICE, "f:0", ref))
+        assert asked.buttons == [
+            *((g.title, f"wg:{ref}:{n}") for n, g in enumerate(groups)),
+            (messages.SOMETHING_ELSE, f"w:{ref}:-"),
+        ]
+        beacon = group_of(engine, "victim_support_beacon")
+        page = await edited(fake, callback(ALICE, f"wg:{ref}:{beacon}", asked.message_id))
+        assert page.text.startswith(messages.WHAT_WANTED) and groups[beacon].title in page.text
+        assert page.buttons[-2:] == [
+            (messages.ALL_TOPICS, f"wg:{ref}:-"),
+            (messages.SOMETHING_ELSE, f"w:{ref}:-"),
+        ]
+        data = f"w:{ref}:victim_support_beacon"
+        assert data in dict(page.buttons).values()
+        (given,) = await ask(fake, callback(ALICE, data, asked.message_id))
+        assert "0300 011 55 55" in given.text
+        assert await store.flush(timeout=10)
+        (unhelpful,) = await store.not_helpful(1)
+        assert unhelpful.wanted == "victim_support_beacon"
+
+
+async def test_every_menu_page_fits_telegram_and_forged_pages_have_expired(engine):
+    """Every page of both menus, for the real content: under Telegram's 100 buttons and
+    64 bytes of data (the fake Bot API refuses more, as Telegram does); every menu topic
+    is on exactly one page."""
+    groups = engine.content.menu.groups
+    listed = [i for g in groups for i in g.intents]
+    assert sorted(listed) == sorted(i.id for i in engine.topics)
+    ref = 2**31 - 1  # the longest message id Telegram gives
+    async with running_bot(engine, flood_messages=100) as (fake, _, _):  # a fast resident
+        (menu,) = await ask(fake, message(ALICE, "/topics"))
+        pages = [menu]
+        for n in range(len(groups)):
+            pages.append(await edited(fake, callback(ALICE, f"g:{n}", menu.message_id)))
+            pages.append(await edited(fake, callback(ALICE, f"wg:{ref}:{n}", menu.message_id)))
+        assert not [c for c in fake.calls if c.method.endswith(":rejected")]
+        shown = {d.rpartition(":")[2] for p in pages for _, d in p.buttons if d.startswith("t:")}
+        assert shown == set(listed)
+        assert max(len(p.buttons) for p in pages) <= 100
+        forged = ["g:99", "g:x", "g:1:2", "wg:1", "wg:x:0", f"wg:{ref}:{len(groups)}"]
+        for data in forged:
+            fake.push(callback(ALICE, data, message_id=menu.message_id))
+        answered = 2 * len(groups) + len(forged)
+        await fake.wait_for(lambda: len(fake.sent("answerCallbackQuery")) == answered)
+        expired = fake.sent("answerCallbackQuery")[-len(forged) :]
+        assert [c.params.get("text") for c in expired] == [messages.EXPIRED] * len(forged)
 
 
 async def test_suggestions_are_buttons_and_choosing_one_replaces_them(engine):

@@ -93,7 +93,14 @@ async def test_a_thumbs_down_asks_what_was_wanted_and_clear_forgets_the_session(
         disliked = await client.post("/api/feedback", {"ref": answer["ref"], "helpful": False})
         asked = disliked.json()["message"]
         assert "What were you looking for?" in asked["html"]
-        beacon = next(b for b in asked["buttons"] if b["data"].endswith(":victim_support_beacon"))
+        groups = engine.content.menu.groups
+        assert [g["title"] for g in asked["groups"]] == [g.title for g in groups]
+        assert asked["buttons"] == [{"label": "Something else", "data": f"w:{answer['ref']}:-"}]
+        listed = [b for g in asked["groups"] for b in g["buttons"]]
+        assert sorted(b["data"] for b in listed) == sorted(
+            f"w:{answer['ref']}:{i.id}" for i in engine.topics
+        )  # every topic once, in its group
+        beacon = next(b for b in listed if b["data"].endswith(":victim_support_beacon"))
         wanted = (await client.press(asked, beacon["data"])).json()["message"]
         assert BEACON in wanted["html"]
         assert await chat.store.flush(timeout=30)
@@ -131,7 +138,9 @@ async def test_telegram_and_the_web_give_the_same_answers(engine, tmp_path):
         async with WebClient(url) as client:
             for n, question in enumerate(QUESTIONS):
                 before = len(fake.sent())
-                fake.push(message(401 + n, question))  # ids under 5 digits: no timestamp looks like one
+                fake.push(
+                    message(401 + n, question)
+                )  # ids under 5 digits: no timestamp looks like one
                 await fake.wait_for(lambda b=before: len(fake.sent()) > b, timeout=60)
                 (telegram,) = fake.sent()[before:]
                 web = await client.ask(question)

@@ -153,6 +153,36 @@ async def test_the_leave_button_is_always_in_view_and_the_page_fits(
         await page.wait_for_url(EXIT_TO)
 
 
+async def test_after_a_thumbs_down_the_topics_open_by_group_from_the_keyboard(engine, tmp_path):
+    async with chat_page(engine, tmp_path) as (page, _):
+        await ask(page, "how do I report fly tipping")
+        await page.get_by_role("button", name="👎 Not helpful").click()
+        groups = page.locator(".groups details")
+        await groups.first.wait_for()
+        titles = [g.title for g in engine.content.menu.groups]
+        assert await page.locator(".groups summary").all_inner_texts() == titles
+        assert await page.locator(".groups .choice:visible").all_inner_texts() == [
+            "Something else"
+        ]  # the topics stay folded until their group is opened
+        beacon = next(
+            n
+            for n, g in enumerate(engine.content.menu.groups)
+            if "victim_support_beacon" in g.intents
+        )
+        await page.locator(".groups summary").nth(beacon).focus()
+        await page.keyboard.press("Enter")  # opens the group
+        topic = groups.nth(beacon).get_by_role("button", name="Support for victims of crime")
+        assert await topic.is_visible()
+        results = await Axe().run(page)
+        assert results.violations_count == 0, results.generate_report()
+        await topic.focus()
+        await page.keyboard.press("Enter")
+        answer = page.locator(".msg.bot").nth(3)
+        await answer.wait_for()
+        assert "0300 011 55 55" in await answer.inner_text()
+        assert await page.locator(".groups").count() == 0  # chosen once, as on Telegram
+
+
 async def test_axe_finds_no_violations_on_the_page_and_the_open_widget(engine, tmp_path):
     async with chat_page(engine, tmp_path) as (page, url):
         await ask(page, "speeding on my road")

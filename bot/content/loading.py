@@ -19,6 +19,7 @@ from bot.content.intents import (
     read_intent_file,
 )
 from bot.content.matching_settings import MatchingConfig, load_matching
+from bot.content.menu import Menu, load_menu
 from bot.content.places import Places, load_places
 from bot.content.problems import Problem, Severity, causes_first, has_errors
 from bot.content.reading import MAX_TOTAL_BYTES, total_bytes
@@ -38,6 +39,7 @@ class Content:
     safety: SafetyCorpus = field(default_factory=SafetyCorpus)
     cards: CardSet = field(default_factory=CardSet)
     places: Places = field(default_factory=Places)
+    menu: Menu = field(default_factory=Menu)
 
 
 def load_content(
@@ -95,8 +97,13 @@ def load_content(
     problems = causes_first(problems)
     if has_errors(problems):
         return None, problems
+    # The menu is checked once every topic loads: a broken topic file is not "unknown".
+    menu, menu_problems = load_menu(intents_dir, intents)
+    problems = causes_first(problems + menu_problems)
+    if has_errors(menu_problems):
+        return None, problems
     _check_local(intents, places, problems)
-    return Content(intents, facts, matching, danger, safety, cards, places), problems
+    return Content(intents, facts, matching, danger, safety, cards, places, menu), problems
 
 
 def _check_local(intents: dict[str, Intent], places: Places, problems: list[Problem]) -> None:

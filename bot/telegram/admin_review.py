@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 BUTTON_GROUPS = 10  # inbox groups that get "Add to topic…" / "Ignore" buttons
 AUDIT_SHOWN = 20
+OTHER_TOPICS = "Not on the menus (greetings, out of scope…)"
 REVIEW_BUTTON = re.compile(r"^r[ait]:")
 
 
@@ -88,7 +89,8 @@ async def admin_unanswered(update: Update, context: BotContext) -> None:
 
 
 async def on_review_button(update: Update, context: BotContext) -> None:
-    """``ra:ID`` shows topic buttons, ``rt:ID:INTENT`` adds to the draft, ``ri:ID`` ignores."""
+    """``ra:ID`` shows the pages of topic buttons (``ra:ID:PAGE`` one page, ``ra:ID:-``
+    them all), ``rt:ID:INTENT`` adds to the draft, ``ri:ID`` ignores."""
     query, user, chat = update.callback_query, update.effective_user, update.effective_chat
     if query is None or user is None:
         return
@@ -107,14 +109,21 @@ async def on_review_button(update: Update, context: BotContext) -> None:
         await query.answer()
         return
     try:
-        if kind == "ra":
+        if kind == "ra" and intent:  # a page of the topic buttons
+            keyboard = _topic_keyboard(context, qid, intent)
+            if keyboard is None:
+                await query.answer(messages.EXPIRED, show_alert=True)
+                return
+            await query.answer()
+            await query.edit_message_reply_markup(reply_markup=keyboard)
+        elif kind == "ra":
             question = await assistant.store.question(int(qid))
             if question is None:
                 raise NoSuchQuestion(int(qid))
             await query.answer()
             await query.message.reply_text(
                 f'Which topic should "{question.text}" [#{qid}] be an example of?',
-                reply_markup=_topic_keyboard(context, qid),
+                reply_markup=_topic_keyboard(context, qid, "-"),
                 parse_mode=None,
             )
         elif kind == "ri":
@@ -137,16 +146,28 @@ async def on_review_button(update: Update, context: BotContext) -> None:
         await query.message.reply_text(f"Not added: {exc}", parse_mode=None)
 
 
-def _topic_keyboard(context: BotContext, qid: str) -> InlineKeyboardMarkup:
-    """A button per topic that takes examples, for question ``qid``."""
+def _topic_keyboard(context: BotContext, qid: str, page: str) -> InlineKeyboardMarkup | None:
+    """For question ``qid``: a button per page of topics (``page`` ``-``), the menu's
+    groups then the topics no menu shows; or a page's topics and "◀ All topics". None for
+    a page there is not. Telegram shows at most 100 buttons under a message."""
     engine = context.services.assistant.engine
-    topics = [i for i in engine.intents.values() if i.examples or i.menu]
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(i.title, callback_data=f"rt:{qid}:{i.id}")]
-            for i in sorted(topics, key=lambda i: i.title)
+    pages = [(g.title, list(g.intents)) for g in engine.content.menu.groups]
+    others = [i for i in engine.intents.values() if i.examples and not i.menu]
+    pages.append((OTHER_TOPICS, [i.id for i in sorted(others, key=lambda i: i.title)]))
+    if page == "-":
+        rows = [
+            [InlineKeyboardButton(title, callback_data=f"ra:{qid}:{n}")]
+            for n, (title, _) in enumerate(pages)
         ]
-    )
+    elif page.isdigit() and int(page) < len(pages):
+        rows = [
+            [InlineKeyboardButton(engine.intents[i].title, callback_data=f"rt:{qid}:{i}")]
+            for i in pages[int(page)][1]
+        ]
+        rows.append([InlineKeyboardButton(messages.ALL_TOPICS, callback_data=f"ra:{qid}:-")])
+    else:
+        return None
+    return InlineKeyboardMarkup(rows)
 
 
 # -- the draft

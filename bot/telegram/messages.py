@@ -55,6 +55,7 @@ DANGER_NOW = (
 )
 WHAT_WANTED = "Sorry that didn't help. What were you looking for?"
 SOMETHING_ELSE = "Something else"
+ALL_TOPICS = "◀ All topics"
 WANTED_THANKS = (
     "Thanks – staff read these to improve my answers. Try asking in other words, or send "
     "/topics.\n• Not an emergency: call <b>101</b>.\n• Danger right now: call <b>999</b>."

@@ -31,11 +31,12 @@ from bot.telegram.sending import (
     feedback_keyboard,
     is_entity_error,
     keyboard_for,
+    menu_keyboard,
+    menu_page,
     record,
     send_html,
     split_message,
     topics_keyboard,
-    wanted_keyboard,
 )
 from bot.telegram.services import BotContext
 
@@ -199,8 +200,9 @@ async def help_menu(update: Update, context: BotContext) -> None:
 
 
 async def topics(update: Update, context: BotContext) -> None:
+    """The topic groups; a group's button opens its topics (``on_menu_page``)."""
     if update.message is not None:
-        keyboard = topics_keyboard(context.services.assistant.engine.topics)
+        keyboard = menu_keyboard(context.services.assistant.engine, None)
         await update.message.reply_text(messages.TOPICS, reply_markup=keyboard)
 
 
@@ -263,10 +265,8 @@ async def on_feedback(update: Update, context: BotContext) -> None:
     except Exception:  # feedback is best effort
         log.exception("could not record feedback")
     if not helpful:  # once per answer: its buttons are gone now
-        engine = context.services.assistant.engine
-        await message.reply_text(
-            messages.WHAT_WANTED, reply_markup=wanted_keyboard(engine, message.message_id)
-        )
+        keyboard = menu_keyboard(context.services.assistant.engine, None, message.message_id)
+        await message.reply_text(messages.WHAT_WANTED, reply_markup=keyboard)
 
 
 async def on_wanted(update: Update, context: BotContext) -> None:
@@ -275,6 +275,29 @@ async def on_wanted(update: Update, context: BotContext) -> None:
     if pressed is not None:
         query, user, message = pressed
         await _wanted(query, context, user.id, message, (query.data or "").partition(":")[2])
+
+
+async def on_menu_page(update: Update, context: BotContext) -> None:
+    """``g:N`` (a group of /topics), ``wg:REF:N`` (a group after a 👎 on the answer REF),
+    ``g:-``/``wg:REF:-`` ("◀ All topics"): the menu message turns to that page."""
+    pressed = await _pressed(update)
+    if pressed is None:
+        return
+    query = pressed[0]
+    family, _, value = (query.data or "").partition(":")
+    ref, _, key = value.rpartition(":")
+    engine = context.services.assistant.engine
+    wanted = family == "wg"
+    base = messages.WHAT_WANTED if wanted else messages.TOPICS
+    page = menu_page(engine, base, key) if (ref.isdigit() if wanted else not ref) else None
+    if page is None:
+        await answer_query(query, messages.EXPIRED, show_alert=True)
+        return
+    await answer_query(query)
+    text, group = page
+    keyboard = menu_keyboard(engine, group, int(ref) if wanted else None)
+    with contextlib.suppress(BadRequest):  # a double tap: the page is already shown
+        await query.edit_message_text(text, reply_markup=keyboard)
 
 
 async def on_danger_now(update: Update, context: BotContext) -> None:
@@ -374,6 +397,7 @@ BUTTONS = (  # (callback data pattern, handler); the last takes whatever is left
     (re.compile(r"^d:"), on_danger_now),
     (re.compile(r"^s:"), on_suggestion),
     (re.compile(r"^t:"), on_topic),
+    (re.compile(r"^w?g:"), on_menu_page),
     (re.compile(r"^p:"), on_place),
     (None, on_expired_button),
 )

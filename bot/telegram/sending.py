@@ -23,9 +23,10 @@ from telegram.constants import MessageLimit
 from telegram.error import BadRequest
 
 from bot.content.intents import Intent
+from bot.content.menu import TopicGroup
 from bot.matching.engine import Engine
 from bot.matching.reply import Reply, ReplyKind
-from bot.telegram.messages import SOMETHING_ELSE
+from bot.telegram.messages import ALL_TOPICS, SOMETHING_ELSE
 from bot.telegram.services import BotContext
 
 log = logging.getLogger(__name__)
@@ -160,13 +161,37 @@ def topics_keyboard(topics: Sequence[Intent]) -> InlineKeyboardMarkup:
     )
 
 
-def wanted_keyboard(engine: Engine, reply_ref: int) -> InlineKeyboardMarkup:
-    """After a 👎: the topics and "Something else"; each button names the rated answer."""
-    rows = [
-        [InlineKeyboardButton(i.title, callback_data=f"w:{reply_ref}:{i.id}")]
-        for i in engine.topics
-    ]
-    rows.append([InlineKeyboardButton(SOMETHING_ELSE, callback_data=f"w:{reply_ref}:-")])
+def menu_page(engine: Engine, base: str, key: str) -> tuple[str, TopicGroup | None] | None:
+    """The text of a menu page and its group: ``key`` ``-`` is the list of groups, a
+    number one group's topics; None for a key no group has (an old or forged button)."""
+    if key == "-":
+        return base, None
+    group = engine.content.menu.group(key)
+    if group is None:
+        return None
+    return f"{base}\n\n<b>{html.escape(group.title)}</b>", group
+
+
+def menu_keyboard(
+    engine: Engine, group: TopicGroup | None, reply_ref: int | None = None
+) -> InlineKeyboardMarkup:
+    """The topic groups, or one group's topics and "◀ All topics". ``reply_ref`` (after a
+    👎) makes each button name the rated answer and adds "Something else"."""
+    topic, page = ("t:", "g:") if reply_ref is None else (f"w:{reply_ref}:", f"wg:{reply_ref}:")
+    groups = engine.content.menu.groups
+    if group is None:
+        rows = [
+            [InlineKeyboardButton(g.title, callback_data=f"{page}{n}")]
+            for n, g in enumerate(groups)
+        ]
+    else:
+        rows = [
+            [InlineKeyboardButton(engine.intents[i].title, callback_data=f"{topic}{i}")]
+            for i in group.intents
+        ]
+        rows.append([InlineKeyboardButton(ALL_TOPICS, callback_data=f"{page}-")])
+    if reply_ref is not None:
+        rows.append([InlineKeyboardButton(SOMETHING_ELSE, callback_data=f"{topic}-")])
     return InlineKeyboardMarkup(rows)
 
 

@@ -134,7 +134,7 @@ class WebChat:
 
     async def feedback(self, request: Request) -> JSONResponse:
         """``{session, ref, helpful}``: 👍 or 👎 on the answer ``ref``; after 👎, the
-        topics, to say what was wanted."""
+        topics by group (``groups``: a title and its buttons each), to say what was wanted."""
         data = await read_json(request)
         session = session_of(data)
         self.limits.check(request, session)
@@ -147,11 +147,19 @@ class WebChat:
             log.exception("could not record web feedback")
         if helpful:
             return _ok(session, None, texts.FEEDBACK_THANKS)
+        engine = self.assistant.engine
         asked = _fixed(self, texts.WHAT_WANTED)
-        asked["buttons"] = [
-            {"label": intent.title, "data": f"w:{ref}:{intent.id}"}
-            for intent in self.assistant.engine.topics
-        ] + [{"label": texts.SOMETHING_ELSE, "data": f"w:{ref}:-"}]
+        asked["groups"] = [
+            {
+                "title": group.title,
+                "buttons": [
+                    {"label": engine.intents[i].title, "data": f"w:{ref}:{i}"}
+                    for i in group.intents
+                ],
+            }
+            for group in engine.content.menu.groups
+        ]
+        asked["buttons"] = [{"label": texts.SOMETHING_ELSE, "data": f"w:{ref}:-"}]
         return _ok(session, asked, texts.FEEDBACK_THANKS)
 
     async def forget(self, request: Request) -> JSONResponse:

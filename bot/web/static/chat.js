@@ -111,7 +111,8 @@
     return item;
   }
 
-  function choices(item, label, buttons, press) {
+  // Buttons in a labelled group; a press removes them (or ``whole``, the list they are in).
+  function choices(item, label, buttons, press, whole) {
     const group = document.createElement("div");
     group.className = "choices";
     group.setAttribute("role", "group");
@@ -122,7 +123,7 @@
       button.className = choice.danger ? "choice danger" : "choice";
       button.textContent = choice.label;
       button.addEventListener("click", () => {
-        group.remove(); // pressed once, as Telegram drops a message's buttons
+        (whole || group).remove(); // pressed once, as Telegram drops a message's buttons
         input.focus();
         press(choice);
       });
@@ -131,12 +132,26 @@
     item.append(group);
   }
 
-  function addButtons(item, message) {
-    if (message.buttons.length) {
-      choices(item, "Choices", message.buttons, (choice) =>
-        call("/api/button", { ref: message.ref, data: choice.data }),
-      );
+  // After a 👎: the topics by group, each group a disclosure to open, then the buttons.
+  function topicGroups(item, message, press) {
+    const list = document.createElement("div");
+    list.className = "groups";
+    for (const group of message.groups) {
+      const details = document.createElement("details");
+      const summary = document.createElement("summary");
+      summary.textContent = group.title;
+      details.append(summary);
+      choices(details, group.title, group.buttons, press, list);
+      list.append(details);
     }
+    choices(list, "Choices", message.buttons, press, list);
+    item.append(list);
+  }
+
+  function addButtons(item, message) {
+    const press = (choice) => call("/api/button", { ref: message.ref, data: choice.data });
+    if (message.groups && message.groups.length) topicGroups(item, message, press);
+    else if (message.buttons.length) choices(item, "Choices", message.buttons, press);
     if (message.feedback) {
       const votes = [
         { label: "👍 Helpful", helpful: true },
