@@ -55,7 +55,7 @@ def test_a_threshold_outside_thresholds_says_where_it_belongs(content_dir):
     path = content_dir.intents / "_matching.yaml"
     path.write_text(path.read_text().replace("\n  part_crisis: 1.0", "\npart_crisis: 1.0", 1))
     assert content_dir.problems() == [
-        "intents/_matching.yaml:22: 'part_crisis' belongs under 'thresholds:' (indented), not in "
+        "intents/_matching.yaml:25: 'part_crisis' belongs under 'thresholds:' (indented), not in "
         "the matching settings; check its indentation"
     ]
 
