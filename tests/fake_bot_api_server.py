@@ -31,7 +31,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
-from tests.fake_telegram import BOT_USER, forum_topic, parses_as_telegram_html, sent_message
+from tests.fake_telegram import (
+    BOT_USER,
+    forum_topic,
+    keyboard_refusal,
+    parses_as_telegram_html,
+    sent_message,
+)
 from tests.resident_data import RESIDENT_DATA
 
 POLLER_ACTIVE = 2.0  # seconds after its last getUpdates that a poller still counts as active
@@ -240,6 +246,9 @@ class FakeBotAPIServer:
                     "error_code": 400,
                     "description": "Bad Request: can't parse entities",
                 }
+            refused = keyboard_refusal(params.get("reply_markup"))
+            if refused is not None:  # over 100 buttons, or button data over 64 bytes
+                return 400, {"ok": False, "error_code": 400, "description": refused}
             state.sent.append(Sent(method, params))
             if method == "sendMessage" and state.kill_after_reply is not None:
                 threading.Timer(state.kill_after_reply, self._kill_now).start()
