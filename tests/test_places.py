@@ -161,6 +161,15 @@ def test_validate_refuses_a_malformed_postcode_district_and_a_place_given_twice(
     assert "postcode district 'SG4' is given twice (first on line 200)" in problems
 
 
+def test_a_folder_where_the_places_file_should_be_is_a_problem_not_no_places(content_dir):
+    path = content_dir.knowledge / "_places.yaml"
+    path.unlink()
+    path.mkdir()
+    assert [p for p in content_dir.problems() if "_places.yaml" in p] == [
+        "knowledge/_places.yaml:1: cannot read the file: Is a directory"
+    ]
+
+
 def test_validate_refuses_malformed_hours_with_file_and_line(content_dir):
     path = content_dir.knowledge / "safeguarding.yaml"
     good = "  opening_hours: Mon-Fri 10:00-16:00\n"

@@ -76,9 +76,10 @@ class Places:
 
 
 def load_places(folder: Path, facts: dict[str, Fact]) -> tuple[Places, list[Problem]]:
-    """The places in ``folder/_places.yaml`` (none when there is no such file)."""
+    """The places in ``folder/_places.yaml`` (none when there is no such file; a folder, a
+    pipe or a broken link by that name is a problem, not silently no places)."""
     path = folder / PLACES_FILE
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return Places(), []
     doc = YamlFile(path)
     if doc.root is None:
