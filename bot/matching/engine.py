@@ -50,6 +50,19 @@ Vector = npt.NDArray[np.float32]
 _SAFETY_LABEL_OF = {Outcome.EMERGENCY: SafetyLabel.DANGER_NOW, Outcome.CRISIS: SafetyLabel.CRISIS}
 
 
+def _parts(text: str) -> list[tuple[int, str, bool]]:
+    """The parts of ``text`` the safety check also reads alone, each with its offset and
+    whether it is among the last sentences: every part of a message over
+    ``MAX_INPUT_CHARS``, only the last sentences of a shorter one."""
+    tail_from = min(len(text), MAX_MESSAGE_CHARS) - TAIL_CHARS
+    whole = len(text) > MAX_INPUT_CHARS
+    return [
+        (start, part, start >= tail_from)
+        for start, part in windows(text, SAFETY_WINDOW_CHARS)
+        if whole or start >= tail_from
+    ]
+
+
 class Engine:
     """Built once per content version; ``respond`` is pure and safe to call concurrently."""
 
@@ -223,12 +236,11 @@ class Engine:
             for n, verdict in enumerate(verdicts)
         ]
         parts = [
-            (n, start, part, start >= min(len(text), MAX_MESSAGE_CHARS) - TAIL_CHARS)
+            (n, start, part, tail)
             for n, text in enumerate(texts)
             if len(text) > TAIL_FROM_CHARS
             and not self.content.danger.never_match(clean(text, MAX_MESSAGE_CHARS))
-            for start, part in windows(text, SAFETY_WINDOW_CHARS)
-            if len(text) > MAX_INPUT_CHARS or start >= len(text) - TAIL_CHARS
+            for start, part, tail in _parts(text)
         ]
         part_cleaned = [clean(part) for _, _, part, _ in parts]
         part_words = [self.normalise.canonical(c) for c in part_cleaned]
