@@ -8,6 +8,8 @@ import pytest
 
 from bot.storage.redact import Redactor
 from tests.fake_telegram import callback, message
+from tests.stores import Database
+from tests.tcp_proxy import UNPARSED_VERSION
 from tests.telegram_harness import running_bot
 from tests.test_database import unanswered
 
@@ -93,3 +95,28 @@ async def test_at_debug_level_no_log_line_repeats_a_residents_words(engine, data
     finally:
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
+
+
+async def test_a_server_whose_answer_cannot_be_read_is_waited_for_not_taken_for_poison(
+    postgres, tmp_path
+):
+    """The database's address answered by a server asyncpg cannot read (here its version
+    string): connecting raised ValueError, which the writer took for a record the database
+    refused, so every record waiting was set aside for good."""
+    database = Database("postgresql", tmp_path, postgres)
+    store = database.store(Redactor(), **FAST)
+    await store.open()
+    try:
+        database.proxy.impersonate(UNPARSED_VERSION)
+        await store.log_message(1, unanswered("while the server is replaced"), 1)
+        assert not await store.flush(timeout=2)
+        assert store.refused == 0
+        assert store.health().endswith(", 1 records waiting")
+        database.proxy.restore()
+        assert await store.flush(timeout=10)
+        assert store.refused == 0
+        await store.close()
+        assert await logged_texts(database) == ["while the server is replaced"]  # restarted
+    finally:
+        await store.close()
+        database.close()
