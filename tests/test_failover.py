@@ -18,7 +18,7 @@ from bot.entry import main
 from bot.telegram.standby import LOST_LOCK_EXIT
 from tests.fake_bot_api_server import FakeBotAPIServer
 from tests.fake_telegram import message
-from tests.tcp_proxy import TcpProxy
+from tests.tcp_proxy import LATIN1_ERROR, TcpProxy
 from tests.telegram_harness import TOKEN
 from tests.test_blackbox import QUESTIONS, BotProcess, assert_no_resident_data
 
@@ -28,7 +28,7 @@ TAKEOVER_LIMIT = 10.0  # seconds from the active process's death to the standby 
 class Instance(BotProcess):
     """A bot process on PostgreSQL, with its own folder and health file."""
 
-    def __init__(self, api: FakeBotAPIServer, folder: Path, url: str) -> None:
+    def __init__(self, api: FakeBotAPIServer, folder: Path, url: str, **env: str) -> None:
         folder.mkdir()
         self.health_file = folder / "health"
         super().__init__(
@@ -38,6 +38,7 @@ class Instance(BotProcess):
             HEALTH_FILE=str(self.health_file),
             PACE_CHAT_PER_SECOND="0",
             PACE_TOTAL_PER_SECOND="0",
+            **env,
         )
 
     def health(self) -> str:
@@ -267,6 +268,15 @@ def poll(connection: HTTPConnection, timeout: float) -> tuple[int, str]:
     return response.status, response.read().decode()
 
 
+def end_the_lock_session(postgres, url: str) -> list[str]:
+    """The server ends the session holding the lock (as a restart or a proxy would)."""
+    return rows(
+        postgres,
+        url,
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted",
+    )
+
+
 def test_a_reset_lock_connection_is_taken_again_and_a_standby_stops_cleanly(postgres, tmp_path):
     url = postgres.create_database()
     api = FakeBotAPIServer()
@@ -277,13 +287,7 @@ def test_a_reset_lock_connection_is_taken_again_and_a_standby_stops_cleanly(post
         wait_until(lambda: first.health() == "active", timeout=90)
         # The server ends the lock's session (as a restart or a proxy would); nobody else
         # wants the lock, so the active instance takes it again and goes on serving.
-        ended = rows(
-            postgres,
-            url,
-            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
-            " AND granted",
-        )
-        assert ended == ["t"]
+        assert end_the_lock_session(postgres, url) == ["t"]
         wait_until(lambda: "took it again" in first.log(), timeout=10)
         api.push(message(770001, "beacon number"))
         api.wait_for(lambda: api.sent(chat_id=770001), timeout=15)
@@ -299,3 +303,37 @@ def test_a_reset_lock_connection_is_taken_again_and_a_standby_stops_cleanly(post
         second.kill()
         api.close()
     assert len(api.sent(chat_id=770001)) == 1
+
+
+def test_a_lock_watch_that_fails_is_counted_and_still_notices_a_lost_lock(postgres, tmp_path):
+    """The lock's connection got a server error whose text is not UTF-8 (a server with its
+    messages in a Latin-1 locale): asyncpg raised UnicodeDecodeError, which ended the lock's
+    watch silently. Health and /stats said nothing, and a lock lost later went unnoticed."""
+    url = postgres.create_database()
+    proxy, api, admin, resident = TcpProxy(postgres.port), FakeBotAPIServer(), 770900, 770003
+    first = Instance(api, tmp_path / "first", through(proxy, url, postgres), ADMIN_IDS=str(admin))
+    try:
+        first.start()
+        wait_until(lambda: first.health() == "active", timeout=90)
+        api.push(message(resident, "beacon number"))
+        api.wait_for(lambda: api.sent(chat_id=resident), timeout=15)
+        wait_until(lambda: logged(postgres, url) == "1/1", timeout=10)  # then the store rests
+        proxy.answer_next(LATIN1_ERROR)  # the next reply: to the lock's check, once a second
+        # Taken as lost, since the connection's state is unknown, and taken again at once.
+        wait_until(lambda: first.health() == "active; restarted: active-lock watch 1×", 15)
+        # The watch goes on: the server ends the lock's session, and it is taken again.
+        assert end_the_lock_session(postgres, url) == ["t"]
+        wait_until(lambda: "took it again" in first.log(), timeout=10)
+        api.push(message(admin, "/stats"), message(resident, "what is the beacon number"))
+        api.wait_for(lambda: api.sent(chat_id=admin) and len(api.sent(chat_id=resident)) == 2, 15)
+        assert api.sent(chat_id=admin)[0].text.startswith("⚠️ restarted: active-lock watch 1×.")
+        assert "0300 011 55 55" in api.sent(chat_id=resident)[1].text
+        assert first.stop() == 0
+    finally:
+        first.kill()
+        api.close()
+        proxy.close()
+    assert logged(postgres, url) == "2/2"
+    log = first.log()
+    assert "the active-lock watch failed (UnicodeDecodeError at " in log
+    assert "Verbindung" not in log  # the server's words are not logged either

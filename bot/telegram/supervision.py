@@ -4,9 +4,9 @@ and counted, so ``/stats`` and the health file say what happened.
 * Polling (PTB's task that fetches updates): an exception it does not expect, or a
   cancellation leaking out of the network layer, ends it while the bot looks alive and
   answers nothing. A job checks every second and starts polling again.
-* The question log's writer restarts itself (``QueuedStore``), and the content watcher
-  looks again at its next run after a failure (``bot.app.watching``); both are counted
-  here too.
+* The question log's writer restarts itself (``QueuedStore``), the content watcher
+  looks again at its next run after a failure (``bot.app.watching``), and the active
+  lock's watch goes on after one (``bot.telegram.standby``); all are counted here too.
 * Records no database could hold, set aside (``QueuedStore.refused``), are counted.
 """
 
