@@ -74,6 +74,30 @@ async def test_a_forged_button_and_a_numeric_text_leave_the_bot_answering_and_lo
         assert len(await store.questions(days=1)) == 2
 
 
+async def test_a_nul_byte_and_a_lone_surrogate_from_telegram_are_answered_and_logged(
+    engine, database
+):
+    """Items 2 and 3 of issue 23 through the real Application: PostgreSQL refused the NUL
+    for good, and the surrogate stopped SQLite's writer. Both are repaired and logged (the
+    log keeps the text of questions without an answer)."""
+    async with running_bot(engine, **database.settings()) as (fake, store, _):
+        fake.push(
+            message(ALICE, "the weather\x00 on mars"), message(BOB, "the weather \ud800 on mars")
+        )
+        await fake.wait_for(lambda: fake.sent(chat_id=ALICE) and fake.sent(chat_id=BOB))
+        assert await store.flush()
+    async with running_bot(engine, fake, **database.settings()) as (_, store, _):  # restarted
+        fake.push(message(BOB, "is there life on venus"))
+        await fake.wait_for(lambda: len(fake.sent(chat_id=BOB)) == 2)
+        assert await store.flush()
+        assert store.refused == 0
+        assert sorted(q.text for q in await store.questions(days=1)) == [
+            "is there life on venus",
+            "the weather on mars",
+            "the weather \ufffd on mars",
+        ]
+
+
 async def test_at_debug_level_no_log_line_repeats_a_residents_words(engine, database, caplog):
     """The database drivers print statements with their parameters at DEBUG."""
     import dataclasses
