@@ -99,7 +99,8 @@ async def test_a_nul_byte_and_a_lone_surrogate_from_telegram_are_answered_and_lo
 
 
 async def test_at_debug_level_no_log_line_repeats_a_residents_words(engine, database, caplog):
-    """The database drivers print statements with their parameters at DEBUG."""
+    """The database drivers print statements with their parameters at DEBUG. A text that is
+    a number, remembered as a word to scrub, made every later log call raise."""
     import dataclasses
     import logging
 
@@ -110,8 +111,10 @@ async def test_at_debug_level_no_log_line_repeats_a_residents_words(engine, data
     configure_logging(dataclasses.replace(SETTINGS, log_level="DEBUG"))
     caplog.handler.setLevel(logging.DEBUG)
     try:
+        numeric = message(BOB, "placeholder")
+        numeric["message"]["text"] = 12345
         async with running_bot(engine, **database.settings()) as (fake, store, _):
-            fake.push(message(ALICE, "my neighbour's cat\nkeeps weeing on my car"))
+            fake.push(numeric, message(ALICE, "my neighbour's cat\nkeeps weeing on my car"))
             await fake.wait_for(lambda: fake.sent(chat_id=ALICE))
             assert await store.flush()
         assert any(r.levelno == logging.DEBUG for r in caplog.records)  # DEBUG was on
