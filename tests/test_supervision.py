@@ -86,3 +86,25 @@ async def test_a_content_watcher_failure_is_told_to_admins_and_a_later_fix_goes_
         ) == 2  # by the watcher once, though every look failed until the fix; and /reload
     assert "the content watcher failed (RecursionError at " in caplog.text
     assert "Glad to help!" not in caplog.text
+
+
+async def test_updates_that_cannot_be_read_are_counted_in_stats_and_health(engine, tmp_path):
+    """Each was skipped with one WARNING, and nothing else: had Telegram changed a field so
+    that every update failed, residents would get no answers and /stats would say nothing."""
+    numeric = message(ALICE, "placeholder")
+    numeric["message"]["text"] = 12345  # a JSON number where Telegram sends a string
+    milliseconds = message(ALICE, "beacon number")
+    milliseconds["message"]["date"] *= 1000
+    health = tmp_path / "health"
+    async with running_bot(engine, admin_ids=frozenset({ADMIN}), health_file=health) as (
+        fake,
+        _,
+        _,
+    ):
+        fake.push(numeric, milliseconds, message(BOB, "beacon number"))
+        await fake.wait_for(lambda: fake.sent(chat_id=BOB))
+        (stats,) = await ask(fake, message(ADMIN, "/stats"))
+        skipped = "2 updates skipped: they could not be read (the log says why)"
+        assert stats.text.splitlines()[0] == f"⚠️ {skipped}."
+        await fake.wait_for(lambda: health.exists() and skipped in health.read_text())
+        assert not fake.sent(chat_id=ALICE)

@@ -7,7 +7,8 @@ and counted, so ``/stats`` and the health file say what happened.
 * The question log's writer restarts itself (``QueuedStore``), the content watcher
   looks again at its next run after a failure (``bot.app.watching``), and the active
   lock's watch goes on after one (``bot.telegram.standby``); all are counted here too.
-* Records no database could hold, set aside (``QueuedStore.refused``), are counted.
+* Records no database could hold, set aside (``QueuedStore.refused``), and updates
+  skipped because they could not be read (``InboxBot.unreadable``) are counted.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ def trouble(app: Application[Any, Any, Any, Any, Any, Any]) -> list[str]:
     refused = _store_count(app, "refused")
     if refused:
         lines.append(f"{refused} question-log records set aside (no database could hold them)")
+    unreadable = int(getattr(app.bot, "unreadable", 0))
+    if unreadable:
+        lines.append(f"{unreadable} updates skipped: they could not be read (the log says why)")
     watcher = app.bot_data["services"].assistant.watcher.trouble()
     return [*lines, watcher] if watcher else lines
 
