@@ -156,8 +156,10 @@ class ContentDir:
 
     def nest_folders(self, depth: int = NESTED_DEPTH) -> None:
         """Folders inside each other ``depth`` deep in intents/ (a sync tool's runaway
-        copy): Python's recursive listing of the content files, one call per level, then
-        fails with ``RecursionError``. No file is at fault, so none can be named."""
+        copy): Python 3.11's recursive listing of the content files, one call per level,
+        then fails with ``RecursionError``. No file is at fault, so none can be named. The
+        content watcher's failure tests use it; a Python that lists them without
+        recursing would need another fault there."""
         for level in range(1, depth + 1):
             (self.intents / "/".join(["d"] * level)).mkdir()
 
