@@ -7,12 +7,15 @@ from __future__ import annotations
 import random
 import re
 import signal
+import socket
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPConnection
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import httpx
 
 from bot.entry import main
 from bot.telegram.standby import LOST_LOCK_EXIT
@@ -337,3 +340,46 @@ def test_a_lock_watch_that_fails_is_counted_and_still_notices_a_lost_lock(postgr
     log = first.log()
     assert "the active-lock watch failed (UnicodeDecodeError at " in log
     assert "Verbindung" not in log  # the server's words are not logged either
+
+
+def test_a_webhook_instance_whose_lock_watch_fails_stops_and_serves_again_restarted(
+    postgres, tmp_path
+):
+    """With a webhook nothing fences two instances: a watch that fails unexpectedly leaves
+    the lock's state unknown, so the instance stops (exit 75) as on any loss of the lock,
+    saving its records; restarted, it takes the lock and serves."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = postgres.create_database()
+    proxy, api, secret = TcpProxy(postgres.port), FakeBotAPIServer(), "webhook-secret-0123456789"
+    hook = {"WEBHOOK_URL": "https://bot.example.org", "WEBHOOK_SECRET": secret}
+    hook |= {"WEBHOOK_LISTEN": "127.0.0.1", "WEBHOOK_PORT": str(port)}
+    first = Instance(api, tmp_path / "first", through(proxy, url, postgres), **hook)
+
+    def post(update_id: int, text: str) -> None:
+        call = {"update_id": update_id, **message(770100 + update_id, text)}
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+        answer = httpx.post(f"http://127.0.0.1:{port}/telegram", json=call, headers=headers)
+        assert answer.status_code == 200
+        api.wait_for(lambda: api.sent(chat_id=770100 + update_id), timeout=15)
+
+    try:
+        first.start()
+        api.wait_for(lambda: api.state.calls.count("setWebhook") == 1, timeout=90)
+        post(1, "beacon number")
+        wait_until(lambda: logged(postgres, url) == "1/1", timeout=10)  # then the store rests
+        proxy.answer_next(LATIN1_ERROR)  # the next reply: to the lock's check, once a second
+        assert first.process.wait(timeout=15) == LOST_LOCK_EXIT
+        first.start()  # as its supervisor would
+        api.wait_for(lambda: api.state.calls.count("setWebhook") == 2, timeout=90)
+        post(2, "what is the beacon number")
+        wait_until(lambda: logged(postgres, url) == "2/2", timeout=10)
+        assert first.stop() == 0
+    finally:
+        first.kill()
+        api.close()
+        proxy.close()
+    log = first.log()
+    assert "the active-lock watch failed (UnicodeDecodeError at " in log
+    assert "stopping now so that two instances never serve at once" in log
