@@ -36,16 +36,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_sigterm_answers_the_updates_already_received(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(tmp_path / "bot.sqlite3")],
-        cwd=tmp_path,  # no .env there
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    outcome, _ = _run(SCRIPT, tmp_path / "bot.sqlite3")
     assert outcome == {"code": 0, "replies": 20}
 
 
@@ -86,10 +77,12 @@ GROUP_BACKLOG = textwrap.dedent(
 )
 
 
-def _run(database: Path, what: str) -> tuple[dict, str]:
+def _run(script: str, database: Path, *args: str) -> tuple[dict, str]:
+    """``script`` in a Python process of its own, on ``database``: the JSON it printed last,
+    and its log."""
     result = subprocess.run(
-        [sys.executable, "-c", GROUP_BACKLOG, str(database), what],
-        cwd=database.parent,
+        [sys.executable, "-c", script, str(database), *args],
+        cwd=database.parent,  # no .env there
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
@@ -106,7 +99,7 @@ def test_sigterm_with_a_group_backlog_stops_within_shutdown_seconds_and_loses_no
     import sqlite3
 
     database = tmp_path / "bot.sqlite3"
-    first, log = _run(database, "backlog")
+    first, log = _run(GROUP_BACKLOG, database, "backlog")
     assert first["code"] == 0
     assert first["seconds"] < 3 + 1.5  # the setting, and the process's own exit
     assert 1 <= first["group"] < 40
@@ -116,7 +109,7 @@ def test_sigterm_with_a_group_backlog_stops_within_shutdown_seconds_and_loses_no
     with sqlite3.connect(database) as conn:
         assert conn.execute(pending).fetchone() == (cut,)
 
-    second, _ = _run(database, "answer")
+    second, _ = _run(GROUP_BACKLOG, database, "answer")
     assert second["code"] == 0
     assert second["group"] == cut and second["resident"] == 1
     with sqlite3.connect(database) as conn:
@@ -158,16 +151,7 @@ def test_sigterm_after_a_forged_button_press_stops_at_once_with_the_question_log
     import sqlite3
 
     database = tmp_path / "bot.sqlite3"
-    result = subprocess.run(
-        [sys.executable, "-c", FORGED_PRESS, str(database)],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    outcome, _ = _run(FORGED_PRESS, database)
     assert outcome["code"] == 0 and outcome["replies"] == 1
     assert outcome["seconds"] < 5  # SHUTDOWN_SECONDS is 10; it takes a fraction of a second
     with sqlite3.connect(database) as conn:
