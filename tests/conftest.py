@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import textwrap
@@ -22,6 +23,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEFAULTS = Settings()  # the project's own content folders
 # Example vectors and trained models kept between runs and shared by the test workers.
 CACHE = Path(__file__).resolve().parents[1] / ".pytest_cache" / "herts-safety-bot"
+NESTED_DEPTH = 1200  # past Python's recursion limit of 1,000, within Linux's 4,096-byte paths
 
 
 def project_content() -> Content:
@@ -152,6 +154,22 @@ class ContentDir:
             assert found == 1, f"no threshold '{name}' in {path}"
         path.write_text(text, encoding="utf-8")
 
+    def nest_folders(self, depth: int = NESTED_DEPTH) -> None:
+        """Folders inside each other ``depth`` deep in intents/ (a sync tool's runaway
+        copy): Python 3.11's recursive listing of the content files, one call per level,
+        then fails with ``RecursionError``. No file is at fault, so none can be named. The
+        content watcher's failure tests use it; a Python that lists them without
+        recursing would need another fault there."""
+        for level in range(1, depth + 1):
+            (self.intents / "/".join(["d"] * level)).mkdir()
+
+    def remove_nested_folders(self, depth: int = NESTED_DEPTH) -> None:
+        """Undo ``nest_folders`` deepest first (``shutil.rmtree`` recurses per level too)."""
+        for level in range(depth, 0, -1):
+            folder = self.intents / "/".join(["d"] * level)
+            if folder.is_dir():
+                os.rmdir(folder)
+
     def problems(self, seeds: Path | None = None, *, plain_english: bool = False) -> list[str]:
         """Every problem; the plain-English warnings, which some of the project's answers
         give, only when asked for (every other test would see them)."""
@@ -160,9 +178,11 @@ class ContentDir:
 
 
 @pytest.fixture
-def content_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ContentDir:
+def content_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ContentDir]:
     monkeypatch.chdir(tmp_path)  # problems name files relative to the working directory
-    return ContentDir(tmp_path)
+    content = ContentDir(tmp_path)
+    yield content
+    content.remove_nested_folders()  # pytest's own clean-up could not: it recurses
 
 
 @pytest.fixture(scope="session")

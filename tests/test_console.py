@@ -93,9 +93,9 @@ def _edit_thanks_while_chatting(
     content_dir, encoder, tmp_path, capsys, caplog, broken: bool = False
 ) -> tuple[str, str]:
     """Ask, let staff edit the thanks answer, ask again once the edit is live (or 90 s
-    have passed); the chat's output before and after the second question. ``broken``: a
-    content file linked to itself (reading the content raises) is there while the edit is
-    made, and removed once the chat has said the reload failed."""
+    have passed); the chat's output before and after the second question. ``broken``:
+    folders nested too deep to list (reading the content raises) are there while the edit
+    is made, and removed once the chat has said the reload failed."""
     content, _ = load_content(content_dir.intents, content_dir.knowledge)
     live = LiveContent(Engine(content, encoder, CACHE), content_dir.intents, content_dir.knowledge)
     settings = dataclasses.replace(
@@ -108,17 +108,16 @@ def _edit_thanks_while_chatting(
     assistant = Assistant(settings, live, open_store(settings, content))
     first_engine = live.engine
     thanks = content_dir.intents / "thanks.yaml"
-    loop = content_dir.intents / "zz_loop.yaml"
 
     def lines() -> Iterator[str]:
         yield "thank you very much"
         if broken:
-            loop.symlink_to(loop.name)
+            content_dir.nest_folders()
         thanks.write_text(thanks.read_text().replace("You're welcome.", "Glad to help!"))
         deadline = time.monotonic() + 90  # a reload retrains the models: slow on a busy machine
         while broken and "watcher failed" not in caplog.text and time.monotonic() < deadline:
             time.sleep(0.05)
-        loop.unlink(missing_ok=True)
+        content_dir.remove_nested_folders()
         while live.engine is first_engine and time.monotonic() < deadline:
             time.sleep(0.05)
         yield "thank you very much"
@@ -156,12 +155,12 @@ def test_the_terminal_chat_picks_up_changed_content_files_as_telegram_does(
 def test_a_failed_reload_is_said_and_the_watcher_goes_on_to_the_fixed_content(
     content_dir, encoder, tmp_path, capsys, caplog
 ):
-    """Reading the content raised once (a file linked to itself): the watcher was a bare
-    task that this ended for good, so the fixed content never went live in the chat."""
+    """Reading the content raised (folders nested too deep to list): the watcher was a
+    bare task that this ended for good, so the fixed content never went live in the chat."""
     before, after = _edit_thanks_while_chatting(
         content_dir, encoder, tmp_path, capsys, caplog, broken=True
     )
-    assert "Content NOT reloaded: reading the files failed (RuntimeError)" in before
-    assert "the content watcher failed (RuntimeError at " in caplog.text
+    assert "Content NOT reloaded: reading the files failed (RecursionError)" in before
+    assert "the content watcher failed (RecursionError at " in caplog.text
     assert "Content reloaded:" in before
     assert after.startswith("Glad to help!")

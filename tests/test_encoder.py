@@ -232,3 +232,20 @@ def test_the_install_leaves_what_the_first_answer_needs_in_the_cache(tmp_path, m
     assert main(["ask", "beacon numbr"]) == 0
     assert "0300 011 55 55" in capsys.readouterr().out
     assert {p: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == trained  # nothing redone
+
+
+def test_damaged_cache_files_are_rebuilt_not_a_stopped_start(tmp_path, caplog):
+    """A power cut soon after a cache file was renamed into place can leave it empty (its
+    data had not reached the disk), a bad disk or copy can cut it short: loading either
+    raised (EOFError, BadZipFile), so the bot could not start until someone deleted it."""
+    engine, _ = load_engine(Settings(cache_dir=tmp_path), lambda _: None)
+    assert engine.encoder is not None
+    engine.encoder.encode(["a text no example has"], keep=True)  # kept on disk
+    (vectors,) = tmp_path.glob("minilm-*.npz")
+    vectors.write_bytes(b"")
+    for model in tmp_path.glob("model-*.npz"):
+        model.write_bytes(model.read_bytes()[: model.stat().st_size // 2])
+    with caplog.at_level(logging.WARNING):
+        engine, _ = load_engine(Settings(cache_dir=tmp_path), lambda _: None)
+    assert engine.respond("beacon numbr").intent == "victim_support_beacon"
+    assert f"encoder cache {vectors} unreadable (No data left in file); rebuilding" in caplog.text

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import re
 import signal
+import socket
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -14,11 +15,13 @@ from http.client import HTTPConnection
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
+
 from bot.entry import main
 from bot.telegram.standby import LOST_LOCK_EXIT
 from tests.fake_bot_api_server import FakeBotAPIServer
 from tests.fake_telegram import message
-from tests.tcp_proxy import TcpProxy
+from tests.tcp_proxy import LATIN1_ERROR, TcpProxy
 from tests.telegram_harness import TOKEN
 from tests.test_blackbox import QUESTIONS, BotProcess, assert_no_resident_data
 
@@ -28,7 +31,7 @@ TAKEOVER_LIMIT = 10.0  # seconds from the active process's death to the standby 
 class Instance(BotProcess):
     """A bot process on PostgreSQL, with its own folder and health file."""
 
-    def __init__(self, api: FakeBotAPIServer, folder: Path, url: str) -> None:
+    def __init__(self, api: FakeBotAPIServer, folder: Path, url: str, **env: str) -> None:
         folder.mkdir()
         self.health_file = folder / "health"
         super().__init__(
@@ -38,6 +41,7 @@ class Instance(BotProcess):
             HEALTH_FILE=str(self.health_file),
             PACE_CHAT_PER_SECOND="0",
             PACE_TOTAL_PER_SECOND="0",
+            **env,
         )
 
     def health(self) -> str:
@@ -267,6 +271,15 @@ def poll(connection: HTTPConnection, timeout: float) -> tuple[int, str]:
     return response.status, response.read().decode()
 
 
+def end_the_lock_session(postgres, url: str) -> list[str]:
+    """The server ends the session holding the lock (as a restart or a proxy would)."""
+    return rows(
+        postgres,
+        url,
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted",
+    )
+
+
 def test_a_reset_lock_connection_is_taken_again_and_a_standby_stops_cleanly(postgres, tmp_path):
     url = postgres.create_database()
     api = FakeBotAPIServer()
@@ -277,13 +290,7 @@ def test_a_reset_lock_connection_is_taken_again_and_a_standby_stops_cleanly(post
         wait_until(lambda: first.health() == "active", timeout=90)
         # The server ends the lock's session (as a restart or a proxy would); nobody else
         # wants the lock, so the active instance takes it again and goes on serving.
-        ended = rows(
-            postgres,
-            url,
-            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
-            " AND granted",
-        )
-        assert ended == ["t"]
+        assert end_the_lock_session(postgres, url) == ["t"]
         wait_until(lambda: "took it again" in first.log(), timeout=10)
         api.push(message(770001, "beacon number"))
         api.wait_for(lambda: api.sent(chat_id=770001), timeout=15)
@@ -299,3 +306,80 @@ def test_a_reset_lock_connection_is_taken_again_and_a_standby_stops_cleanly(post
         second.kill()
         api.close()
     assert len(api.sent(chat_id=770001)) == 1
+
+
+def test_a_lock_watch_that_fails_is_counted_and_still_notices_a_lost_lock(postgres, tmp_path):
+    """The lock's connection got a server error whose text is not UTF-8 (a server with its
+    messages in a Latin-1 locale): asyncpg raised UnicodeDecodeError, which ended the lock's
+    watch silently. Health and /stats said nothing, and a lock lost later went unnoticed."""
+    url = postgres.create_database()
+    proxy, api, admin, resident = TcpProxy(postgres.port), FakeBotAPIServer(), 770900, 770003
+    first = Instance(api, tmp_path / "first", through(proxy, url, postgres), ADMIN_IDS=str(admin))
+    try:
+        first.start()
+        wait_until(lambda: first.health() == "active", timeout=90)
+        api.push(message(resident, "beacon number"))
+        api.wait_for(lambda: api.sent(chat_id=resident), timeout=15)
+        wait_until(lambda: logged(postgres, url) == "1/1", timeout=10)  # then the store rests
+        proxy.answer_next(LATIN1_ERROR)  # the next reply: to the lock's check, once a second
+        # Taken as lost, since the connection's state is unknown, and taken again at once.
+        wait_until(lambda: first.health() == "active; restarted: active-lock watch 1×", 15)
+        # The watch goes on: the server ends the lock's session, and it is taken again.
+        assert end_the_lock_session(postgres, url) == ["t"]
+        wait_until(lambda: "took it again" in first.log(), timeout=10)
+        api.push(message(admin, "/stats"), message(resident, "what is the beacon number"))
+        api.wait_for(lambda: api.sent(chat_id=admin) and len(api.sent(chat_id=resident)) == 2, 15)
+        assert api.sent(chat_id=admin)[0].text.startswith("⚠️ restarted: active-lock watch 1×.")
+        assert "0300 011 55 55" in api.sent(chat_id=resident)[1].text
+        assert first.stop() == 0
+    finally:
+        first.kill()
+        api.close()
+        proxy.close()
+    assert logged(postgres, url) == "2/2"
+    log = first.log()
+    assert "the active-lock watch failed (UnicodeDecodeError at " in log
+    assert "Verbindung" not in log  # the server's words are not logged either
+
+
+def test_a_webhook_instance_whose_lock_watch_fails_stops_and_serves_again_restarted(
+    postgres, tmp_path
+):
+    """With a webhook nothing fences two instances: a watch that fails unexpectedly leaves
+    the lock's state unknown, so the instance stops (exit 75) as on any loss of the lock,
+    saving its records; restarted, it takes the lock and serves."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = postgres.create_database()
+    proxy, api, secret = TcpProxy(postgres.port), FakeBotAPIServer(), "webhook-secret-0123456789"
+    hook = {"WEBHOOK_URL": "https://bot.example.org", "WEBHOOK_SECRET": secret}
+    hook |= {"WEBHOOK_LISTEN": "127.0.0.1", "WEBHOOK_PORT": str(port)}
+    first = Instance(api, tmp_path / "first", through(proxy, url, postgres), **hook)
+
+    def post(update_id: int, text: str) -> None:
+        call = {"update_id": update_id, **message(770100 + update_id, text)}
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+        answer = httpx.post(f"http://127.0.0.1:{port}/telegram", json=call, headers=headers)
+        assert answer.status_code == 200
+        api.wait_for(lambda: api.sent(chat_id=770100 + update_id), timeout=15)
+
+    try:
+        first.start()
+        api.wait_for(lambda: api.state.calls.count("setWebhook") == 1, timeout=90)
+        post(1, "beacon number")
+        wait_until(lambda: logged(postgres, url) == "1/1", timeout=10)  # then the store rests
+        proxy.answer_next(LATIN1_ERROR)  # the next reply: to the lock's check, once a second
+        assert first.process.wait(timeout=15) == LOST_LOCK_EXIT
+        first.start()  # as its supervisor would
+        api.wait_for(lambda: api.state.calls.count("setWebhook") == 2, timeout=90)
+        post(2, "what is the beacon number")
+        wait_until(lambda: logged(postgres, url) == "2/2", timeout=10)
+        assert first.stop() == 0
+    finally:
+        first.kill()
+        api.close()
+        proxy.close()
+    log = first.log()
+    assert "the active-lock watch failed (UnicodeDecodeError at " in log
+    assert "stopping now so that two instances never serve at once" in log

@@ -78,6 +78,45 @@ async def test_files_each_under_the_cap_are_refused_together_before_any_is_read(
     assert found[0].startswith(str(content_dir.intents))
 
 
+LINKED_TO_ITSELF = "cannot read the file: Too many levels of symbolic links"
+
+
+async def test_a_file_linked_to_itself_is_a_problem_on_that_file(content_dir):
+    """Reading it raised (Python's link loop ``RuntimeError``), so no reload could say
+    which file was wrong."""
+    (content_dir.knowledge / "loop.yaml").symlink_to("loop.yaml")
+    assert await problems_within(content_dir) == [f"knowledge/loop.yaml:1: {LINKED_TO_ITSELF}"]
+
+
+async def test_the_watcher_names_a_file_linked_to_itself_and_goes_live_once_it_is_gone(
+    content_dir, engine
+):
+    """The last good answers stay live, the watcher keeps looking (a link it cannot follow
+    counts as a file, so removing it is a change), and the edit made meanwhile goes live."""
+    live = LiveContent(engine, content_dir.intents, content_dir.knowledge)
+    settings = {"admin_ids": frozenset({ADMIN}), "watch_content": True}
+    async with running_bot(engine, live=live, **settings) as (fake, _, _):
+        loop = content_dir.intents / "zz_loop.yaml"
+        loop.symlink_to(loop.name)
+        thanks = content_dir.intents / "thanks.yaml"
+        thanks.write_text(thanks.read_text().replace("You're welcome.", "Glad to help!"))
+        await fake.wait_for(lambda: fake.sent(chat_id=ADMIN), timeout=60)
+        assert fake.sent(chat_id=ADMIN)[0].text.splitlines() == [
+            "Content NOT reloaded: 1 error(s); the bot keeps the previous answers.",
+            f"intents/zz_loop.yaml:1: {LINKED_TO_ITSELF}",
+        ]
+        (reply,) = await ask(fake, message(RESIDENT, "thank you very much"))
+        assert reply.text.startswith("You're welcome.")
+        (stats,) = await ask(fake, message(ADMIN, "/stats"))
+        assert "watcher" not in stats.text  # a problem in a file, not a failing watcher
+
+        loop.unlink()
+        await fake.wait_for(lambda: len(fake.sent(chat_id=ADMIN)) == 3, timeout=90)
+        assert fake.sent(chat_id=ADMIN)[2].text.startswith("Content reloaded:")
+        (reply,) = await ask(fake, message(RESIDENT, "thank you very much"))
+        assert reply.text.startswith("Glad to help!")
+
+
 def test_a_link_within_its_folder_is_followed_as_a_configmap_mounts_files(content_dir):
     hidden = content_dir.intents / "..data"
     hidden.mkdir()

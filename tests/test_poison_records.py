@@ -8,6 +8,8 @@ import pytest
 
 from bot.storage.redact import Redactor
 from tests.fake_telegram import callback, message
+from tests.stores import Database
+from tests.tcp_proxy import UNPARSED_VERSION
 from tests.telegram_harness import running_bot
 from tests.test_database import unanswered
 
@@ -72,8 +74,33 @@ async def test_a_forged_button_and_a_numeric_text_leave_the_bot_answering_and_lo
         assert len(await store.questions(days=1)) == 2
 
 
+async def test_a_nul_byte_and_a_lone_surrogate_from_telegram_are_answered_and_logged(
+    engine, database
+):
+    """Items 2 and 3 of issue 23 through the real Application: PostgreSQL refused the NUL
+    for good, and the surrogate stopped SQLite's writer. Both are repaired and logged (the
+    log keeps the text of questions without an answer)."""
+    async with running_bot(engine, **database.settings()) as (fake, store, _):
+        fake.push(
+            message(ALICE, "the weather\x00 on mars"), message(BOB, "the weather \ud800 on mars")
+        )
+        await fake.wait_for(lambda: fake.sent(chat_id=ALICE) and fake.sent(chat_id=BOB))
+        assert await store.flush()
+    async with running_bot(engine, fake, **database.settings()) as (_, store, _):  # restarted
+        fake.push(message(BOB, "is there life on venus"))
+        await fake.wait_for(lambda: len(fake.sent(chat_id=BOB)) == 2)
+        assert await store.flush()
+        assert store.refused == 0
+        assert sorted(q.text for q in await store.questions(days=1)) == [
+            "is there life on venus",
+            "the weather on mars",
+            "the weather \ufffd on mars",
+        ]
+
+
 async def test_at_debug_level_no_log_line_repeats_a_residents_words(engine, database, caplog):
-    """The database drivers print statements with their parameters at DEBUG."""
+    """The database drivers print statements with their parameters at DEBUG. A text that is
+    a number, remembered as a word to scrub, made every later log call raise."""
     import dataclasses
     import logging
 
@@ -84,8 +111,10 @@ async def test_at_debug_level_no_log_line_repeats_a_residents_words(engine, data
     configure_logging(dataclasses.replace(SETTINGS, log_level="DEBUG"))
     caplog.handler.setLevel(logging.DEBUG)
     try:
+        numeric = message(BOB, "placeholder")
+        numeric["message"]["text"] = 12345
         async with running_bot(engine, **database.settings()) as (fake, store, _):
-            fake.push(message(ALICE, "my neighbour's cat\nkeeps weeing on my car"))
+            fake.push(numeric, message(ALICE, "my neighbour's cat\nkeeps weeing on my car"))
             await fake.wait_for(lambda: fake.sent(chat_id=ALICE))
             assert await store.flush()
         assert any(r.levelno == logging.DEBUG for r in caplog.records)  # DEBUG was on
@@ -93,3 +122,28 @@ async def test_at_debug_level_no_log_line_repeats_a_residents_words(engine, data
     finally:
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
+
+
+async def test_a_server_whose_answer_cannot_be_read_is_waited_for_not_taken_for_poison(
+    postgres, tmp_path
+):
+    """The database's address answered by a server asyncpg cannot read (here its version
+    string): connecting raised ValueError, which the writer took for a record the database
+    refused, so every record waiting was set aside for good."""
+    database = Database("postgresql", tmp_path, postgres)
+    store = database.store(Redactor(), **FAST)
+    await store.open()
+    try:
+        database.proxy.impersonate(UNPARSED_VERSION)
+        await store.log_message(1, unanswered("while the server is replaced"), 1)
+        assert not await store.flush(timeout=2)
+        assert store.refused == 0
+        assert store.health().endswith(", 1 records waiting")
+        database.proxy.restore()
+        assert await store.flush(timeout=10)
+        assert store.refused == 0
+        await store.close()
+        assert await logged_texts(database) == ["while the server is replaced"]  # restarted
+    finally:
+        await store.close()
+        database.close()

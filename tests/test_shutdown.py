@@ -36,16 +36,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_sigterm_answers_the_updates_already_received(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(tmp_path / "bot.sqlite3")],
-        cwd=tmp_path,  # no .env there
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    outcome, _ = _run(SCRIPT, tmp_path / "bot.sqlite3")
     assert outcome == {"code": 0, "replies": 20}
 
 
@@ -86,10 +77,12 @@ GROUP_BACKLOG = textwrap.dedent(
 )
 
 
-def _run(database: Path, what: str) -> tuple[dict, str]:
+def _run(script: str, database: Path, *args: str) -> tuple[dict, str]:
+    """``script`` in a Python process of its own, on ``database``: the JSON it printed last,
+    and its log."""
     result = subprocess.run(
-        [sys.executable, "-c", GROUP_BACKLOG, str(database), what],
-        cwd=database.parent,
+        [sys.executable, "-c", script, str(database), *args],
+        cwd=database.parent,  # no .env there
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
@@ -106,7 +99,7 @@ def test_sigterm_with_a_group_backlog_stops_within_shutdown_seconds_and_loses_no
     import sqlite3
 
     database = tmp_path / "bot.sqlite3"
-    first, log = _run(database, "backlog")
+    first, log = _run(GROUP_BACKLOG, database, "backlog")
     assert first["code"] == 0
     assert first["seconds"] < 3 + 1.5  # the setting, and the process's own exit
     assert 1 <= first["group"] < 40
@@ -116,9 +109,51 @@ def test_sigterm_with_a_group_backlog_stops_within_shutdown_seconds_and_loses_no
     with sqlite3.connect(database) as conn:
         assert conn.execute(pending).fetchone() == (cut,)
 
-    second, _ = _run(database, "answer")
+    second, _ = _run(GROUP_BACKLOG, database, "answer")
     assert second["code"] == 0
     assert second["group"] == cut and second["resident"] == 1
     with sqlite3.connect(database) as conn:
         assert conn.execute(pending).fetchone() == (0,)
         assert conn.execute("SELECT COUNT(*) FROM messages").fetchone() == (41,)  # each once
+
+
+FORGED_PRESS = textwrap.dedent(
+    """
+    import json, os, signal, sys, time
+    from tests.fake_telegram import FakeBotAPI, callback, message
+    from bot.entry import main
+
+    class Telegram(FakeBotAPI):
+        stopped_at = None
+
+        async def _sendMessage(self, params):
+            if params["chat_id"] == 5002:  # the normal question's answer: ask the bot to stop
+                self.stopped_at = time.monotonic()
+                os.kill(os.getpid(), signal.SIGTERM)
+            return await super()._sendMessage(params)
+
+    fake = Telegram()
+    # 24 bytes, within Telegram's 64: a number no database column holds
+    fake.push(callback(5001, "w:99999999999999999999:-", message_id=3),
+              message(5002, "what is the weather on mars"))
+    env = {"TELEGRAM_BOT_TOKEN": "123456789:AAH" + "x" * 32, "WATCH_CONTENT": "0",
+           "DATABASE_PATH": sys.argv[1], "CACHE_DIR": os.environ["CACHE_DIR"]}
+    code = main(["run"], env=env, request=fake)
+    print(json.dumps({"code": code, "replies": len(fake.sent(chat_id=5002)),
+                      "seconds": time.monotonic() - fake.stopped_at}))
+    """
+)
+
+
+def test_sigterm_after_a_forged_button_press_stops_at_once_with_the_question_logged(tmp_path):
+    """Issue 23, item 1, through the real process: the forged press killed the question
+    log's writer, and SIGTERM then hung until SIGKILL, losing the question."""
+    import sqlite3
+
+    database = tmp_path / "bot.sqlite3"
+    outcome, _ = _run(FORGED_PRESS, database)
+    assert outcome["code"] == 0 and outcome["replies"] == 1
+    assert outcome["seconds"] < 5  # SHUTDOWN_SECONDS is 10; it takes a fraction of a second
+    with sqlite3.connect(database) as conn:
+        texts = conn.execute("SELECT text FROM messages").fetchall()
+    assert texts == [("what is the weather on mars",)]

@@ -49,22 +49,22 @@ async def test_polling_that_dies_is_started_again_and_stats_and_health_say_so(
 async def test_a_content_watcher_failure_is_told_to_admins_and_a_later_fix_goes_live(
     content_dir, encoder, tmp_path, caplog
 ):
-    """Reading the content raises (a file linked to itself, not a problem in a file): the
-    admins were told nothing, and /stats called it a restart. Now they are told once, /stats
-    and the health line say the watcher is failing, and the fix goes live by itself."""
+    """Listing the content files raises (folders nested deeper than Python's folder walk
+    goes: no file to name as a problem): the admins were told nothing, and /stats called
+    it a restart. Now they are told once, /stats and the health line say the watcher is
+    failing, and the fix goes live by itself."""
     content, _ = load_content(content_dir.intents, content_dir.knowledge)
     engine = Engine(content, encoder, CACHE)  # as the bot runs: the cache makes reloads quick
     live = LiveContent(engine, content_dir.intents, content_dir.knowledge)
     health = tmp_path / "health"
     settings = {"admin_ids": frozenset({ADMIN}), "health_file": health, "watch_content": True}
     async with running_bot(engine, live=live, **settings) as (fake, _, _):
-        loop = content_dir.intents / "zz_loop.yaml"
-        loop.symlink_to(loop.name)
+        content_dir.nest_folders()
         thanks = content_dir.intents / "thanks.yaml"
         thanks.write_text(thanks.read_text().replace("You're welcome.", "Glad to help!"))
         await fake.wait_for(lambda: fake.sent(chat_id=ADMIN), timeout=60)
         assert fake.sent(chat_id=ADMIN)[0].text.startswith(
-            "Content NOT reloaded: reading the files failed (RuntimeError)"
+            "Content NOT reloaded: reading the files failed (RecursionError)"
         )
         await fake.wait_for(lambda: "content watcher failed" in health.read_text(), timeout=10)
         assert "(last at " in health.read_text() and "failing)" in health.read_text()
@@ -76,7 +76,7 @@ async def test_a_content_watcher_failure_is_told_to_admins_and_a_later_fix_goes_
         (reply,) = await ask(fake, message(BOB, "thank you very much"))
         assert reply.text.startswith("You're welcome.")  # the previous answers meanwhile
 
-        loop.unlink()
+        content_dir.remove_nested_folders()
         await fake.wait_for(lambda: len(fake.sent(chat_id=ADMIN)) >= 4, timeout=90)
         assert fake.sent(chat_id=ADMIN)[-1].text.startswith("Content reloaded:")
         (reply,) = await ask(fake, message(BOB, "thank you very much"))
@@ -84,5 +84,27 @@ async def test_a_content_watcher_failure_is_told_to_admins_and_a_later_fix_goes_
         assert [m.text for m in fake.sent(chat_id=ADMIN)].count(
             fake.sent(chat_id=ADMIN)[0].text
         ) == 2  # by the watcher once, though every look failed until the fix; and /reload
-    assert "the content watcher failed (RuntimeError at " in caplog.text
+    assert "the content watcher failed (RecursionError at " in caplog.text
     assert "Glad to help!" not in caplog.text
+
+
+async def test_updates_that_cannot_be_read_are_counted_in_stats_and_health(engine, tmp_path):
+    """Each was skipped with one WARNING, and nothing else: had Telegram changed a field so
+    that every update failed, residents would get no answers and /stats would say nothing."""
+    numeric = message(ALICE, "placeholder")
+    numeric["message"]["text"] = 12345  # a JSON number where Telegram sends a string
+    milliseconds = message(ALICE, "beacon number")
+    milliseconds["message"]["date"] *= 1000
+    health = tmp_path / "health"
+    async with running_bot(engine, admin_ids=frozenset({ADMIN}), health_file=health) as (
+        fake,
+        _,
+        _,
+    ):
+        fake.push(numeric, milliseconds, message(BOB, "beacon number"))
+        await fake.wait_for(lambda: fake.sent(chat_id=BOB))
+        (stats,) = await ask(fake, message(ADMIN, "/stats"))
+        skipped = "2 updates skipped: they could not be read (the log says why)"
+        assert stats.text.splitlines()[0] == f"⚠️ {skipped}."
+        await fake.wait_for(lambda: health.exists() and skipped in health.read_text())
+        assert not fake.sent(chat_id=ALICE)

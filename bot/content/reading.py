@@ -13,6 +13,7 @@ each file as a link into a hidden folder beside it.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -40,9 +41,13 @@ class StructureRefused(ValueError):
 
 def read_text(path: Path) -> str:
     """The file's text; ``UnsafeFile`` for anything but a regular file within its folder
-    and the size cap. ``OSError`` and ``UnicodeDecodeError`` pass through."""
+    and the size cap. ``OSError`` (a link to itself among them) and ``UnicodeDecodeError``
+    pass through."""
     if path.is_symlink():
-        target = path.resolve()
+        try:
+            target = path.resolve()
+        except RuntimeError as exc:  # Python before 3.13 says a link loop so, not as OSError
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path)) from exc
         if not target.is_relative_to(path.parent.resolve()):
             raise UnsafeFile("is a link to a file outside its folder; copy the file in instead")
     # Non-blocking: opening a FIFO for reading would otherwise wait for a writer.

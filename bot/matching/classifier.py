@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from bot.matching.npzfile import save_npz
+from bot.matching.npzfile import UNREADABLE, save_npz
 
 log = logging.getLogger(__name__)
 KEEP_MODELS = 12  # trained models kept in the cache folder (one per content version and kind)
@@ -222,8 +222,8 @@ class LinearModel:
                 weights, bias = data["weights"], data["bias"]
                 sparse, idf = int(data["sparse"]), [float(v) for v in data["idf"]]
                 words, chars = [str(w) for w in data["words"]], [str(c) for c in data["chars"]]
-        except (OSError, ValueError, KeyError):
-            return False  # missing or unreadable: train again
+        except UNREADABLE:
+            return False  # missing, unreadable or damaged: train again
         if weights.shape[1] != len(self.labels) or len(words) + len(chars) != sparse:
             return False
         self.featurizer.load(words, chars, idf)

@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.matching.int8graph import int8_graph
-from bot.matching.npzfile import save_npz
+from bot.matching.npzfile import UNREADABLE, save_npz
 
 log = logging.getLogger(__name__)
 
@@ -278,7 +278,7 @@ class SentenceEncoder:
                 raise ValueError("unexpected shape")
         except FileNotFoundError:
             return
-        except (OSError, ValueError, KeyError) as exc:
+        except UNREADABLE as exc:
             log.warning("encoder cache %s unreadable (%s); rebuilding it", path, exc)
             return
         if model != self.model_digest:

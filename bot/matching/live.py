@@ -37,9 +37,9 @@ def snapshot(folders: tuple[Path, ...]) -> Snapshot:
         for path in folder.rglob("*.y*ml"):  # intents/_safety/ too
             try:
                 stat = path.stat()
-            except OSError:
-                continue
-            files.append((str(path), stat.st_mtime_ns, stat.st_size))
+                files.append((str(path), stat.st_mtime_ns, stat.st_size))
+            except OSError:  # a broken link, or one to itself: removing it is a change too
+                files.append((str(path), -1, -1))
     return frozenset(files)
 
 

@@ -1,14 +1,22 @@
 """Writing the disk caches (example vectors, trained models) so that a reader never sees
-half a file, and a failure leaves nothing behind."""
+half a file, and a failure leaves nothing behind; what reading a damaged one raises."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+# What reading a damaged cache file raises, beside a missing or unreadable file (OSError)
+# and arrays that are not what was saved (ValueError, KeyError): a zero-length file, which
+# a power cut can leave after the rename when the data had not reached the disk, raises
+# EOFError; a truncated one BadZipFile. Either way the cache is rebuilt, not the start
+# or the reload stopped.
+UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
 
 
 def save_npz(path: Path, **arrays: Any) -> None:  # noqa: ANN401 -- NumPy arrays of any kind

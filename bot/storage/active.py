@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import asyncpg
 
-from bot.storage.postgres import ACTIVE_LOCK, ERRORS, connect_options, where
+from bot.storage.postgres import ACTIVE_LOCK, ERRORS, connect, connect_options, where
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class ActiveLock:
         while True:
             try:
                 if self._conn is None or self._conn.is_closed():
-                    self._conn = await asyncpg.connect(self.url, **connect_options(self._timeout))
+                    self._conn = await connect(self.url, **connect_options(self._timeout))
                 if await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", ACTIVE_LOCK):
                     return
                 unreachable = False
@@ -82,7 +82,7 @@ class ActiveLock:
     async def _take_again(self) -> bool:
         await self._close()
         try:
-            self._conn = await asyncpg.connect(self.url, **connect_options(self._timeout))
+            self._conn = await connect(self.url, **connect_options(self._timeout))
             return bool(await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", ACTIVE_LOCK))
         except ERRORS:
             return False

@@ -155,6 +155,28 @@ ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+class UnreadableHandshake(ConnectionError):
+    """The server at the address answered connecting in a way asyncpg cannot read."""
+
+
+async def connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:  # noqa: ANN401 - asyncpg's
+    """``asyncpg.connect``, with a handshake asyncpg cannot read raised as an outage
+    (``UnreadableHandshake``, one of ``ERRORS``). A server or proxy at the address that is
+    not the PostgreSQL expected (a version string asyncpg cannot parse, a short
+    authentication request, a parameter that is not UTF-8) makes asyncpg raise
+    ``ValueError``, ``AttributeError`` or its internal errors: the writer took those for a
+    record the database refused and set every record aside, and the active lock's watch
+    ended on them. The original error is chained, and only its type is in the message."""
+    try:
+        return await asyncpg.connect(*args, **kwargs)
+    except ERRORS:
+        raise
+    except Exception as exc:  # anything else while connecting is the server's answer
+        raise UnreadableHandshake(
+            f"the server's answer to connecting could not be read ({type(exc).__name__})"
+        ) from exc
+
+
 def is_postgres_url(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://"))
 
@@ -268,7 +290,7 @@ class PostgresStore(QueuedStore):
         if self._pool is not None:
             return self._pool
         pool = await asyncpg.create_pool(
-            self.url, min_size=1, max_size=4, **connect_options(self._timeout)
+            self.url, connect=connect, min_size=1, max_size=4, **connect_options(self._timeout)
         )
         try:
             async with pool.acquire() as conn:
@@ -305,7 +327,7 @@ class PostgresStore(QueuedStore):
 
 async def migrate_database(url: str, timeout: float = 10.0) -> tuple[int, int]:
     """``python -m bot migrate``: the versions before and after."""
-    conn = await asyncpg.connect(url, **connect_options(timeout))
+    conn = await connect(url, **connect_options(timeout))
     try:
         return await migrate(conn)
     finally:
@@ -314,7 +336,7 @@ async def migrate_database(url: str, timeout: float = 10.0) -> tuple[int, int]:
 
 async def inspect(url: str, timeout: float = 10.0) -> DatabaseStatus:
     """``python -m bot status``: read only (nothing is migrated)."""
-    conn = await asyncpg.connect(url, **connect_options(timeout))
+    conn = await connect(url, **connect_options(timeout))
     try:
         version = 0
         if await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):

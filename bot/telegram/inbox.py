@@ -283,7 +283,13 @@ class InboxBot(ExtBot[Any]):
         super().__init__(*args, **kwargs)
         self._inbox = inbox
         self._raw_updates: list[Any] | None = None
+        self._unreadable = 0  # PTB's bot refuses new public attributes once made
         self._on_conflict: Callable[[], Awaitable[None]] | None = None
+
+    @property
+    def unreadable(self) -> int:
+        """Updates skipped because they could not be read, in this run (/stats, health)."""
+        return self._unreadable
 
     def on_conflict(self, hook: Callable[[], Awaitable[None]]) -> None:
         self._on_conflict = hook
@@ -341,7 +347,15 @@ def read_update(raw: object, bot: Bot | None) -> Update | None:
     except Exception as exc:  # noqa: BLE001 -- any failure to read it makes it poison
         update_id = raw.get("update_id") if isinstance(raw, dict) else None
         log.warning("skipped update %s: it cannot be read (%s)", update_id, safe_reason(exc))
+        count_unreadable(bot)
         return None
+
+
+def count_unreadable(bot: object) -> None:
+    """One more update skipped because it could not be read: admins see the count, so
+    that a change on Telegram's side that makes every update unreadable is not silent."""
+    if isinstance(bot, InboxBot):
+        bot._unreadable += 1  # the one place that counts them
 
 
 _INT64 = range(-(2**63), 2**63)

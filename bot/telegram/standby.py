@@ -31,6 +31,7 @@ import functools
 import logging
 import os
 import time
+import traceback
 from typing import Any, NoReturn
 
 from telegram.ext import Application
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 LOST_LOCK_EXIT = 75  # EX_TEMPFAIL: try again (the restarted instance becomes a standby)
 DRAIN_SECONDS = 10.0  # replaced: at most this long to answer what was already received
 _LOST_SINCE = "active_lock_lost_since"  # bot_data: when the lock was lost, while it is
+LOCK_WATCH = "active-lock watch"  # its name in /stats and the health line when restarted
+RETAKE_PAUSE = 1.5  # seconds after an unexpected failure of the watch, before trying again
 
 
 async def wait_until_active(app: BotApplication) -> None:
@@ -89,22 +92,50 @@ def health_line(app: Application[Any, Any, Any, Any, Any, Any]) -> str:
 
 
 async def _keep_the_lock(app: BotApplication, lock: ActiveLock) -> None:
-    svc = services_of(app)
+    """Supervised like the other background tasks (``bot.telegram.supervision``): an error
+    it does not expect (asyncpg's ``UnicodeDecodeError`` on a server error that is not
+    UTF-8, say) is logged by type and place, counted for ``/stats`` and the health line,
+    and the watch goes on. It ended silently before: a later loss of the lock went
+    unnoticed. After such an error the lock's connection may be in any state, so the lock
+    is taken as lost and taken again (with a webhook, the process stops, as on any loss)."""
+    lost = False
     while True:
-        error = await lock.lost()
-        if svc.assistant.settings.webhook:
-            log.critical("lost the connection that holds the active lock: %s", error)
-            _stop_now(svc.assistant.store)
-        app.bot_data[_LOST_SINCE] = time.time()
-        log.warning(
-            "lost the active lock (%s); still serving while no other instance polls; retrying",
-            error,
-        )
-        write_health(svc.assistant.settings.health_file, health_line(app))
-        await lock.regain()
-        app.bot_data[_LOST_SINCE] = None
-        log.info("took the active lock again; this instance stays the active one")
-        write_health(svc.assistant.settings.health_file, health_line(app))
+        try:
+            if not lost:
+                error = await lock.lost()
+                lost = True
+                _lock_lost(app, str(error))
+            await lock.regain()
+            lost = False
+            app.bot_data[_LOST_SINCE] = None
+            log.info("took the active lock again; this instance stays the active one")
+            write_health(services_of(app).assistant.settings.health_file, health_line(app))
+        except Exception as exc:  # noqa: BLE001 - whatever it was: counted, and the watch goes on
+            supervision.restarts(app)[LOCK_WATCH] += 1
+            frame = traceback.extract_tb(exc.__traceback__)[-1]
+            log.error(
+                "the active-lock watch failed (%s at %s:%d); taking the lock again",
+                type(exc).__name__,
+                frame.filename,
+                frame.lineno or 0,
+            )
+            if not lost:
+                lost = True
+                _lock_lost(app, f"the watch failed: {type(exc).__name__}")
+            await asyncio.sleep(RETAKE_PAUSE)
+
+
+def _lock_lost(app: BotApplication, error: str) -> None:
+    svc = services_of(app)
+    if svc.assistant.settings.webhook:
+        log.critical("lost the connection that holds the active lock: %s", error)
+        _stop_now(svc.assistant.store)
+    app.bot_data[_LOST_SINCE] = time.time()
+    log.warning(
+        "lost the active lock (%s); still serving while no other instance polls; retrying",
+        error,
+    )
+    write_health(svc.assistant.settings.health_file, health_line(app))
 
 
 async def _another_polls(app: BotApplication) -> None:

@@ -4,10 +4,11 @@ and counted, so ``/stats`` and the health file say what happened.
 * Polling (PTB's task that fetches updates): an exception it does not expect, or a
   cancellation leaking out of the network layer, ends it while the bot looks alive and
   answers nothing. A job checks every second and starts polling again.
-* The question log's writer restarts itself (``QueuedStore``), and the content watcher
-  looks again at its next run after a failure (``bot.app.watching``); both are counted
-  here too.
-* Records no database could hold, set aside (``QueuedStore.refused``), are counted.
+* The question log's writer restarts itself (``QueuedStore``), the content watcher
+  looks again at its next run after a failure (``bot.app.watching``), and the active
+  lock's watch goes on after one (``bot.telegram.standby``); all are counted here too.
+* Records no database could hold, set aside (``QueuedStore.refused``), and updates
+  skipped because they could not be read (``InboxBot.unreadable``) are counted.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ def trouble(app: Application[Any, Any, Any, Any, Any, Any]) -> list[str]:
     refused = _store_count(app, "refused")
     if refused:
         lines.append(f"{refused} question-log records set aside (no database could hold them)")
+    unreadable = int(getattr(app.bot, "unreadable", 0))
+    if unreadable:
+        lines.append(f"{unreadable} updates skipped: they could not be read (the log says why)")
     watcher = app.bot_data["services"].assistant.watcher.trouble()
     return [*lines, watcher] if watcher else lines
 

@@ -24,7 +24,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter
 from tornado.httpserver import HTTPServer
 
 from bot.settings import Settings
-from bot.telegram.inbox import read_update, safe_reason
+from bot.telegram.inbox import count_unreadable, read_update, safe_reason
 from bot.telegram.services import BotApplication
 
 log = logging.getLogger(__name__)
@@ -63,9 +63,11 @@ class TelegramCall(tornado.web.RequestHandler):
             raw = json.loads(bytes(self.body))
         except RecursionError:  # nested thousands deep: no update Telegram would send
             log.warning("skipped a webhook call: its body is nested too deeply")
+            count_unreadable(self.app.bot)
             return
         except ValueError as exc:  # also a body that is not UTF-8
             log.warning("skipped a webhook call: its body is not JSON (%s)", safe_reason(exc))
+            count_unreadable(self.app.bot)
             return
         update = read_update(raw, self.app.bot)
         if update is not None:
