@@ -123,11 +123,11 @@ async def test_a_crisis_named_with_a_threat_gets_the_crisis_reply(engine: Engine
 async def test_danger_clear_only_from_two_messages_together_gets_999_once(engine: Engine):
     async with running_bot(engine) as (fake, _, _):
         assert not (await _ask(fake, "my ex turned up")).startswith(EMERGENCY_LINE)
-        assert (await _ask(fake, "please hurry")).startswith(EMERGENCY_LINE)
+        assert (await _ask(fake, "the kids are here")).startswith(EMERGENCY_LINE)
         then = await _ask(fake, "what do i do")  # the same burst: 999 first, not repeated
         assert then.startswith(DANGER_LINE) and not then.startswith(EMERGENCY_LINE)
         # Another resident's messages are never read with Carol's.
-        alone = await _ask(fake, "please hurry", user=CAROL + 1)
+        alone = await _ask(fake, "the kids are here", user=CAROL + 1)
         assert not alone.startswith(EMERGENCY_LINE)
 
 
@@ -147,6 +147,22 @@ async def test_a_pothole_being_locked_out_and_an_angry_boss_get_no_999(engine: E
         for n, text in enumerate(calm):  # each from its own resident: no burst
             reply = await _ask(fake, text, user=CAROL + 10 + n)
             assert not reply.startswith((EMERGENCY_LINE, DANGER_LINE)), text
+
+
+async def test_danger_that_is_over_and_everyday_trouble_get_no_emergency_reply(engine: Engine):
+    """The learned check alone took these for danger now: a fight the writer says is over
+    ("all gone now", an 'ended' phrase), and everyday trouble whose nearest examples are
+    everyday questions. The same fight happening now still gets 999 first."""
+    calm = [
+        "big fight outside my flat at 3am, theyre all gone now but theres blood on the steps",
+        "a lad keeps following my daughter home from school and staring at her",
+        "a car went into the back of me at the lights and drove off",
+    ]
+    async with running_bot(engine) as (fake, _, _):
+        for n, text in enumerate(calm):
+            assert not (await _ask(fake, text, user=CAROL + 40 + n)).startswith(EMERGENCY_LINE)
+        now = "big fight outside my flat right now and one of them has a knife"
+        assert (await _ask(fake, now, user=CAROL + 50)).startswith(EMERGENCY_LINE)
 
 
 async def test_someone_worried_about_another_person_gets_the_crisis_reply(engine: Engine):

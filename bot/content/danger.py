@@ -7,7 +7,9 @@ event or a general question ("last week", "how do I report"), which silences sig
 ``urgent`` phrases ("right now") confirm danger the learned check suspects; ``never``
 phrases ("not an emergency") silence everything; ``present`` words ("now", "still") mark a
 sentence of a long message as happening as the resident writes, unless an ``over`` phrase
-says the "now" is the aftermath ("she's home now", "he's fine now").
+says the "now" is the aftermath ("she's home now", "he's fine now"); ``ended`` phrases say
+the danger itself is over ("they've gone now", "all quiet now"): they silence signals, and
+the learned check's "danger now" then needs to be sure.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class DangerCheck:
     never: PhraseSet = field(default_factory=lambda: PhraseSet(()))
     present: PhraseSet = field(default_factory=lambda: PhraseSet(()))
     over: PhraseSet = field(default_factory=lambda: PhraseSet(()))
+    ended: PhraseSet = field(default_factory=lambda: PhraseSet(()))
 
     def never_match(self, text: str) -> str | None:
         """The phrase that says nobody is in danger ("not an emergency"), or None."""
@@ -37,8 +40,9 @@ class DangerCheck:
 
     def match(self, text: str) -> str | None:
         """The signal phrase that marks ``text`` (cleaned words) as danger now, or None
-        (also when a ``not_if`` phrase marks it as past or general)."""
-        if self.not_if.matching(text):
+        (also when a ``not_if`` phrase marks it as past or general, or an ``ended`` one
+        says it is over)."""
+        if self.not_if.matching(text) or self.ended.matching(text):
             return None
         return self.signals.first(text)
 
@@ -49,9 +53,13 @@ class DangerCheck:
     def present_match(self, text: str) -> str | None:
         """A word saying it is happening as the resident writes ("now", "still"), unless
         the text says it is over ("he's home now and healing")."""
-        if self.over.matching(text):
+        if self.over.matching(text) or self.ended.matching(text):
             return None
         return self.present.first(text)
+
+    def ended_match(self, text: str) -> str | None:
+        """A phrase saying the danger is over ("they've gone now"), or None."""
+        return self.ended.first(text)
 
     def phrases(self) -> list[str]:
         return [
@@ -61,6 +69,7 @@ class DangerCheck:
             *self.never.phrases,
             *self.present.phrases,
             *self.over.phrases,
+            *self.ended.phrases,
         ]
 
 
@@ -72,7 +81,7 @@ def load_danger(folder: Path) -> tuple[DangerCheck, list[Problem]]:
     if doc.root is None:
         return DangerCheck(), doc.problems
     fields = doc.mapping(doc.root, "the danger signals file") or {}
-    keys = ("signals", "urgent", "not_if", "never", "present", "over")
+    keys = ("signals", "urgent", "not_if", "never", "present", "over", "ended")
     doc.unknown_keys(fields, set(keys), "the danger signals file")
     lists = {}
     for key in keys:

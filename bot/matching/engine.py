@@ -222,8 +222,10 @@ class Engine:
         as matching reads it) and, for a message longer than that, on each of its
         sentences and pairs of sentences up to Telegram's 4,096 characters, each held to
         the surer ``part_*`` thresholds (the first characters too): a part that
-        is danger now or crisis decides, so a danger sentence anywhere gets 999 first (a
-        part's "unsure" does not: the more parts, the more of them would be). A ``never``
+        is danger now or crisis decides, so a danger sentence anywhere gets 999 first. A
+        part that would be danger now alone but not surely enough as a part leads the
+        answer with the 999 line; a part merely in the unsure band does not (the more
+        parts, the more of them would be). A ``never``
         phrase anywhere in the message ("I'm not in danger") still silences every part.
         A message over ``TAIL_FROM_CHARS`` also has its last sentences read alone, held to
         ``part_danger_tail``: "…and now he's at the back door" ends many a long message."""
@@ -247,15 +249,15 @@ class Engine:
         part_vectors = self._encode(part_words)
         for k, (n, start, _, tail) in enumerate(parts):
             vector = None if part_vectors is None else part_vectors[k]
-            verdict = self._sure_enough(
-                self.assess(part_cleaned[k], part_words[k], vector), part_cleaned[k], tail
-            )
+            said = self.assess(part_cleaned[k], part_words[k], vector)
+            verdict = self._sure_enough(said, part_cleaned[k], tail)
             best = verdicts[n]
             graver = (_SEVERITY[verdict.safety], verdict.danger) > (
                 _SEVERITY[best.safety],
                 best.danger,
             )
-            if verdict.safety in (Safety.DANGER_NOW, Safety.CRISIS) and graver:
+            doubted = said.safety is Safety.DANGER_NOW and verdict.safety is Safety.UNSURE
+            if graver and (verdict.safety in (Safety.DANGER_NOW, Safety.CRISIS) or doubted):
                 why = f"{verdict.why} (in the part from character {start})"
                 verdicts[n] = replace(verdict, why=why)
         return verdicts
