@@ -122,12 +122,12 @@ async def test_a_crisis_named_with_a_threat_gets_the_crisis_reply(engine: Engine
 
 async def test_danger_clear_only_from_two_messages_together_gets_999_once(engine: Engine):
     async with running_bot(engine) as (fake, _, _):
-        assert not (await _ask(fake, "my ex turned up")).startswith(EMERGENCY_LINE)
-        assert (await _ask(fake, "the kids are here")).startswith(EMERGENCY_LINE)
+        assert not (await _ask(fake, "im at the bus stop")).startswith(EMERGENCY_LINE)
+        assert (await _ask(fake, "he wont leave")).startswith(EMERGENCY_LINE)
         then = await _ask(fake, "what do i do")  # the same burst: 999 first, not repeated
         assert then.startswith(DANGER_LINE) and not then.startswith(EMERGENCY_LINE)
         # Another resident's messages are never read with Carol's.
-        alone = await _ask(fake, "the kids are here", user=CAROL + 1)
+        alone = await _ask(fake, "he wont leave", user=CAROL + 1)
         assert not alone.startswith(EMERGENCY_LINE)
 
 
