@@ -12,9 +12,10 @@ from tests.stores import Database
 from tests.tcp_proxy import UNPARSED_VERSION
 from tests.telegram_harness import running_bot
 from tests.test_database import unanswered
+from tests.test_telegram import ask
 
 FAST = {"give_up": 0.5, "retry_first": 0.05, "retry_max": 0.2}
-ALICE, BOB = 4101, 4202
+ALICE, BOB, ADMIN = 4101, 4202, 900
 FORGED = "w:99999999999999999999:-"  # 24 bytes: Telegram allows 64
 
 
@@ -147,3 +148,32 @@ async def test_a_server_whose_answer_cannot_be_read_is_waited_for_not_taken_for_
     finally:
         await store.close()
         database.close()
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_a_row_postgresql_refuses_is_never_quoted_in_the_log(engine, database, caplog):
+    """PostgreSQL's error for a row it refuses quotes the row ("Failing row contains (…)"),
+    and asyncpg's text of the error includes it. Here a constraint a database administrator
+    added (a reviewed question must have had its text cleared) refuses marking a question
+    reviewed: the error went up as the text of ``StoreUnavailable``, chained, and the error
+    handler's traceback printed the resident's words at ERROR. The log scrubber did not
+    catch them: stored redacted, they differ from what the resident sent."""
+    words = "which crayon tastes best"
+    admin = {"admin_ids": frozenset({ADMIN})}
+    async with running_bot(engine, **admin, **database.settings()) as (fake, store, _):
+        await ask(fake, message(ALICE, f"{words}, my number is 07700 900123"))
+        assert await store.flush()
+        (question,) = await store.questions(days=1)
+        assert question.text == f"{words}, my number is [phone]"
+        await database.execute(
+            "ALTER TABLE messages ADD CONSTRAINT reviewed_text_cleared"
+            " CHECK (reviewed = 0 OR text IS NULL)"
+        )
+        (apology,) = await ask(fake, callback(ADMIN, f"ri:{question.id}", message_id=1))
+        assert apology.text.startswith("Sorry")
+        (answer,) = await ask(fake, message(BOB, "beacon phone number"))
+        assert "0300 011 55 55" in answer.text
+        assert await store.flush()
+        assert len(await store.outcomes(days=1)) == 2
+    assert words not in caplog.text
+    assert "CheckViolationError, SQLSTATE 23514" in caplog.text  # what it was, and no more

@@ -43,6 +43,7 @@ from bot.storage.store import (
     Question,
     StoreUnavailable,
     UpdateKey,
+    error_summary,
 )
 
 log = logging.getLogger(__name__)
@@ -532,7 +533,7 @@ class QueuedStore(ABC):
         if not self._failing:
             log.error(
                 "database write failed (%s); %d records kept to retry",
-                type(exc).__name__,
+                error_summary(exc),
                 len(self._pending),
             )
             self._failing = True
@@ -549,7 +550,7 @@ class QueuedStore(ABC):
             except Exception as exc:
                 if self._is_outage(exc):
                     raise
-                self._set_aside(record, f"the database refused it ({type(exc).__name__})")
+                self._set_aside(record, f"the database refused it ({error_summary(exc)})")
         return answered_before
 
     async def _write(self, batch: list[Record]) -> set[UpdateKey]:
@@ -645,7 +646,7 @@ class QueuedStore(ABC):
             async with self._transaction() as tx:
                 return await tx.fetch(sql, params)
         except self.errors as exc:
-            raise StoreUnavailable(str(exc)) from exc
+            raise StoreUnavailable(error_summary(exc)) from None
 
     async def _change(self, *statements: tuple[str, Sequence[object]]) -> int:
         await self.flush()
@@ -656,7 +657,7 @@ class QueuedStore(ABC):
                     changed += await tx.execute(sql, params)
                 return changed
         except self.errors as exc:
-            raise StoreUnavailable(str(exc)) from exc
+            raise StoreUnavailable(error_summary(exc)) from None
 
     async def reviewed_questions(self, user_id: int) -> set[int]:
         """The numbers of the user's questions staff reviewed: one of them may have been
