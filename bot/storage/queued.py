@@ -318,15 +318,21 @@ class QueuedStore(ABC):
         return len(lines)
 
     def _import_fallback(self) -> None:
+        """Queue the fallback file's records again, setting aside (and counting) lines that
+        cannot be read: a disk that filled up, or a power cut, while records were appended
+        can leave the last one cut short, even inside a character. The file is read as
+        bytes and split at newlines only: read as text, one such byte raised out of opening
+        the store (the bot could not start), and a line separator in a resident's text
+        (U+2028, which JSON leaves as it is) split its record in two."""
         try:
-            lines = self.fallback.read_text(encoding="utf-8").splitlines()
+            lines = self.fallback.read_bytes().split(b"\n")
         except FileNotFoundError:
             return
         except OSError as exc:
             log.error("cannot read %s: %s", self.fallback.name, exc.strerror)
             return
         records, unreadable = [], 0
-        for line in filter(str.strip, lines):
+        for line in filter(bytes.strip, lines):
             try:
                 records.append(checked(_from_json(line)))
             except (ValueError, KeyError, TypeError):  # RefusedRecord is a ValueError
@@ -880,6 +886,10 @@ def _to_json(record: Record) -> str:
     return json.dumps({"type": kind, **dataclasses.asdict(record)}, ensure_ascii=False)
 
 
-def _from_json(line: str) -> Record:
+def _from_json(line: bytes) -> Record:
+    """A record of the fallback file; ValueError (UnicodeDecodeError, a JSON error),
+    KeyError or TypeError for a line that is not one."""
     fields = json.loads(line)
+    if not isinstance(fields, dict):
+        raise TypeError("not a record")
     return _RECORD_TYPES[fields.pop("type")](**fields)
