@@ -56,6 +56,9 @@ class Settings:
     pace_chat_per_second: float = 1.0  # steady replies per second to one chat (bursts of 3)
     pace_total_per_second: float = 30.0  # replies per second over all chats
     watch_content: bool = True  # reload intents/ and knowledge/ when their files change
+    # A reload (reading the files, training the models) taking longer is abandoned, the
+    # last good content kept; an edit's reload took 20 s on 2 cores at load 2.
+    reload_seconds: float = 120.0
     health_file: Path | None = None  # status line rewritten while the bot runs (health check)
     encoder: bool = True  # the sentence encoder beside TF-IDF (off: TF-IDF alone, less RAM)
     encoder_model: Path | None = None  # another copy of the pinned model.onnx (same SHA-256)
@@ -206,6 +209,7 @@ TABLE: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("MISSED_AFTER_HOURS", "missed_after_hours", _at_least(float, 0)),
     ("SHUTDOWN_SECONDS", "shutdown_seconds", _at_least(float, 1)),
     ("WATCH_CONTENT", "watch_content", _switch),
+    ("RELOAD_SECONDS", "reload_seconds", _at_least(float, 1)),
     ("HEALTH_FILE", "health_file", Path),
     ("ENCODER", "encoder", _switch),
     ("ENCODER_MODEL", "encoder_model", Path),

@@ -145,6 +145,43 @@ async def test_a_reload_refuses_the_file_says_why_and_the_next_edit_goes_live(
         assert (await reload(fake)).startswith("Content reloaded:")
 
 
+async def test_a_reload_over_its_time_limit_keeps_the_content_and_the_next_one_goes_live(
+    content_dir, engine, tmp_path
+):
+    """RELOAD_SECONDS far below what reading the files and training take: the reload is
+    abandoned, the admin is told why, the last good answers stay live and /stats and the
+    health line say so; a second /reload is answered (the lock was not left held). Then a
+    bot with the default limit, on the same live content (its lock, the abandoned
+    thread), takes the edit made meanwhile. Before, only reading had a limit (30 s, not a
+    setting): training the models ran under the lock without one, and no status said so."""
+    live = LiveContent(engine, content_dir.intents, content_dir.knowledge)
+    thanks = content_dir.intents / "thanks.yaml"
+    thanks.write_text(thanks.read_text().replace("You're welcome.", "Glad to help!"))
+    health = tmp_path / "health"
+    settings = {"admin_ids": frozenset({ADMIN}), "health_file": health}
+    async with running_bot(engine, live=live, reload_seconds=0.001, **settings) as (fake, _, _):
+        told = (
+            "Content NOT reloaded: reloading took longer than 0.001 s; the last good content "
+            "is still live. Send /reload to try again; if reloads often take this long, "
+            "raise RELOAD_SECONDS."
+        )
+        assert await reload(fake) == told
+        (reply,) = await ask(fake, message(RESIDENT, "thank you very much"))
+        assert reply.text.startswith("You're welcome.")
+        (stats,) = await ask(fake, message(ADMIN, "/stats"))
+        status = "took longer than 0.001 s; the last good content is still live"
+        assert stats.text.startswith("⚠️ content reload at ") and status in stats.text
+        await fake.wait_for(lambda: status in health.read_text(), timeout=10)
+        assert await reload(fake) == told
+
+    async with running_bot(engine, live=live, **settings) as (fake, _, _):
+        assert (await reload(fake)).startswith("Content reloaded:")
+        (reply,) = await ask(fake, message(RESIDENT, "thank you very much"))
+        assert reply.text.startswith("Glad to help!")
+        (stats,) = await ask(fake, message(ADMIN, "/stats"))
+        assert "took longer" not in stats.text
+
+
 async def reload(fake) -> str:
     """The admin's /reload report; a reload retrains the models, which on a busy 2-core
     machine can take tens of seconds."""

@@ -4,6 +4,8 @@ after a restart, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from bot.storage.redact import Redactor
@@ -12,9 +14,10 @@ from tests.stores import Database
 from tests.tcp_proxy import UNPARSED_VERSION
 from tests.telegram_harness import running_bot
 from tests.test_database import unanswered
+from tests.test_telegram import ask
 
 FAST = {"give_up": 0.5, "retry_first": 0.05, "retry_max": 0.2}
-ALICE, BOB = 4101, 4202
+ALICE, BOB, ADMIN = 4101, 4202, 900
 FORGED = "w:99999999999999999999:-"  # 24 bytes: Telegram allows 64
 
 
@@ -147,3 +150,62 @@ async def test_a_server_whose_answer_cannot_be_read_is_waited_for_not_taken_for_
     finally:
         await store.close()
         database.close()
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_a_row_postgresql_refuses_is_never_quoted_in_the_log(engine, database, caplog):
+    """PostgreSQL's error for a row it refuses quotes the row ("Failing row contains (…)"),
+    and asyncpg's text of the error includes it. Here a constraint a database administrator
+    added (a reviewed question must have had its text cleared) refuses marking a question
+    reviewed: the error went up as the text of ``StoreUnavailable``, chained, and the error
+    handler's traceback printed the resident's words at ERROR. The log scrubber did not
+    catch them: stored redacted, they differ from what the resident sent."""
+    words = "which crayon tastes best"
+    admin = {"admin_ids": frozenset({ADMIN})}
+    async with running_bot(engine, **admin, **database.settings()) as (fake, store, _):
+        await ask(fake, message(ALICE, f"{words}, my number is 07700 900123"))
+        assert await store.flush()
+        (question,) = await store.questions(days=1)
+        assert question.text == f"{words}, my number is [phone]"
+        await database.execute(
+            "ALTER TABLE messages ADD CONSTRAINT reviewed_text_cleared"
+            " CHECK (reviewed = 0 OR text IS NULL)"
+        )
+        (apology,) = await ask(fake, callback(ADMIN, f"ri:{question.id}", message_id=1))
+        assert apology.text.startswith("Sorry")
+        (answer,) = await ask(fake, message(BOB, "beacon phone number"))
+        assert "0300 011 55 55" in answer.text
+        assert await store.flush()
+        assert len(await store.outcomes(days=1)) == 2
+    assert words not in caplog.text
+    assert "CheckViolationError, SQLSTATE 23514" in caplog.text  # what it was, and no more
+
+
+async def test_a_fallback_file_torn_by_a_full_disk_is_imported_and_the_bot_starts(
+    engine, database, caplog
+):
+    """Records the database cannot take at shutdown go to the fallback file; a disk that
+    fills up while they are appended leaves the last line cut short, here inside a
+    character. Read as text, the file raised UnicodeDecodeError out of opening the store
+    (and out of the writer, when imported after an outage): the bot could not start, at
+    any restart, until someone deleted the file and its records. Read as text, too, a line
+    separator (U+2028) in a resident's question split its record in two, and it was lost."""
+    words = "which crayon\u2028tastes best"
+    settings = {"admin_ids": frozenset({ADMIN}), "give_up": 0.5, **database.settings()}
+    with contextlib.ExitStack() as outage:
+        async with running_bot(engine, **settings) as (fake, store, _):
+            outage.enter_context(database.outage())
+            await ask(fake, message(ALICE, words))  # answered; its record waits, then is saved
+    record = store.fallback.read_bytes().splitlines()[0]  # its message, then "answered"
+    assert "\u2028".encode() in record
+    with store.fallback.open("ab") as file:  # the next save, cut short by the full disk
+        file.write(record[: record.index("\u2028".encode()) + 1])
+
+    async with running_bot(engine, **settings) as (fake, store, _):
+        (answer,) = await ask(fake, message(BOB, "beacon phone number"))
+        assert "0300 011 55 55" in answer.text
+        assert await store.flush()
+        assert [q.text for q in await store.questions(days=1)] == [words]
+        (stats,) = await ask(fake, message(ADMIN, "/stats"))
+        assert "1 question-log records set aside" in stats.text
+    assert f"1 unreadable lines in {store.fallback.name} were set aside" in caplog.text

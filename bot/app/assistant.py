@@ -49,7 +49,8 @@ class Assistant:
         self.live = live
         self.store = store
         self.staff = Staff(settings, store)
-        self.watcher = ContentWatcher(live)  # each channel runs it (see bot.app.watching)
+        # Each channel runs it (see bot.app.watching).
+        self.watcher = ContentWatcher(live, settings.reload_seconds)
         self._batcher = ReplyBatcher(live)
         self._bursts = Bursts()
         self.local = Localiser(clock)

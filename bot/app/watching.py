@@ -24,8 +24,10 @@ OnReload = Callable[[ReloadResult], Awaitable[None]]
 
 
 class ContentWatcher:
-    def __init__(self, live: LiveContent) -> None:
+    def __init__(self, live: LiveContent, limit: float) -> None:
+        """``limit``: how long a reload may take (``RELOAD_SECONDS``; see ``LiveContent``)."""
         self._live = live
+        self._limit = limit
         self.failures = 0  # looks that raised, in this run
         self._failed_at: float | None = None
         self._failing = False  # the last look raised
@@ -36,7 +38,7 @@ class ContentWatcher:
         told = self._failing
         try:
             changed = self._live.changed_and_settled()
-            result = await self._live.reload() if changed else None
+            result = await self._live.reload(self._limit) if changed else None
         except Exception as exc:  # noqa: BLE001 - any failure: counted, and the next look retries
             failure = self._failed(exc)
             return None if told else failure
@@ -46,7 +48,7 @@ class ContentWatcher:
     async def reload(self) -> ReloadResult:
         """``/reload``: at once, changed or not; a failure is counted and said as a look's."""
         try:
-            result = await self._live.reload()
+            result = await self._live.reload(self._limit)
         except Exception as exc:  # noqa: BLE001 - the admin is told, whatever it was
             return self._failed(exc)
         self._worked()
@@ -79,12 +81,22 @@ class ContentWatcher:
         return ReloadResult(False, [], summary)
 
     def trouble(self) -> str | None:
-        """A line for ``/stats`` and the health line, once a look has failed."""
-        if self._failed_at is None:
-            return None
-        last = time.strftime("%H:%M", time.localtime(self._failed_at))
-        state = "failing" if self._failing else "working again"
-        return f"content watcher failed {self.failures}× (last at {last}; {state})"
+        """A line for ``/stats`` and the health line, once a look has failed or the last
+        reload was abandoned for time (until one completes)."""
+        lines = []
+        if self._failed_at is not None:
+            state = "failing" if self._failing else "working again"
+            lines.append(
+                f"content watcher failed {self.failures}× (last at {_clock(self._failed_at)}; "
+                f"{state})"
+            )
+        if self._live.abandoned is not None:
+            when, limit = self._live.abandoned
+            lines.append(
+                f"content reload at {_clock(when)} took longer than {limit:g} s; "
+                "the last good content is still live"
+            )
+        return "; ".join(lines) or None
 
     async def run(self, every: float, on_reload: OnReload) -> None:
         """Look every ``every`` seconds until cancelled; ``on_reload`` is told each result
@@ -98,3 +110,7 @@ class ContentWatcher:
                 await on_reload(result)
             except Exception as exc:  # noqa: BLE001 - telling staff must not end the watching
                 log.error("could not report a content reload: %s", type(exc).__name__)
+
+
+def _clock(moment: float) -> str:
+    return time.strftime("%H:%M", time.localtime(moment))

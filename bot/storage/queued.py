@@ -43,6 +43,7 @@ from bot.storage.store import (
     Question,
     StoreUnavailable,
     UpdateKey,
+    error_summary,
 )
 
 log = logging.getLogger(__name__)
@@ -317,15 +318,21 @@ class QueuedStore(ABC):
         return len(lines)
 
     def _import_fallback(self) -> None:
+        """Queue the fallback file's records again, setting aside (and counting) lines that
+        cannot be read: a disk that filled up, or a power cut, while records were appended
+        can leave the last one cut short, even inside a character. The file is read as
+        bytes and split at newlines only: read as text, one such byte raised out of opening
+        the store (the bot could not start), and a line separator in a resident's text
+        (U+2028, which JSON leaves as it is) split its record in two."""
         try:
-            lines = self.fallback.read_text(encoding="utf-8").splitlines()
+            lines = self.fallback.read_bytes().split(b"\n")
         except FileNotFoundError:
             return
         except OSError as exc:
             log.error("cannot read %s: %s", self.fallback.name, exc.strerror)
             return
         records, unreadable = [], 0
-        for line in filter(str.strip, lines):
+        for line in filter(bytes.strip, lines):
             try:
                 records.append(checked(_from_json(line)))
             except (ValueError, KeyError, TypeError):  # RefusedRecord is a ValueError
@@ -532,7 +539,7 @@ class QueuedStore(ABC):
         if not self._failing:
             log.error(
                 "database write failed (%s); %d records kept to retry",
-                type(exc).__name__,
+                error_summary(exc),
                 len(self._pending),
             )
             self._failing = True
@@ -549,7 +556,7 @@ class QueuedStore(ABC):
             except Exception as exc:
                 if self._is_outage(exc):
                     raise
-                self._set_aside(record, f"the database refused it ({type(exc).__name__})")
+                self._set_aside(record, f"the database refused it ({error_summary(exc)})")
         return answered_before
 
     async def _write(self, batch: list[Record]) -> set[UpdateKey]:
@@ -645,7 +652,7 @@ class QueuedStore(ABC):
             async with self._transaction() as tx:
                 return await tx.fetch(sql, params)
         except self.errors as exc:
-            raise StoreUnavailable(str(exc)) from exc
+            raise StoreUnavailable(error_summary(exc)) from None
 
     async def _change(self, *statements: tuple[str, Sequence[object]]) -> int:
         await self.flush()
@@ -656,7 +663,7 @@ class QueuedStore(ABC):
                     changed += await tx.execute(sql, params)
                 return changed
         except self.errors as exc:
-            raise StoreUnavailable(str(exc)) from exc
+            raise StoreUnavailable(error_summary(exc)) from None
 
     async def reviewed_questions(self, user_id: int) -> set[int]:
         """The numbers of the user's questions staff reviewed: one of them may have been
@@ -879,6 +886,10 @@ def _to_json(record: Record) -> str:
     return json.dumps({"type": kind, **dataclasses.asdict(record)}, ensure_ascii=False)
 
 
-def _from_json(line: str) -> Record:
+def _from_json(line: bytes) -> Record:
+    """A record of the fallback file; ValueError (UnicodeDecodeError, a JSON error),
+    KeyError or TypeError for a line that is not one."""
     fields = json.loads(line)
+    if not isinstance(fields, dict):
+        raise TypeError("not a record")
     return _RECORD_TYPES[fields.pop("type")](**fields)

@@ -9,7 +9,24 @@ from bot.matching.reply import Reply
 
 
 class StoreUnavailable(Exception):
-    """The database cannot be read just now (admin reports say so)."""
+    """The database cannot be read just now (admin reports say so). Its text is the
+    error's ``error_summary``, and it is raised without the original chained: printing a
+    traceback prints every chained error's text."""
+
+
+def error_summary(exc: BaseException) -> str:
+    """A database error as logs and admins may see it: its type and code, never its text.
+    PostgreSQL's text for a row it refuses quotes the row ("Failing row contains (…)",
+    a resident's words among its values), and asyncpg's for a value it cannot send quotes
+    the value."""
+    name = type(exc).__name__
+    if code := getattr(exc, "sqlstate", None):
+        return f"{name}, SQLSTATE {code}"
+    if code := getattr(exc, "sqlite_errorname", None):
+        return f"{name}, {code}"
+    if isinstance(exc, OSError) and exc.strerror:  # no statement's values: connecting, a file
+        return f"{name}, {exc.strerror}"
+    return name
 
 
 @dataclass(frozen=True)

@@ -188,7 +188,7 @@ async def admin_publish(update: Update, context: BotContext) -> None:
         admin = update.effective_user.id if update.effective_user else 0
         summary, ok = await staff.publish(assistant.engine, admin)
         if ok:
-            result = await assistant.live.reload()
+            result = await assistant.watcher.reload()
             summary += f"\n{result.summary}"
         await send_report(update, summary)
 
