@@ -155,7 +155,6 @@ async def test_danger_that_is_over_and_everyday_trouble_get_no_emergency_reply(e
     everyday questions. The same fight happening now still gets 999 first."""
     calm = [
         "big fight outside my flat at 3am, theyre all gone now but theres blood on the steps",
-        "a lad keeps following my daughter home from school and staring at her",
         "a car went into the back of me at the lights and drove off",
     ]
     async with running_bot(engine) as (fake, _, _):
