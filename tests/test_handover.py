@@ -217,12 +217,12 @@ async def test_a_message_the_safety_check_is_unsure_of_reminds_of_999_and_warns_
     async with running_bot(engine, clock=Clock(WEDNESDAY), **DESK) as (fake, _, _):
         await handed_over(fake)
         before = len(fake.sent(chat_id=GROUP))
-        (reminder,) = await said(fake, message(RESIDENT, "he keeps following me home"), RESIDENT)
+        (reminder,) = await said(fake, message(RESIDENT, "theres a man who keeps staring at me"), RESIDENT)
         assert reminder.text.startswith("🚨 If you or someone else is in danger now, call")
         assert reminder.buttons == [("🚨 I'm in danger now", "d:now")]
         await fake.wait_for(lambda: len(fake.sent(chat_id=GROUP)) >= before + 2)
         warning, relayed = fake.sent(chat_id=GROUP)[before:]
-        assert warning.text.startswith("⚠️") and "he keeps following me home" in relayed.text
+        assert warning.text.startswith("⚠️") and "theres a man who keeps staring at me" in relayed.text
         to_resident = len(fake.sent(chat_id=RESIDENT))
         (calm,) = await said(fake, message(RESIDENT, "it was last tuesday"), GROUP)
         assert "it was last tuesday" in calm.text and not calm.text.startswith("⚠️")

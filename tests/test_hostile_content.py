@@ -171,7 +171,7 @@ async def test_a_reload_over_its_time_limit_keeps_the_content_and_the_next_one_g
         (stats,) = await ask(fake, message(ADMIN, "/stats"))
         status = "took longer than 0.001 s; the last good content is still live"
         assert stats.text.startswith("⚠️ content reload at ") and status in stats.text
-        await fake.wait_for(lambda: status in health.read_text(), timeout=10)
+        await fake.wait_for(lambda: health.exists() and status in health.read_text(), timeout=10)
         assert await reload(fake) == told
 
     async with running_bot(engine, live=live, **settings) as (fake, _, _):
