@@ -229,8 +229,14 @@ class Engine:
         phrase anywhere in the message ("I'm not in danger") still silences every part.
         A message over ``TAIL_FROM_CHARS`` also has its last sentences read alone, held to
         ``part_danger_tail``: "…and now he's at the back door" ends many a long message."""
+        votes = self.safety.votes(vectors)
         verdicts = [
-            self.assess(c, w, None if vectors is None else vectors[n])
+            self.assess(
+                c,
+                w,
+                None if vectors is None else vectors[n],
+                None if votes is None else votes[n],
+            )
             for n, (c, w) in enumerate(zip(cleaned, words, strict=True))
         ]
         verdicts = [
@@ -247,9 +253,11 @@ class Engine:
         part_cleaned = [clean(part) for _, _, part, _ in parts]
         part_words = [self.normalise.canonical(c) for c in part_cleaned]
         part_vectors = self._encode(part_words)
+        part_votes = self.safety.votes(part_vectors)
         for k, (n, start, _, tail) in enumerate(parts):
             vector = None if part_vectors is None else part_vectors[k]
-            said = self.assess(part_cleaned[k], part_words[k], vector)
+            vote = None if part_votes is None else part_votes[k]
+            said = self.assess(part_cleaned[k], part_words[k], vector, vote)
             verdict = self._sure_enough(said, part_cleaned[k], tail)
             best = verdicts[n]
             graver = (_SEVERITY[verdict.safety], verdict.danger) > (
@@ -315,8 +323,16 @@ class Engine:
             )
         return reply
 
-    def assess(self, cleaned: str, words: str, vector: Vector | None) -> SafetyVerdict:
-        return assess(self.safety, self.content.danger, self.thresholds, cleaned, words, vector)
+    def assess(
+        self,
+        cleaned: str,
+        words: str,
+        vector: Vector | None,
+        vote: Vector | None = None,
+    ) -> SafetyVerdict:
+        return assess(
+            self.safety, self.content.danger, self.thresholds, cleaned, words, vector, vote
+        )
 
     def _match(self, text: str, ranked: tuple[Candidate, ...]) -> Reply:
         top = ranked[0]

@@ -80,10 +80,14 @@ class SafetyModel:
             )
 
     def scores(
-        self, words: str, vector: npt.NDArray[np.float32] | None
+        self,
+        words: str,
+        vector: npt.NDArray[np.float32] | None,
+        vote: npt.NDArray[np.float32] | None = None,
     ) -> tuple[float, float]:
         """Decision values for danger now and crisis (-inf where there is no model), each
-        with the vote of the ``NEIGHBOURS`` nearest examples when there are vectors."""
+        with the vote of the ``NEIGHBOURS`` nearest examples when there are vectors
+        (``vote``: this message's row of :meth:`votes`, when already worked out)."""
         if self.model is None:
             return float("-inf"), float("-inf")
         values = self.model.scores(words, vector)
@@ -94,19 +98,30 @@ class SafetyModel:
             if SafetyLabel.CRISIS in labels
             else float("-inf")
         )
-        if vector is None or self._vectors is None or len(self._vectors) <= NEIGHBOURS:
+        if vote is None and vector is not None:
+            vote = self.votes(vector[np.newaxis])
+            vote = None if vote is None else vote[0]
+        if vote is None:
             return danger, crisis
-        similarity = self._vectors @ vector
-        nearest = np.argpartition(-similarity, NEIGHBOURS)[:NEIGHBOURS]
-        votes = np.exp(SHARPNESS * (similarity[nearest] - 1.0))
-        votes /= votes.sum() + np.exp(SHARPNESS * (UNLIKE - 1.0))
-        danger += NEIGHBOUR_WEIGHT[SafetyLabel.DANGER_NOW] * float(
-            votes @ self._is[SafetyLabel.DANGER_NOW][nearest]
-        )
-        crisis += NEIGHBOUR_WEIGHT[SafetyLabel.CRISIS] * float(
-            votes @ self._is[SafetyLabel.CRISIS][nearest]
-        )
-        return danger, crisis
+        return danger + float(vote[0]), crisis + float(vote[1])
+
+    def votes(self, vectors: npt.NDArray[np.float32] | None) -> npt.NDArray[np.float32] | None:
+        """What the nearest examples add to each row's danger and crisis values, one
+        matrix product for all the rows (a long message has a hundred parts); None without
+        vectors."""
+        if vectors is None or self._vectors is None or len(self._vectors) <= NEIGHBOURS:
+            return None
+        similarity = vectors @ self._vectors.T
+        nearest = np.argpartition(-similarity, NEIGHBOURS, axis=1)[:, :NEIGHBOURS]
+        weights = np.exp(SHARPNESS * (np.take_along_axis(similarity, nearest, 1) - 1.0))
+        weights /= weights.sum(axis=1, keepdims=True) + np.exp(SHARPNESS * (UNLIKE - 1.0))
+        return np.stack(
+            [
+                NEIGHBOUR_WEIGHT[label] * (weights * self._is[label][nearest]).sum(axis=1)
+                for label in (SafetyLabel.DANGER_NOW, SafetyLabel.CRISIS)
+            ],
+            axis=1,
+        ).astype(np.float32)
 
 
 def assess(
@@ -116,14 +131,16 @@ def assess(
     cleaned: str,
     words: str,
     vector: npt.NDArray[np.float32] | None,
+    vote: npt.NDArray[np.float32] | None = None,
 ) -> SafetyVerdict:
     """The verdict for one message: ``cleaned`` is the resident's own words, ``words`` the
-    corrected ones (phrases are checked on both, so a correction cannot hide danger)."""
+    corrected ones (phrases are checked on both, so a correction cannot hide danger);
+    ``vote`` as for :meth:`SafetyModel.scores`."""
     never = phrases.never_match(cleaned) or phrases.never_match(words)
     if never:
         return SafetyVerdict(Safety.NONE, float("-inf"), float("-inf"), f"never phrase '{never}'")
     signal = phrases.match(cleaned) or phrases.match(words)
-    danger, crisis = model.scores(words, vector)
+    danger, crisis = model.scores(words, vector, vote)
     # A staff phrase sends the emergency reply unless the learned check is sure it is not
     # danger (shoplifters "hitting my shop"): then it is unsure, 999 first all the same.
     no_model = danger == float("-inf")
