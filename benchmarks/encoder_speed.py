@@ -8,6 +8,9 @@ Messages are CLINC150's labelled file (every 12th line, 256 of them), encoded on
 time as a resident's message is, and in batches of 64 as the content is. Also reports
 how close the bot's vectors are to the float32 graph's (cosine), and whether a message's
 vector is the same in a batch as alone.
+
+``--budgets 2048,256`` also times the bot's graph on batches of 64 with each token budget
+(the most tokens one onnxruntime run holds, ``encoder.TOKEN_BUDGET``), in turns.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.matching import encoder as encoder_module
 from bot.matching.encoder import SentenceEncoder
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "clinc150" / "val.jsonl"
@@ -42,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=Path, default=DATA)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--budgets", default="", help="token budgets to compare, e.g. 2048,256")
     args = parser.parse_args(argv)
     lines = args.messages.read_text(encoding="utf-8").splitlines()
     texts = [json.loads(line)["text"] for line in lines][::12][:256]
@@ -67,6 +72,20 @@ def main(argv: list[str] | None = None) -> int:
     cosines = (alone * encoders["float32"].encode(texts)).sum(axis=1)
     print(f"cosine with float32: min {cosines.min():.4f}, mean {cosines.mean():.4f}")
     print(f"in a batch against alone: max difference {np.abs(together - alone).max():.1e}")
+    if args.budgets:
+        budgets = [int(b) for b in args.budgets.split(",")]
+        by_budget: dict[int, list[float]] = {b: [] for b in budgets}
+        for n in range(args.rounds):
+            for budget in budgets[n % len(budgets) :] + budgets[: n % len(budgets)]:
+                encoder_module.TOKEN_BUDGET = budget
+                by_budget[budget].append(timed(encoders["bot"], texts, 64))
+        first = statistics.median(by_budget[budgets[0]])
+        for budget, runs in by_budget.items():
+            took = statistics.median(runs)
+            print(
+                f"batch 64, token budget {budget:>5}: {len(texts) / took:5.0f} messages a "
+                f"second ({first / took:.2f}× budget {budgets[0]})"
+            )
     print(f"load average {load_before:.1f}–{os.getloadavg()[0]:.1f}")
     return 0
 

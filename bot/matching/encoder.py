@@ -48,9 +48,12 @@ TOKENIZER_PATH = Path(__file__).with_name("data") / "minilm-tokenizer.json"
 MAX_TOKENS = 128  # the length the model was trained on
 MAX_WINDOWS = 8  # a very long message: its first and last windows of MAX_TOKENS
 BATCH_SIZE = 64
-# Tokens in one run (rows x the longest row): 64 full-length windows at once took the
-# process from ~300 MB to ~650 MB; 2,048 keeps a burst of long messages near 320 MB.
-TOKEN_BUDGET = 2048
+# Tokens in one run (rows x the longest row). Small runs are faster per message, not
+# slower, as a run's activations stay in the core's cache: CLINC150 messages 64 at a time
+# on one thread went from about 340 a second at 2,048 tokens to 620-640 at 128-256
+# (benchmarks/encoder_speed.py --budgets, docs/measurements.md). 256 holds two full
+# windows of a long message, and keeps memory flat.
+TOKEN_BUDGET = 256
 # Residents' messages' vectors held besides the content's; repeated messages mostly reuse
 # whole replies (ReplyCache).
 MEMORY_CACHE_SIZE = 10_000
