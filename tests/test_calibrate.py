@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pytest
 
@@ -80,7 +81,9 @@ def test_the_command_says_why_when_the_cases_cannot_support_a_threshold(tmp_path
 @pytest.mark.parametrize("value", ["-inf", "-.inf", ".nan", "inf"])
 def test_validate_rejects_a_threshold_that_is_not_a_finite_number(content_dir, value):
     path = content_dir.intents / "_matching.yaml"
-    path.write_text(path.read_text().replace("answer: -0.45", f"answer: {value}", 1))
+    text, replaced = re.subn(r"(?m)^  answer: \S+", f"  answer: {value}", path.read_text(), count=1)
+    assert replaced == 1
+    path.write_text(text)
     assert any(
         f"thresholds.answer '{value}' must be a number" in problem
         for problem in content_dir.problems()

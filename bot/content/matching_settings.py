@@ -48,6 +48,9 @@ class MatchingConfig:
     thresholds: Thresholds = field(default_factory=Thresholds)
     regularisation: float = 1.0  # the SVM's C: higher fits the examples more tightly
     keyword_boost: float = 0.5  # added to an intent's score when one of its keywords appears
+    # Times the message's cosine similarity to each intent's nearest example, added to that
+    # intent's score (with sentence vectors): a message like no example is turned away.
+    nearest_weight: float = 0.0
     replacements: dict[str, str] = field(default_factory=dict)  # misspellings and synonyms
 
 
@@ -60,7 +63,7 @@ def load_matching(folder: Path) -> tuple[MatchingConfig, list[Problem]]:
         return MatchingConfig(), doc.problems
     fields = doc.mapping(doc.root, "the matching settings") or {}
     defaults = Thresholds()
-    top_level = {"thresholds", "regularisation", "keyword_boost", "replacements"}
+    top_level = {"thresholds", "regularisation", "keyword_boost", "nearest_weight", "replacements"}
     doc.unknown_keys(
         fields,
         top_level,
@@ -94,7 +97,7 @@ def load_matching(folder: Path) -> tuple[MatchingConfig, list[Problem]]:
             "thresholds.danger_urgent must be from thresholds.danger_unsure to thresholds.danger",
         )
     numbers = {}
-    for key in ("regularisation", "keyword_boost"):
+    for key in ("regularisation", "keyword_boost", "nearest_weight"):
         if key in fields:
             number = doc.number(fields[key][1], key)
             if number is not None:

@@ -63,6 +63,40 @@ def _parts(text: str) -> list[tuple[int, str, bool]]:
     ]
 
 
+class _NearestExamples:
+    """Each likely topic's score gains ``weight`` times the message's similarity to that
+    topic's nearest example. The linear model scores a message by its words and meaning,
+    and can score a question unlike every example (out of scope) as surely as one close to
+    an example; the nearest example tells them apart. On CLINC150
+    (benchmarks/clinc150.py) weight 1 turns away 75% of out-of-scope questions instead of
+    64%, at the same in-scope accuracy. Only the ``CANDIDATES`` best topics by the linear
+    score are looked at (a few small products instead of one over every example): the
+    same figures there down to 3 candidates."""
+
+    CANDIDATES = 8
+
+    def __init__(
+        self, ids: list[str], labels: list[str], vectors: Vector | None, weight: float
+    ) -> None:
+        """``labels[row]`` is the topic of ``vectors[row]``; a topic's rows are together."""
+        self._weight = weight
+        self._vectors = vectors
+        spans: dict[str, tuple[int, int]] = {}
+        for row, label in enumerate(labels):
+            spans[label] = (spans.get(label, (row, row))[0], row + 1)
+        self._spans = [spans.get(i) for i in ids]
+
+    def add(self, scores: npt.NDArray[np.float32], vector: Vector | None) -> None:
+        if not self._weight or self._vectors is None or vector is None or not len(scores):
+            return
+        count = min(self.CANDIDATES, len(scores))
+        for topic in np.argpartition(-scores, count - 1)[:count]:
+            span = self._spans[topic]
+            if span is not None:
+                nearest = float((self._vectors[span[0] : span[1]] @ vector).max())
+                scores[topic] += self._weight * nearest
+
+
 class Engine:
     """Built once per content version; ``respond`` is pure and safe to call concurrently."""
 
@@ -102,6 +136,7 @@ class Engine:
         self.model = LinearModel(self._ids, cfg.regularisation).fit(
             texts, labels, topic_vectors, cache_dir
         )
+        self._nearest = _NearestExamples(self._ids, labels, topic_vectors, cfg.nearest_weight)
         self.safety = SafetyModel(
             [*safety_words, *texts],
             [*safety_labels, *[SafetyLabel.NOT_DANGER] * len(texts)],
@@ -174,10 +209,12 @@ class Engine:
     # -- public API
 
     def score(self, words: str, vector: Vector | None = None) -> npt.NDArray[np.float32]:
-        """Every topic's score for normalised ``words``, keyword boosts included."""
+        """Every topic's score for normalised ``words``, keyword boosts and (for the likely
+        topics) the nearest example included."""
         scores = self.model.scores(words, vector)
         for found in self._keywords.matching(words):
             scores[self._keyword_owner[found]] += self._keyword_boost
+        self._nearest.add(scores, vector)
         return scores
 
     def respond(self, text: str, hint: str | None = None) -> Reply:
