@@ -34,6 +34,24 @@ async def test_danger_at_character_3500_of_a_long_message_gets_999_first(engine:
         assert (await _ask(fake, text)).startswith(EMERGENCY_LINE)
 
 
+async def test_a_denial_early_in_a_long_message_does_not_hide_danger_told_after_it(
+    engine: Engine,
+):
+    """"If it's not an emergency" in the background speaks for the background; "I'm not in
+    danger" at the end speaks for the whole story."""
+    background = (
+        "I wanted to ask how to report a car that keeps parking across our drive, since "
+        "it's not an emergency and I didn't want to waste anyone's time. "
+    )
+    danger = "Now he is in my kitchen with a knife and he won't leave."
+    text = background + RAMBLE * 3 + danger
+    assert len(text) > 1000
+    async with running_bot(engine) as (fake, _, _):
+        assert (await _ask(fake, text)).startswith(EMERGENCY_LINE)
+        denied = RAMBLE * 3 + danger + " That was last year, I'm safe now and not in danger."
+        assert not (await _ask(fake, denied, CAROL + 1)).startswith(EMERGENCY_LINE)
+
+
 async def test_a_long_message_with_no_danger_gets_no_999_reply(engine: Engine):
     async with running_bot(engine) as (fake, _, _):
         assert not (await _ask(fake, (RAMBLE * 20)[:4000])).startswith(EMERGENCY_LINE)

@@ -263,7 +263,7 @@ class Engine:
         part that would be danger now alone but not surely enough as a part leads the
         answer with the 999 line; a part merely in the unsure band does not (the more
         parts, the more of them would be). A ``never``
-        phrase anywhere in the message ("I'm not in danger") still silences every part.
+        phrase ("I'm not in danger") silences the parts told before it.
         A message over ``TAIL_FROM_CHARS`` also has its last sentences read alone, held to
         ``part_danger_tail``: "…and now he's at the back door" ends many a long message."""
         votes = self.safety.votes(vectors)
@@ -284,8 +284,7 @@ class Engine:
             (n, start, part, tail)
             for n, text in enumerate(texts)
             if len(text) > TAIL_FROM_CHARS
-            and not self.content.danger.never_match(clean(text, MAX_MESSAGE_CHARS))
-            for start, part, tail in _parts(text)
+            for start, part, tail in self._undenied(_parts(text))
         ]
         part_cleaned = [clean(part) for _, _, part, _ in parts]
         part_words = [self.normalise.canonical(c) for c in part_cleaned]
@@ -306,6 +305,14 @@ class Engine:
                 why = f"{verdict.why} (in the part from character {start})"
                 verdicts[n] = replace(verdict, why=why)
         return verdicts
+
+    def _undenied(self, parts: list[tuple[int, str, bool]]) -> list[tuple[int, str, bool]]:
+        """The parts after the last one with a ``never`` phrase ("nobody is in danger"): a
+        denial speaks for what was told before it, not for what happens after it ("I'd
+        ask how to report it if it's not an emergency. Anyway, now two men have...")."""
+        never = self.content.danger.never_match
+        denied = max((start for start, part, _ in parts if never(clean(part))), default=-1)
+        return [(start, part, tail) for start, part, tail in parts if start > denied]
 
     def _sure_enough(
         self, verdict: SafetyVerdict, cleaned: str, tail: bool = False
