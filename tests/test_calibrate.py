@@ -88,3 +88,15 @@ def test_validate_rejects_a_threshold_that_is_not_a_finite_number(content_dir, v
         f"thresholds.answer '{value}' must be a number" in problem
         for problem in content_dir.problems()
     )
+
+
+def test_a_negative_nearest_weight_is_refused_on_its_line(content_dir):
+    """Below 0 it would reward a question for being unlike every example."""
+    path = content_dir.intents / "_matching.yaml"
+    text, replaced = re.subn(r"(?m)^nearest_weight: \S+", "nearest_weight: -1", path.read_text())
+    assert replaced == 1
+    path.write_text(text)
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if row.startswith("nearest_weight"))
+    assert f"intents/_matching.yaml:{line}: nearest_weight must not be below 0" in (
+        content_dir.problems()
+    )

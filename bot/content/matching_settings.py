@@ -109,4 +109,6 @@ def load_matching(folder: Path) -> tuple[MatchingConfig, list[Problem]]:
             value = doc.text(node, f"replacement for '{word}'")
             if value:
                 replacements[word] = value
+    if numbers.get("nearest_weight", 0.0) < 0:
+        doc.error(fields["nearest_weight"][1], "nearest_weight must not be below 0")
     return MatchingConfig(thresholds, replacements=replacements, **numbers), doc.problems

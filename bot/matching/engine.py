@@ -74,27 +74,39 @@ class _NearestExamples:
     same figures there down to 3 candidates."""
 
     CANDIDATES = 8
+    # Without sentence vectors (the encoder would not load), the similarity counted for
+    # each likely topic: the answer and suggest thresholds moved up by this much when the
+    # weight went from 0 to 1, so a bot on TF-IDF alone answers as it did before.
+    NO_VECTOR_SIMILARITY = 0.5
 
     def __init__(
         self, ids: list[str], labels: list[str], vectors: Vector | None, weight: float
     ) -> None:
-        """``labels[row]`` is the topic of ``vectors[row]``; a topic's rows are together."""
+        """``labels[row]`` is the topic of ``vectors[row]`` (its examples and keywords),
+        each topic's rows together, as the engine builds them."""
         self._weight = weight
         self._vectors = vectors
         spans: dict[str, tuple[int, int]] = {}
         for row, label in enumerate(labels):
-            spans[label] = (spans.get(label, (row, row))[0], row + 1)
+            first, end = spans.get(label, (row, row))
+            if end != row:
+                raise ValueError(f"the rows of '{label}' are not together")
+            spans[label] = (first, row + 1)
         self._spans = [spans.get(i) for i in ids]
 
     def add(self, scores: npt.NDArray[np.float32], vector: Vector | None) -> None:
-        if not self._weight or self._vectors is None or vector is None or not len(scores):
+        if not self._weight or not len(scores):
             return
         count = min(self.CANDIDATES, len(scores))
         for topic in np.argpartition(-scores, count - 1)[:count]:
             span = self._spans[topic]
-            if span is not None:
+            if span is None:
+                continue
+            if self._vectors is None or vector is None:
+                nearest = self.NO_VECTOR_SIMILARITY
+            else:
                 nearest = float((self._vectors[span[0] : span[1]] @ vector).max())
-                scores[topic] += self._weight * nearest
+            scores[topic] += self._weight * nearest
 
 
 class Engine:
@@ -262,8 +274,8 @@ class Engine:
         is danger now or crisis decides, so a danger sentence anywhere gets 999 first. A
         part that would be danger now alone but not surely enough as a part leads the
         answer with the 999 line; a part merely in the unsure band does not (the more
-        parts, the more of them would be). A ``never``
-        phrase ("I'm not in danger") silences the parts told before it.
+        parts, the more of them would be). A ``never`` phrase ("I'm not in danger")
+        silences the whole and, of the parts, those told before it.
         A message over ``TAIL_FROM_CHARS`` also has its last sentences read alone, held to
         ``part_danger_tail``: "…and now he's at the back door" ends many a long message."""
         votes = self.safety.votes(vectors)
@@ -307,11 +319,26 @@ class Engine:
         return verdicts
 
     def _undenied(self, parts: list[tuple[int, str, bool]]) -> list[tuple[int, str, bool]]:
-        """The parts after the last one with a ``never`` phrase ("nobody is in danger"): a
+        """Of the parts to read alone, those after the last sentence with a ``never``
+        phrase ("nobody is in danger"), in the resident's words or the corrected ones: a
         denial speaks for what was told before it, not for what happens after it ("I'd
-        ask how to report it if it's not an emergency. Anyway, now two men have...")."""
+        ask how to report it if it's not an emergency. Anyway, now two men have...").
+        Sentences only, not pairs: cleaning drops the full stop that keeps "I said no.
+        Emergency services came" from reading as "no emergency"."""
+        sentences: dict[int, str] = {}  # the shortest part at each start is its sentence
+        for start, part, _ in parts:
+            if len(part) < len(sentences.get(start, part + " ")):
+                sentences[start] = part
         never = self.content.danger.never_match
-        denied = max((start for start, part, _ in parts if never(clean(part))), default=-1)
+        denied = max(
+            (
+                start
+                for start, sentence in sentences.items()
+                for cleaned in [clean(sentence)]
+                if never(cleaned) or never(self.normalise.canonical(cleaned))
+            ),
+            default=-1,
+        )
         return [(start, part, tail) for start, part, tail in parts if start > denied]
 
     def _sure_enough(

@@ -6,10 +6,10 @@ sentence vector) learns the three labels from ``intents/_safety/`` and from ever
 example (all "not danger"). With sentence vectors, the examples nearest in meaning also
 vote: a message whose closest examples are everyday questions ("bonfire smoke coming into
 my house") is spared a false 999 that the linear model alone would give. Staff phrases in
-``intents/_danger.yaml`` override both: ``never`` phrases silence everything, ``signals``
-always mean danger now, ``ended`` ones ("all gone now") hold back an unsure "danger now",
-and ``urgent`` phrases ("right now") turn an unsure verdict in the band's upper part into
-danger now.
+``intents/_danger.yaml`` override both: ``never`` phrases silence everything (in a long
+message, everything told before them), ``signals`` always mean danger now, ``ended`` ones
+("all gone now") hold back an unsure "danger now", and ``urgent`` phrases ("right now")
+turn an unsure verdict in the band's upper part into danger now.
 """
 
 from __future__ import annotations
