@@ -296,10 +296,14 @@ class Engine:
             (n, start, part, tail)
             for n, text in enumerate(texts)
             if len(text) > TAIL_FROM_CHARS
-            for start, part, tail in self._undenied(_parts(text))
+            for start, part, tail in _parts(text)
         ]
         part_cleaned = [clean(part) for _, _, part, _ in parts]
         part_words = [self.normalise.canonical(c) for c in part_cleaned]
+        kept = self._undenied(parts, part_cleaned, part_words)
+        parts = [parts[k] for k in kept]
+        part_cleaned = [part_cleaned[k] for k in kept]
+        part_words = [part_words[k] for k in kept]
         part_vectors = self._encode(part_words)
         part_votes = self.safety.votes(part_vectors)
         for k, (n, start, _, tail) in enumerate(parts):
@@ -318,28 +322,27 @@ class Engine:
                 verdicts[n] = replace(verdict, why=why)
         return verdicts
 
-    def _undenied(self, parts: list[tuple[int, str, bool]]) -> list[tuple[int, str, bool]]:
-        """Of the parts to read alone, those after the last sentence with a ``never``
-        phrase ("nobody is in danger"), in the resident's words or the corrected ones: a
-        denial speaks for what was told before it, not for what happens after it ("I'd
-        ask how to report it if it's not an emergency. Anyway, now two men have...").
-        Sentences only, not pairs: cleaning drops the full stop that keeps "I said no.
-        Emergency services came" from reading as "no emergency"."""
-        sentences: dict[int, str] = {}  # the shortest part at each start is its sentence
-        for start, part, _ in parts:
-            if len(part) < len(sentences.get(start, part + " ")):
-                sentences[start] = part
+    def _undenied(
+        self, parts: list[tuple[int, int, str, bool]], cleaned: list[str], words: list[str]
+    ) -> list[int]:
+        """The indices of the ``(message, start, part, tail)`` parts told after their
+        message's last sentence with a ``never`` phrase ("nobody is in danger"), in the
+        resident's words or the corrected ones: a denial speaks for what was told before
+        it, not for what happens after it ("I'd ask how to report it if it's not an
+        emergency. Anyway, now two men have..."). Sentences only, not pairs: cleaning
+        drops the full stop that keeps "I said no. Emergency services came" from reading
+        as "no emergency"."""
+        sentence: dict[tuple[int, int], int] = {}  # the shortest part at a start
+        for k, (n, start, part, _) in enumerate(parts):
+            shortest = sentence.get((n, start))
+            if shortest is None or len(part) < len(parts[shortest][2]):
+                sentence[(n, start)] = k
         never = self.content.danger.never_match
-        denied = max(
-            (
-                start
-                for start, sentence in sentences.items()
-                for cleaned in [clean(sentence)]
-                if never(cleaned) or never(self.normalise.canonical(cleaned))
-            ),
-            default=-1,
-        )
-        return [(start, part, tail) for start, part, tail in parts if start > denied]
+        denied: dict[int, int] = {}
+        for (n, start), k in sentence.items():
+            if never(cleaned[k]) or never(words[k]):
+                denied[n] = max(denied.get(n, -1), start)
+        return [k for k, (n, start, _, _) in enumerate(parts) if start > denied.get(n, -1)]
 
     def _sure_enough(
         self, verdict: SafetyVerdict, cleaned: str, tail: bool = False
