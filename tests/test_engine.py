@@ -50,6 +50,27 @@ def test_typos_word_order_and_slang_still_match(engine):
     assert engine.respond("the cops non emergency numbr").intent == "report_crime"
 
 
+def test_a_long_story_is_answered_by_the_question_at_its_end(engine):
+    # Residents tell the background first and ask last; past the first 1,000 characters
+    # the question used to be unread, and the reply was the fallback.
+    story = (
+        "We moved to the village about six years ago and it has always been lovely. "
+        "My husband walks the dog along the lane every morning and evening, and we know "
+        "most of the neighbours by name. The lane runs between two fields down to the "
+        "old farm, and in summer the children from the school ride their bikes there. "
+    ) * 4
+    question = (
+        "Anyway, this week someone has tipped a whole van load of rubble, old carpets "
+        "and a broken fridge across the lane by the gate. Who do I report the fly "
+        "tipping to?"
+    )
+    text = story + question
+    assert len(story) > 1000
+    reply = engine.respond(text)
+    assert reply.kind in (ReplyKind.ANSWER, ReplyKind.SUGGEST)
+    assert reply.intent == "fly_tipping_report"
+
+
 def test_an_unrelated_question_falls_back_with_101_and_999(engine):
     reply = engine.respond("what time does the garden centre close on sunday")
     assert reply.kind is ReplyKind.FALLBACK
