@@ -59,7 +59,7 @@ async def test_unanswered_groups_similar_questions_most_frequent_first(engine, d
             "when is my bin collection",
             "when is the bin collection day",
             "bin collection when",
-            "how do I renew a fishing licence",
+            "what time does the garden centre close on sunday",
         ):
             await ask(fake, message(RESIDENT, text))
         report, _buttons = await ask(fake, message(ADMIN, "/unanswered 7"), replies=2)
@@ -67,7 +67,7 @@ async def test_unanswered_groups_similar_questions_most_frequent_first(engine, d
         assert lines[0] == "Unanswered questions, last 7 days (2 groups):"
         assert lines[1].startswith('3× "bin collection when"')
         assert "closest:" in lines[1]
-        assert lines[2].startswith('1× "how do I renew a fishing licence"')
+        assert lines[2].startswith('1× "what time does the garden centre close on sunday"')
 
 
 async def test_stats_show_shares_top_topics_feedback_and_hours(engine, database):
