@@ -48,8 +48,8 @@ TAIL_CHARS = 300
 # Topics are also scored on a long message's last ENDING_CHARS, and each topic keeps the
 # better of its two scores: residents tell the story first and ask last ("...who do I
 # contact?"), and a whole long message scores every topic low. On the spent blind rounds'
-# 478 everyday messages over 300 characters: 415 right routes with the whole message
-# alone, 450 with its ending too (/work/exp/long_tail.py).
+# 498 calm messages over 300 characters: 415 right routes with the whole message alone,
+# 455 with its ending too (docs/measurements.md, sixth session).
 ENDING_CHARS = 600
 _SEVERITY = {Safety.NONE: 0, Safety.UNSURE: 1, Safety.CRISIS: 2, Safety.DANGER_NOW: 3}
 Vector = npt.NDArray[np.float32]
