@@ -72,7 +72,12 @@ def test_eval_scores_route_cases_by_what_the_reply_names(tmp_path, capsys):
         # Wrong: the fallback names 999, but an everyday question needs an answer.
         {"text": "what is the weather", "kind": "everyday", "topic": "x", "any": ["999"]},
         # Right: not the police's job, but the reply names the body that fixes it.
-        {"text": "pothole in our road", "kind": "everyday", "topic": "roads", "any": ["county council"]},
+        {
+            "text": "pothole in our road",
+            "kind": "everyday",
+            "topic": "roads",
+            "any": ["county council"],
+        },
     ]
     cases.write_text("".join(json.dumps(row) + "\n" for row in rows))
     assert main(["eval", str(cases), "--json"]) == 0
@@ -158,6 +163,42 @@ def test_eval_reads_a_burst_of_messages_as_a_chat_does(tmp_path, capsys):
         "everyday": {"cases": 1, "right": 1},
     }
     assert figures["false_emergencies"] == 0
+
+
+def test_eval_tallies_hard_negatives_apart(tmp_path, capsys):
+    """Alarming words that are not danger now are scored on their own: no 999 reply."""
+    cases = tmp_path / "hard.jsonl"
+    rows = [
+        {
+            "text": "i was punched outside a pub last month",
+            "kind": "everyday",
+            "hard": True,
+            "topic": "past",
+            "any": ["101"],
+        },
+        {
+            "text": "my mum will kill me, i lost my phone on the bus",
+            "kind": "everyday",
+            "hard": True,
+            "topic": "figure",
+            "any": ["lost"],
+        },
+        {"text": "lost my wallet", "kind": "everyday", "topic": "lost", "any": ["lost"]},
+    ]
+    cases.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    assert main(["eval", str(cases)]) == 0
+    report = capsys.readouterr().out
+    assert "hard negatives given the right route: 2 of 2 (100.0%)" in report
+    assert "hard negatives with no 999 reply or line: 2 of 2" in report
+    assert "emergency replies to calm messages (everyday, out of scope): 0 of 3" in report
+
+
+def test_eval_refuses_a_hard_negative_marked_on_a_danger_line(tmp_path, capsys):
+    cases = tmp_path / "bad.jsonl"
+    row = {"text": "he has a knife", "kind": "danger", "hard": True, "any": ["999"]}
+    cases.write_text(json.dumps(row) + "\n")
+    assert main(["eval", str(cases)]) == 2
+    assert f"{cases}:1:" in capsys.readouterr().err
 
 
 def test_ask_names_the_council_of_a_town_in_the_question(capsys):

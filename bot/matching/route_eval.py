@@ -13,6 +13,9 @@ which replies can be right:
   that helps (not the general fallback, a "did you mean", or a false 999);
 - ``out_of_scope``: the fallback, which must name who can help.
 
+A case marked ``"hard": true`` is a hard negative: alarming words that are not danger now
+("was punched last month", "my mum will kill me"). Hard negatives are also tallied apart.
+
 A burst is judged by its first emergency reply if it got one (right for danger, a false
 alarm otherwise), else by its first right reply, else its last. This is how a resident
 judges a reply, so it stays meaningful when topics are split, merged or renamed.
@@ -35,6 +38,7 @@ from bot.matching.bursts import Bursts
 from bot.matching.reply import Reply, ReplyKind
 
 KINDS = ("everyday", "danger", "crisis", "out_of_scope")
+CALM_KINDS = ("everyday", "out_of_scope")  # no 999 reply is ever right for these
 _RIGHT_KINDS: dict[str, frozenset[ReplyKind]] = {
     "danger": frozenset({ReplyKind.EMERGENCY}),
     "crisis": frozenset({ReplyKind.CRISIS, ReplyKind.EMERGENCY}),
@@ -51,6 +55,7 @@ class RouteCase:
     topic: str
     any: tuple[str, ...]
     messages: tuple[str, ...] = ()  # a burst: these messages, one after another
+    hard: bool = False  # a hard negative: violent or alarming words, not danger now
 
 
 BURST_GAP_SECONDS = 5.0  # between a burst's messages, as a frightened resident types
@@ -82,6 +87,9 @@ def read_route_cases(path: Path) -> list[RouteCase]:
                     raise ValueError("messages must be a list of texts")
                 if row["kind"] not in KINDS or not isinstance(routes, list) or not routes:
                     raise ValueError(f"kind must be one of {', '.join(KINDS)}, any a list")
+                hard = row.get("hard", False)
+                if not isinstance(hard, bool) or (hard and row["kind"] in ("danger", "crisis")):
+                    raise ValueError("hard must be true or false, and only on calm messages")
                 cases.append(
                     RouteCase(
                         " / ".join(burst) if burst else str(row["text"]),
@@ -89,6 +97,7 @@ def read_route_cases(path: Path) -> list[RouteCase]:
                         str(row.get("topic", row["kind"])),
                         tuple(str(r) for r in routes),
                         tuple(burst),
+                        hard,
                     )
                 )
             except (ValueError, KeyError, TypeError) as exc:
@@ -159,6 +168,8 @@ def evaluate_routes(cases: Iterable[RouteCase], respond: Callable[[str], Reply])
             entry["right"] += right
         return table
 
+    calm = [(case, reply, right) for case, reply, right in rows if case.kind in CALM_KINDS]
+    hard = [(reply, right) for case, reply, right in rows if case.hard]
     total = len(rows)
     return {
         "cases": total,
@@ -166,9 +177,17 @@ def evaluate_routes(cases: Iterable[RouteCase], respond: Callable[[str], Reply])
         "accuracy": round(sum(r for *_, r in rows) / total, 4) if total else None,
         "by_kind": tally(lambda c: c.kind),
         "by_topic": tally(lambda c: c.topic),
-        "false_emergencies": sum(
-            reply.kind is ReplyKind.EMERGENCY and case.kind != "danger" for case, reply, _ in rows
-        ),
+        "calm": len(calm),
+        "false_emergencies": sum(reply.kind is ReplyKind.EMERGENCY for _, reply, _ in calm),
+        "calm_with_999_line": sum(reply.danger_prompt for _, reply, _ in calm),
+        "hard_negatives": {
+            "cases": len(hard),
+            "right": sum(right for _, right in hard),
+            "no_999": sum(
+                reply.kind is not ReplyKind.EMERGENCY and not reply.danger_prompt
+                for reply, _ in hard
+            ),
+        },
         "led_by_999": sum(
             reply.kind is ReplyKind.EMERGENCY or reply.danger_prompt
             for case, reply, _ in rows
@@ -188,6 +207,19 @@ def evaluate_routes(cases: Iterable[RouteCase], respond: Callable[[str], Reply])
     }
 
 
+def _share(part: int, whole: int) -> str:
+    return f"{part} of {whole}" + (f" ({part / whole * 100:.1f}%)" if whole else "")
+
+
+def _hard_lines(hard: dict[str, int]) -> list[str]:
+    if not hard["cases"]:
+        return []
+    return [
+        f"hard negatives given the right route: {_share(hard['right'], hard['cases'])}",
+        f"hard negatives with no 999 reply or line: {_share(hard['no_999'], hard['cases'])}",
+    ]
+
+
 def format_route_report(figures: dict[str, Any]) -> str:
     def line(name: str, entry: dict[str, int]) -> str:
         share = entry["right"] / entry["cases"] * 100 if entry["cases"] else 0.0
@@ -204,7 +236,11 @@ def format_route_report(figures: dict[str, Any]) -> str:
         "",
         f"danger now led by 999 (emergency reply or the unsure 999 line): "
         f"{figures['led_by_999']} of {danger['cases']}",
-        f"emergency replies to messages that are not danger now: {figures['false_emergencies']}",
+        "emergency replies to calm messages (everyday, out of scope): "
+        + _share(figures["false_emergencies"], figures["calm"]),
+        "calm messages given the unsure 999 line: "
+        + _share(figures["calm_with_999_line"], figures["calm"]),
+        *_hard_lines(figures["hard_negatives"]),
         f"time per message: median {figures['median_ms']} ms",
         f"right route overall: {figures['right']} of {figures['cases']}"
         f" ({(figures['accuracy'] or 0) * 100:.1f}%)",
