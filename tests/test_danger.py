@@ -116,13 +116,15 @@ def test_when_unsure_the_reply_leads_with_999_and_keeps_the_answer(content_dir, 
     assert "0300 011 55 55" in reply.html
 
 
-def test_a_staff_phrase_the_learned_check_rejects_still_leads_with_999(engine):
+def test_a_staff_phrase_the_learned_check_rejects_gets_no_999(engine):
     """"Hitting my shop" matches a staff danger phrase; the learned check is sure it is
-    shoplifting, not violence now: 999 first and the danger button, then the business
-    crime answer, instead of the emergency reply. Violence now still gets the emergency
-    reply."""
+    shoplifting, not violence now: the business crime answer with no 999 line (a line on
+    every "threatening me" and "assaulted last year" taught residents to ignore it).
+    Violence now still gets the emergency reply."""
     shop = engine.respond("a gang of shoplifters keeps hitting my corner shop every week")
     assert shop.kind is ReplyKind.ANSWER and shop.intent == "business_crime"
-    assert shop.danger_prompt and shop.html.startswith("🚨 <b>If you or anyone else")
-    assert "danger phrase" in engine.explain("a gang of shoplifters keeps hitting my shop")
+    assert not shop.danger_prompt and not shop.html.startswith("🚨")
+    assert "danger phrase" not in engine.explain("a gang of shoplifters keeps hitting my shop")
+    claim = engine.respond("how do i claim compensation, i was assaulted in town last year")
+    assert claim.kind is not ReplyKind.EMERGENCY and not claim.danger_prompt
     assert engine.respond("hes hitting my mum in the kitchen").kind is ReplyKind.EMERGENCY

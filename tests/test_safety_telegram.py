@@ -37,7 +37,7 @@ async def test_danger_at_character_3500_of_a_long_message_gets_999_first(engine:
 async def test_a_denial_early_in_a_long_message_does_not_hide_danger_told_after_it(
     engine: Engine,
 ):
-    """"If it's not an emergency" in the background speaks for the background; "I'm not in
+    """ "If it's not an emergency" in the background speaks for the background; "I'm not in
     danger" at the end speaks for the whole story."""
     background = (
         "I wanted to ask how to report a car that keeps parking across our drive, since "
@@ -79,6 +79,38 @@ async def test_a_long_story_about_the_past_gets_no_999_reply(engine: Engine):
         reply = await _ask(fake, PAST_STORY)
         assert not reply.startswith(EMERGENCY_LINE)
         assert "Samaritans" not in reply
+
+
+# A shopkeeper's story of a robbery two months ago, one sentence told as if it were now,
+# the question at the end (written for this test).
+ROBBERY_STORY = (
+    "Good evening, I hope this is the right place to ask. "
+    "My husband and I have run a little newsagent on the high street in Tring for nineteen years and we have never had trouble until this autumn. "
+    "On a Tuesday in October, just as we were cashing up, a young man came in wearing a balaclava. "
+    "He is standing at the counter with a hammer and he is screaming that he will smash my head in if I do not open the till. "
+    "My husband came out from the back and the man ran off with about two hundred pounds. "
+    "The officers who came were very kind, they took statements and the CCTV, and we were given a crime reference number. "
+    "Since then we have heard nothing at all, which I understand, they must be very busy. "
+    "My husband has not been sleeping well and I find I jump every time the door bell goes. "
+    "Our daughter thinks we should put in one of those screens at the counter and perhaps a panic alarm, but we are not sure what is worth paying for and what is just a gimmick. "
+    "We also wondered whether there is any help for small shops like ours, a grant or a visit from someone who can look at the layout and tell us what to change. "
+    "The insurance company has been slow too, though that is not your problem. "
+    "I also wanted to ask whether it is normal not to be told anything for two months, and who we should ring to find out whether the man was ever caught. "
+    "We do not want to be a nuisance. "
+    "Thank you for reading such a long message, and thank you to the officers who came out that night. "
+)
+
+
+async def test_a_frightening_sentence_in_the_middle_of_a_past_story_gets_no_999_line(
+    engine: Engine,
+):
+    """A sentence the check would take for danger now alone, but doubts as part of a long
+    message, leads the answer with the 999 line only near the message's end: told in the
+    middle of a story about the autumn, it is the story, not a call for help."""
+    assert len(ROBBERY_STORY) > 1000
+    async with running_bot(engine) as (fake, _, _):
+        reply = await _ask(fake, ROBBERY_STORY)
+        assert not reply.startswith((EMERGENCY_LINE, DANGER_LINE))
 
 
 # A long account of a past attack whose "now" is the aftermath, with the writer's own

@@ -292,7 +292,8 @@ class Engine:
         the surer ``part_*`` thresholds (the first characters too): a part that
         is danger now or crisis decides, so a danger sentence anywhere gets 999 first. A
         part that would be danger now alone but not surely enough as a part leads the
-        answer with the 999 line; a part merely in the unsure band does not (the more
+        answer with the 999 line when it is in the message's last ``ENDING_CHARS``, where
+        residents say what is happening now (earlier, it is the story); a part merely in the unsure band does not (the more
         parts, the more of them would be). A ``never`` phrase ("I'm not in danger")
         silences the whole and, of the parts, those told before it.
         A message over ``TAIL_FROM_CHARS`` also has its last sentences read alone, held to
@@ -335,7 +336,11 @@ class Engine:
                 _SEVERITY[best.safety],
                 best.danger,
             )
-            doubted = said.safety is Safety.DANGER_NOW and verdict.safety is Safety.UNSURE
+            doubted = (
+                said.safety is Safety.DANGER_NOW
+                and verdict.safety is Safety.UNSURE
+                and start >= len(texts[n]) - ENDING_CHARS
+            )
             if graver and (verdict.safety in (Safety.DANGER_NOW, Safety.CRISIS) or doubted):
                 why = f"{verdict.why} (in the part from character {start})"
                 verdicts[n] = replace(verdict, why=why)

@@ -142,7 +142,9 @@ def assess(
     signal = phrases.match(cleaned) or phrases.match(words)
     danger, crisis = model.scores(words, vector, vote)
     # A staff phrase sends the emergency reply unless the learned check is sure it is not
-    # danger (shoplifters "hitting my shop"): then it is unsure, 999 first all the same.
+    # danger (shoplifters "hitting my shop", "compensation for being assaulted"): then the
+    # phrase counts for nothing, not even the 999 line (on spent rounds it led 26 calm
+    # replies with 999 and no danger-now one).
     no_model = danger == float("-inf")
     if signal and (no_model or danger >= thresholds.danger_unsure):
         return SafetyVerdict(Safety.DANGER_NOW, danger, crisis, f"danger phrase '{signal}'")
@@ -150,10 +152,6 @@ def assess(
     if is_crisis and crisis >= danger:
         why = f"crisis score {crisis:.3f} >= {thresholds.crisis}"
         return SafetyVerdict(Safety.CRISIS, danger, crisis, why)
-    # Checked after crisis: "he's stalking me and I'm going to end it tonight" is a crisis.
-    if signal:
-        why = f"danger phrase '{signal}' but danger score {danger:.3f} is below the unsure band"
-        return SafetyVerdict(Safety.UNSURE, danger, crisis, why)
     if danger >= thresholds.danger:
         why = f"danger score {danger:.3f} >= {thresholds.danger}"
         # "All gone now but there's blood on the pavement": the model reads the alarm, not
