@@ -22,7 +22,7 @@ from bot.web.markup import to_web_html
 from bot.web.server import beside
 from tests.fake_telegram import message
 from tests.postgres_server import free_port
-from tests.questions import AMBIGUOUS
+from tests.questions import AMBIGUOUS, UNSURE
 from tests.resident_data import RESIDENT_DATA
 from tests.telegram_harness import running_bot
 from tests.web_harness import WebClient, running_web_chat, wait_until_serving
@@ -69,14 +69,14 @@ async def test_did_you_mean_buttons_answer_and_none_of_these_is_logged(engine, t
 
 async def test_the_danger_button_of_an_unsure_reply_sends_the_emergency_reply(engine, tmp_path):
     async with running_web_chat(engine, tmp_path) as chat, WebClient(chat.url) as client:
-        shop = await client.ask("a gang of shoplifters keeps hitting my corner shop every week")
-        assert as_text(shop["html"]).startswith("🚨 If you or anyone else is in danger now")
-        assert shop["buttons"][0] == {
+        unsure = await client.ask(UNSURE)
+        assert as_text(unsure["html"]).startswith("🚨 If you or anyone else is in danger now")
+        assert unsure["buttons"][0] == {
             "label": "🚨 I'm in danger now",
             "data": "d:now",
             "danger": True,
         }
-        emergency = (await client.press(shop, "d:now")).json()["message"]
+        emergency = (await client.press(unsure, "d:now")).json()["message"]
         assert emergency["kind"] == "emergency"
         assert "999" in as_text(emergency["html"]).splitlines()[0]
 
@@ -119,7 +119,7 @@ QUESTIONS = [
     "speeding on my road",
     "he has a knife and is outside my door right now",
     "I want to end my life",
-    "a gang of shoplifters keeps hitting my corner shop every week",
+    UNSURE,
     "Jak mogę zgłosić kradzież roweru?",
     "what time does the garden centre close on sunday",
     "my car was broken into last night",

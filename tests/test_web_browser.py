@@ -13,7 +13,7 @@ import pytest
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests.questions import AMBIGUOUS
+from tests.questions import AMBIGUOUS, UNSURE
 from tests.resident_data import RESIDENT_DATA
 from tests.web_harness import running_web_chat
 
@@ -186,7 +186,7 @@ async def test_after_a_thumbs_down_the_topics_open_by_group_from_the_keyboard(en
 async def test_axe_finds_no_violations_on_the_page_and_the_open_widget(engine, tmp_path):
     async with chat_page(engine, tmp_path) as (page, url):
         await ask(page, "speeding on my road")
-        await ask(page, "a gang of shoplifters keeps hitting my corner shop every week")
+        await ask(page, UNSURE)
         await ask(page, "Jak mogę zgłosić kradzież roweru?")
         assert await page.locator(".msg.bot .body[lang=pl]").count() == 1
         results = await Axe().run(page)
@@ -214,7 +214,7 @@ async def test_axe_finds_no_violations_on_the_page_and_the_open_widget(engine, t
 async def test_a_phone_screenshot_for_the_readme(engine, tmp_path):
     async with chat_page(engine, tmp_path, width=390) as (page, _):
         await ask(page, "speeding on my road")
-        await ask(page, "a gang of shoplifters keeps hitting my corner shop every week")
+        await ask(page, UNSURE)
         await page.evaluate("window.scrollTo(0, 0)")  # the sticky bar at the top
         png = await page.screenshot(full_page=True)
     path = DOCS / "web-chat-390.png"
