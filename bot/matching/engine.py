@@ -293,9 +293,10 @@ class Engine:
         is danger now or crisis decides, so a danger sentence anywhere gets 999 first. A
         part that would be danger now alone but not surely enough as a part leads the
         answer with the 999 line when it is in the message's last ``ENDING_CHARS``, where
-        residents say what is happening now (earlier, it is the story); a part merely in the unsure band does not (the more
-        parts, the more of them would be). A ``never`` phrase ("I'm not in danger")
-        silences the whole and, of the parts, those told before it.
+        residents say what is happening now (earlier, it is the story); a part merely in
+        the unsure band does not (the more parts, the more of them would be). A
+        ``never`` phrase ("I'm not in danger") silences the whole and, of the parts,
+        those told before it.
         A message over ``TAIL_FROM_CHARS`` also has its last sentences read alone, held to
         ``part_danger_tail``: "…and now he's at the back door" ends many a long message."""
         votes = self.safety.votes(vectors)
