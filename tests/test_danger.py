@@ -117,7 +117,7 @@ def test_when_unsure_the_reply_leads_with_999_and_keeps_the_answer(content_dir, 
 
 
 def test_a_staff_phrase_the_learned_check_rejects_gets_no_999(engine):
-    """"Hitting my shop" matches a staff danger phrase; the learned check is sure it is
+    """ "Hitting my shop" matches a staff danger phrase; the learned check is sure it is
     shoplifting, not violence now: the business crime answer with no 999 line (a line on
     every "threatening me" and "assaulted last year" taught residents to ignore it).
     Violence now still gets the emergency reply."""
@@ -128,3 +128,13 @@ def test_a_staff_phrase_the_learned_check_rejects_gets_no_999(engine):
     claim = engine.respond("how do i claim compensation, i was assaulted in town last year")
     assert claim.kind is not ReplyKind.EMERGENCY and not claim.danger_prompt
     assert engine.respond("hes hitting my mum in the kitchen").kind is ReplyKind.EMERGENCY
+
+
+def test_a_crisis_told_in_the_last_sentence_of_a_short_message_gets_the_crisis_reply(engine):
+    """Read as a whole, the troubles told first keep the message under the crisis
+    threshold; its last sentence is also read alone, for crisis only."""
+    text = "the whole group chat is laughing at my pics. ending it tonight b4 mum gets in"
+    reply = engine.respond(text)
+    assert reply.kind is ReplyKind.CRISIS and "116 123" in reply.html
+    calm = engine.respond("my bike got nicked from the station. can i report it online tonight")
+    assert calm.kind is ReplyKind.ANSWER

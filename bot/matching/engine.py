@@ -45,6 +45,10 @@ SAFETY_WINDOW_CHARS = 200
 # held to ``part_danger_tail``: the background comes first, what is happening now last.
 TAIL_FROM_CHARS = 300
 TAIL_CHARS = 300
+# A shorter message of two sentences or more has its last sentences read alone for crisis
+# only: "everyone hates me and the pics are everywhere. gonna end it tonight" scored as a
+# whole under the crisis threshold. For danger, reading them cost many false 999s.
+CRISIS_TAIL_FROM_CHARS = 60
 # Topics are also scored on a long message's last ENDING_CHARS, and each topic keeps the
 # better of its two scores: residents tell the story first and ask last ("...who do I
 # contact?"), and a whole long message scores every topic low. On the spent blind rounds'
@@ -316,8 +320,9 @@ class Engine:
         parts = [
             (n, start, part, tail)
             for n, text in enumerate(texts)
-            if len(text) > TAIL_FROM_CHARS
+            if len(text) > CRISIS_TAIL_FROM_CHARS
             for start, part, tail in _parts(text)
+            if len(part) < len(text)
         ]
         part_cleaned = [clean(part) for _, _, part, _ in parts]
         part_words = [self.normalise.canonical(c) for c in part_cleaned]
@@ -331,6 +336,8 @@ class Engine:
             vector = None if part_vectors is None else part_vectors[k]
             vote = None if part_votes is None else part_votes[k]
             said = self.assess(part_cleaned[k], part_words[k], vector, vote)
+            if len(texts[n]) <= TAIL_FROM_CHARS and said.safety is not Safety.CRISIS:
+                continue
             verdict = self._sure_enough(said, part_cleaned[k], tail)
             best = verdicts[n]
             graver = (_SEVERITY[verdict.safety], verdict.danger) > (
