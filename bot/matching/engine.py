@@ -302,7 +302,8 @@ class Engine:
         ``never`` phrase ("I'm not in danger") silences the whole and, of the parts,
         those told before it.
         A message over ``TAIL_FROM_CHARS`` also has its last sentences read alone, held to
-        ``part_danger_tail``: "…and now he's at the back door" ends many a long message."""
+        ``part_danger_tail``: "…and now he's at the back door" ends many a long message;
+        a shorter one over ``CRISIS_TAIL_FROM_CHARS``, for crisis only."""
         votes = self.safety.votes(vectors)
         verdicts = [
             self.assess(
