@@ -168,7 +168,7 @@ def evaluate_routes(cases: Iterable[RouteCase], respond: Callable[[str], Reply])
             entry["right"] += right
         return table
 
-    calm = [(case, reply, right) for case, reply, right in rows if case.kind in CALM_KINDS]
+    calm = [reply for case, reply, _ in rows if case.kind in CALM_KINDS]
     hard = [(reply, right) for case, reply, right in rows if case.hard]
     total = len(rows)
     return {
@@ -178,8 +178,8 @@ def evaluate_routes(cases: Iterable[RouteCase], respond: Callable[[str], Reply])
         "by_kind": tally(lambda c: c.kind),
         "by_topic": tally(lambda c: c.topic),
         "calm": len(calm),
-        "false_emergencies": sum(reply.kind is ReplyKind.EMERGENCY for _, reply, _ in calm),
-        "calm_with_999_line": sum(reply.danger_prompt for _, reply, _ in calm),
+        "false_emergencies": sum(reply.kind is ReplyKind.EMERGENCY for reply in calm),
+        "calm_with_999_line": sum(reply.danger_prompt for reply in calm),
         "hard_negatives": {
             "cases": len(hard),
             "right": sum(right for _, right in hard),
