@@ -50,6 +50,15 @@ def test_emergency_is_followed_by_the_matching_topic(engine):
     assert "0300 011 55 55" in rest  # Beacon's specialist support after the 999 advice
 
 
+def test_a_danger_now_reply_leaves_off_advice_for_later(engine):
+    """Someone with a knife at them needs 999 and the Silent Solution, not the law on
+    blades or "report it online": only topics marked after_999 follow the 999 reply."""
+    reply = engine.respond("hes got a knife and hes coming at me")
+    assert reply.kind is ReplyKind.EMERGENCY
+    assert reply.follow_up is None
+    assert "blade" not in reply.html.lower() and "online" not in reply.html.lower()
+
+
 def test_silent_solution_is_in_the_emergency_reply(engine):
     reply = engine.respond("I am in danger")
     assert reply.kind is ReplyKind.EMERGENCY

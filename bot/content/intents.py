@@ -26,6 +26,7 @@ _KEYS = {
     "outcome",
     "menu",
     "local",
+    "after_999",
 }
 MIN_EXAMPLES = 10
 
@@ -62,6 +63,9 @@ class Intent:
     # The council-side route this answer depends on (bot.content.places.ROUTES): the bot
     # names the resident's council, team or force for it, or asks for their town.
     local: str | None = None
+    # The answer also follows the 999 reply when this topic matches a danger-now message:
+    # help that still serves after the call (helplines, refuges), not advice for later.
+    after_999: bool = False
 
 
 @dataclass
@@ -119,6 +123,7 @@ def read_intent_file(path: Path) -> tuple[IntentSource | None, list[Problem]]:
     keywords = doc.text_list(fields["keywords"][1], "keywords") if "keywords" in fields else []
     menu = doc.flag(fields["menu"][1], "menu") if "menu" in fields else True
     dated = doc.flag(fields["dated"][1], "dated") if "dated" in fields else False
+    after_999 = doc.flag(fields["after_999"][1], "after_999") if "after_999" in fields else False
     if dated and "checked" not in fields:
         doc.error(fields["dated"][0], "'dated: true' needs a 'checked:' date to show")
     checked = doc.date(fields["checked"][1], "checked") if "checked" in fields else None
@@ -146,6 +151,7 @@ def read_intent_file(path: Path) -> tuple[IntentSource | None, list[Problem]]:
         answer_line=answer_line(fields["answer"][1], 0),
         examples_end_line=examples_node.end_mark.line + (1 if examples_node.end_mark.column else 0),
         local=local,
+        after_999=bool(after_999) and outcome is Outcome.ANSWER,
     )
     return IntentSource(intent, doc, fields["answer"][1], examples), doc.problems
 

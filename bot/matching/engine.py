@@ -188,6 +188,7 @@ class Engine:
         self._answerable = np.array(
             [self.intents[i].outcome is Outcome.ANSWER for i in self._ids], dtype=bool
         )
+        self._after_999 = np.array([self.intents[i].after_999 for i in self._ids], dtype=bool)
         self.topics = [i for i in self.intents.values() if i.menu]
         topics_html = "\n".join(f"• {html.escape(i.title)}" for i in self.topics)
         self.rendered = {
@@ -700,10 +701,12 @@ class Engine:
         ranked: tuple[Candidate, ...],
         verdict: SafetyVerdict,
     ) -> Reply:
+        # The likeliest topic's answer follows the 999 reply only if its staff marked it
+        # 'after_999': "report it online" or the law on knives would only distract.
         masked = np.where(self._answerable, scores, -np.inf)
         best = int(np.argmax(masked)) if self._answerable.any() else -1
         follow_up = None
-        if best >= 0 and masked[best] >= self.thresholds.answer:
+        if best >= 0 and masked[best] >= self.thresholds.answer and self._after_999[best]:
             follow_up = self._ids[best]
         parts = [self.rendered[self._emergency_id]] if self._emergency_id else [DANGER_PROMPT]
         if follow_up:
