@@ -76,6 +76,7 @@ async def test_a_district_spanning_councils_asks_for_the_town_and_the_answer_fol
         answered = await ask(fake, message(ALICE, "Knebworth"))
         assert "Knebworth</b>: North Herts Council" in answered.text
         assert "Report fly-tipping to them" in answered.text
+        assert "unlimited fine" in asked.text and "unlimited fine" not in answered.text  # once
 
 
 async def test_no_place_asks_with_a_button_per_district_and_the_button_answers(engine):
@@ -89,6 +90,7 @@ async def test_no_place_asks_with_a_button_per_district_and_the_button_answers(e
         assert "dacorum.gov.uk/home/environment-street-care/clean-safe-green/flytipping" in (
             dacorum.text
         )
+        assert "unlimited fine" in asked.text and "unlimited fine" not in dacorum.text  # once
 
 
 async def test_the_place_is_remembered_for_the_chat_until_forget_or_a_quiet_half_hour(engine):

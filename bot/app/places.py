@@ -92,7 +92,7 @@ class Localiser:
         if place is not None and known is not None and known.waiting:
             waiting = engine.answer_for(known.waiting)  # the town we asked for
             if waiting is not None and reply.kind is not ReplyKind.ANSWER:
-                return self._local(engine, waiting, place, chat)
+                return self._local(engine, _shown_already(waiting), place, chat)
         if place is None:
             return self.timed(engine, reply)
         self._keep(chat, place, None)
@@ -122,7 +122,7 @@ class Localiser:
         reply = engine.answer_for(topic)
         if reply is None:
             return None
-        return self._local(engine, reply, place, chat)
+        return self._local(engine, _shown_already(reply), place, chat)
 
     def timed(self, engine: Engine, reply: Reply) -> Reply:
         """``reply`` with what is open now among the contacts its answer names."""
@@ -152,3 +152,9 @@ class Localiser:
     def _keep(self, chat: Hashable | None, place: Place | None, waiting: str | None) -> None:
         if chat is not None:
             self.memory.keep(chat, place, waiting)
+
+
+def _shown_already(reply: Reply) -> Reply:
+    """The answer the resident was given just above, when they name their town for it:
+    the reply holds only what the town adds (their council's link), not the answer again."""
+    return replace(reply, html="")
