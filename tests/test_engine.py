@@ -139,7 +139,7 @@ def test_answers_contain_only_telegram_html(engine):
 def test_dated_answers_show_when_they_were_checked(engine):
     reply = engine.respond("what is the police precept")
     assert reply.intent == "police_precept"
-    assert "£223" in reply.html and "Last checked" in reply.html
+    assert "£265" in reply.html and "Last checked 6 December 2026" in reply.html
 
 
 def test_every_brief_topic_has_an_intent_with_ten_examples(engine):
