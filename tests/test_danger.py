@@ -125,6 +125,18 @@ def test_when_unsure_the_reply_leads_with_999_and_keeps_the_answer(content_dir, 
     assert "0300 011 55 55" in reply.html
 
 
+def test_when_unsure_an_answer_opening_with_999_is_not_given_a_second_999_line(
+    content_dir, encoder
+):
+    content_dir.set_thresholds(danger=50, danger_unsure=-50)  # every message is "unsure"
+    content, problems = load_content(content_dir.intents, content_dir.knowledge)
+    assert content is not None, problems
+    reply = Engine(content, encoder).respond("my partner controls all my money")
+    assert reply.kind is ReplyKind.ANSWER and reply.intent == "domestic_abuse"
+    assert reply.html.count("999") == 1 and "999" in reply.html.split("\n", 1)[0]
+    assert reply.leads_with_999 and not reply.danger_prompt
+
+
 def test_a_staff_phrase_the_learned_check_rejects_gets_no_999(engine):
     """ "Hitting my shop" matches a staff danger phrase; the learned check is sure it is
     shoplifting, not violence now: the business crime answer with no 999 line (a line on

@@ -159,7 +159,7 @@ def _safety_figures(replies: list[tuple[Case, Reply]]) -> dict[str, Any]:
     return {
         "danger_recall": share(sum(is_emergency), len(danger)),
         "danger_led_by_999": share(
-            sum(e or r.danger_prompt for e, r in zip(is_emergency, danger, strict=True)),
+            sum(e or r.leads_with_999 for e, r in zip(is_emergency, danger, strict=True)),
             len(danger),
         ),
         "danger_false_alarm_rate": share(
@@ -226,7 +226,8 @@ def format_cv_report(figures: dict[str, Any]) -> str:
         f"in-scope accuracy: {pct(figures['in_scope_accuracy'])}",
         f"out-of-scope recall: {pct(figures['out_of_scope_recall'])}",
         f"danger now -> emergency reply: {pct(figures['danger_recall'])} of {n['danger_now']}"
-        f" (led by the 999 line, with the unsure band: {pct(figures['danger_led_by_999'])})",
+        f" (led by 999 with the unsure band, or by an answer opening with 999:"
+        f" {pct(figures['danger_led_by_999'])})",
         f"emergency reply to calm messages (false alarms): "
         f"{pct(figures['danger_false_alarm_rate'])} of {n['calm']}"
         f" (999 line and button shown: {pct(figures['danger_prompt_rate'])})",

@@ -442,6 +442,10 @@ class Engine:
         if verdict.safety is Safety.CRISIS and self._crisis_id:
             return self._crisis(text, self._crisis_id, ranked, verdict)
         reply = self._match(text, ranked)
+        if verdict.safety is Safety.UNSURE and reply.leads_with_999:
+            # The answer's own first line already says 999: a second 999 line above it
+            # would only repeat it.
+            return replace(reply, decided_by=f"{reply.decided_by}; {verdict.why}")
         if verdict.safety is Safety.UNSURE:
             return replace(
                 reply,

@@ -52,6 +52,13 @@ class Reply:
     # the admins' count by district; the question log never stores it with the user.
     place: str | None = None
 
+    @property
+    def leads_with_999(self) -> bool:
+        """The resident reads 999 first: the emergency reply, the unsure 999 line, or an
+        answer whose own first line says it (domestic abuse, a missing child)."""
+        first_line = self.html.split("\n", 1)[0]
+        return self.kind is ReplyKind.EMERGENCY or self.danger_prompt or "999" in first_line
+
     def as_json(self) -> dict[str, Any]:
         """The public shape of ``ask --json``: its keys are an interface, keep them."""
         return {

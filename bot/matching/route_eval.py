@@ -189,7 +189,7 @@ def evaluate_routes(cases: Iterable[RouteCase], respond: Callable[[str], Reply])
             ),
         },
         "led_by_999": sum(
-            reply.kind is ReplyKind.EMERGENCY or reply.danger_prompt
+            reply.leads_with_999
             for case, reply, _ in rows
             if case.kind == "danger"
         ),
@@ -234,7 +234,8 @@ def format_route_report(figures: dict[str, Any]) -> str:
     danger = figures["by_kind"].get("danger", {"cases": 0})
     lines += [
         "",
-        f"danger now led by 999 (emergency reply or the unsure 999 line): "
+        f"danger now led by 999 (emergency reply, the unsure 999 line, or an answer "
+        f"opening with 999): "
         f"{figures['led_by_999']} of {danger['cases']}",
         "emergency replies to calm messages (everyday, out of scope): "
         + _share(figures["false_emergencies"], figures["calm"]),
