@@ -144,7 +144,7 @@
       choices(details, group.title, group.buttons, press, list);
       list.append(details);
     }
-    choices(list, "Choices", message.buttons, press, list);
+    if (message.buttons.length) choices(list, "Choices", message.buttons, press, list);
     item.append(list);
   }
 
