@@ -17,6 +17,14 @@
   const send = document.getElementById("send");
   const status = document.getElementById("status");
 
+  // The sticky top bar (with "Leave this site") covers the top of the page: the CSS keeps
+  // scrolling, to a new reply or to a control reached by Tab, below its height, which
+  // changes as its words wrap on a narrow screen or when zoomed.
+  const bar = document.querySelector(".top");
+  new ResizeObserver(() => {
+    document.documentElement.style.setProperty("--bar-height", bar.offsetHeight + "px");
+  }).observe(bar);
+
   // -- leaving quickly
 
   function leave() {
@@ -202,7 +210,7 @@
       if (data.message) {
         const shown = showBot(data.message, true);
         remember("bot", data.message.html, data.message.lang, data.message.kind);
-        shown.scrollIntoView({ block: "nearest" });
+        shown.scrollIntoView({ block: "nearest" }); // a long reply: its first line shows
       }
       save();
       return data;
