@@ -17,9 +17,9 @@
   const send = document.getElementById("send");
   const status = document.getElementById("status");
 
-  // The sticky top bar (with "Leave this site") covers the top of the page: the CSS keeps
-  // scrolling, to a new reply or to a control reached by Tab, below its height, which
-  // changes as its words wrap on a narrow screen or when zoomed.
+  // The sticky top bar (with "Leave this site") covers the top of the page: the CSS's
+  // scroll-padding keeps a scrolled-to reply below the bar's height, which changes as its
+  // words wrap on a narrow screen or when zoomed.
   const bar = document.querySelector(".top");
   new ResizeObserver(() => {
     document.documentElement.style.setProperty("--bar-height", bar.offsetHeight + "px");
