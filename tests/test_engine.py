@@ -184,9 +184,10 @@ def test_every_brief_topic_has_an_intent_with_ten_examples(engine):
         assert len(content.intents[intent_id].examples) >= 10, intent_id
 
 
-def test_help_names_the_areas_and_the_full_list_in_one_message(engine):
+def test_help_names_the_areas_and_the_full_list_in_one_message_999_first(engine):
     reply = engine.respond("what can you help me with")
     assert reply.intent == "help"
+    assert "999" in reply.html.splitlines()[0]  # every channel's help: someone in danger reads it first
     assert "hate crime" in reply.html and "Police and Crime Commissioner" in reply.html
     assert "/topics" in reply.html and len(reply.html) < 1200  # one phone screen
 

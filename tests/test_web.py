@@ -113,6 +113,29 @@ async def test_a_thumbs_down_asks_what_was_wanted_and_clear_forgets_the_session(
         assert await chat.store.outcomes(1) == []
 
 
+async def test_topics_lists_every_topic_by_group_where_help_and_the_fallback_point(
+    engine, tmp_path
+):
+    """The fallback and the help answer say "Send /topics": on the web it lists the topics
+    as Telegram's /topics does, not the help answer again; the help answer leads with 999."""
+    async with running_web_chat(engine, tmp_path) as chat, WebClient(chat.url) as client:
+        fallback = await client.ask("best pizza near me")
+        helped = await client.ask("/help")
+        assert "Send /topics" in as_text(fallback["html"]) and "Send /topics" in helped["html"]
+        assert "999" in as_text(helped["html"]).splitlines()[0]
+        listed = await client.ask("/topics")
+        assert as_text(listed["html"]) == "Pick a topic, or type your question:"
+        groups = engine.content.menu.groups
+        assert [g["title"] for g in listed["groups"]] == [g.title for g in groups]
+        buttons = [b for g in listed["groups"] for b in g["buttons"]]
+        assert sorted(b["data"] for b in buttons) == sorted(f"t:{i.id}" for i in engine.topics)
+        assert listed["buttons"] == [] and not listed["feedback"]
+        beacon = next(b for b in buttons if b["data"] == "t:victim_support_beacon")
+        assert beacon["label"] == engine.intents["victim_support_beacon"].title
+        chosen = (await client.press(listed, beacon["data"])).json()["message"]
+        assert chosen["kind"] == "answer" and BEACON in chosen["html"] and chosen["feedback"]
+
+
 QUESTIONS = [
     "beacon phone number",
     "how do I report fly tipping",

@@ -153,6 +153,61 @@ async def test_the_leave_button_is_always_in_view_and_the_page_fits(
         await page.wait_for_url(EXIT_TO)
 
 
+async def scrolled(page: Page) -> None:
+    """Until the page has stopped scrolling (smooth scrolling takes some frames)."""
+    await page.evaluate(
+        """() => new Promise((done) => {
+            let last = NaN, still = 0;
+            const frame = () => {
+                still = scrollY === last ? still + 1 : 0;
+                last = scrollY;
+                if (still >= 10) done(); else requestAnimationFrame(frame);
+            };
+            requestAnimationFrame(frame);
+        })"""
+    )
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "question"),
+    [
+        (390, 844, "there's a man at my door with a knife"),
+        (320, 568, "how do I report fraud"),  # a small phone, one of the longest answers
+        (1280, 600, "there's a man at my door with a knife"),  # a short laptop screen
+    ],
+    ids=["390px-danger", "320px-long", "desktop-danger"],
+)
+async def test_a_new_replys_first_line_shows_below_the_sticky_bar(
+    engine, tmp_path, width: int, height: int, question: str
+):
+    """The reply scrolls into view with its first line (999 first, in danger) under the
+    top bar with "Leave this site", not hidden behind it."""
+    async with chat_page(engine, tmp_path, width, height) as (page, _):
+        await ask(page, "how do I contact beacon")  # a conversation under way
+        await ask(page, question)
+        await scrolled(page)
+        bar = await page.locator("header.top").bounding_box()
+        reply = page.locator(".msg.bot").last
+        first = await reply.locator(".body").evaluate(
+            """(body) => {
+                const words = document.createRange();
+                words.selectNodeContents(body);
+                const line = words.getClientRects()[0];
+                return { y: line.top, height: line.height };
+            }"""
+        )
+        assert bar is not None
+        assert bar["y"] + bar["height"] <= first["y"], "the first line is under the top bar"
+        assert first["y"] + first["height"] <= height, "the first line is below the screen"
+        if "knife" in question:
+            assert await reply.get_attribute("class") == "msg bot urgent"
+            call = await reply.locator(".body b", has_text="999").first.bounding_box()
+            assert call is not None
+            assert bar["y"] + bar["height"] <= call["y"], "the 999 line is under the top bar"
+            assert call["y"] + call["height"] <= height, "the 999 line is below the screen"
+        assert await page.evaluate("document.activeElement.id") == "text"  # ready to type
+
+
 async def test_after_a_thumbs_down_the_topics_open_by_group_from_the_keyboard(engine, tmp_path):
     async with chat_page(engine, tmp_path) as (page, _):
         await ask(page, "how do I report fly tipping")

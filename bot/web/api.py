@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 DANGER_LABEL = "🚨 I'm in danger now"
 NONE_OF_THESE_LABEL = "None of these"
+TOPICS_COMMAND = "/topics"  # what the fallback and the help answer tell residents to send
 Handler = Callable[[Request], Awaitable[JSONResponse]]
 
 
@@ -86,15 +87,35 @@ class WebChat:
         session = session_of(data, new=True)
         self.limits.check(request, session)
         text = resident_text(data)
+        if text.strip().lower() == TOPICS_COMMAND:
+            return _ok(session, self._menu(texts.TOPICS, "t:"))
         reply = await self.assistant.answer(text, _language(request), place_key=_place_key(session))
         if reply.language not in (None, ENGLISH):
             log.info("web reply %s to a message in language %s", reply.kind.value, reply.language)
         return await self._answered(session, reply)
 
+    def _menu(self, html: str, prefix: str) -> dict[str, Any]:
+        """``html`` with the topics by group (``groups``: a title and its buttons each),
+        each button's data ``prefix`` and the topic's id, as Telegram's menu."""
+        engine = self.assistant.engine
+        message = _fixed(self, html)
+        message["groups"] = [
+            {
+                "title": group.title,
+                "buttons": [
+                    {"label": engine.intents[i].title, "data": f"{prefix}{i}"}
+                    for i in group.intents
+                ],
+            }
+            for group in engine.content.menu.groups
+        ]
+        return message
+
     async def button(self, request: Request) -> JSONResponse:
         """``{session, ref, data}``: a button under the message ``ref``; ``data`` as on
-        Telegram: ``d:now``, ``s:INTENT``, ``s:-``, ``w:REF:INTENT``, ``w:REF:-``,
-        ``p:COUNCIL:INTENT`` (a district under "Which town or postcode?")."""
+        Telegram: ``d:now``, ``s:INTENT``, ``s:-``, ``t:INTENT`` (a topic of /topics),
+        ``w:REF:INTENT``, ``w:REF:-``, ``p:COUNCIL:INTENT`` (a district under "Which town
+        or postcode?")."""
         data = await read_json(request)
         session = session_of(data)
         self.limits.check(request, session)
@@ -109,7 +130,7 @@ class WebChat:
         if family == "s" and value == "-":
             await self.assistant.record(user_id(session), NONE_OF_THESE, ref)
             return _ok(session, _fixed(self, texts.NONE_OF_THESE))
-        if family == "s" and (chosen := self.assistant.topic(value, _place_key(session))):
+        if family in ("s", "t") and (chosen := self.assistant.topic(value, _place_key(session))):
             return await self._answered(session, chosen)
         place = self.assistant.choose_place(str(pressed), _place_key(session))
         if family == "p" and place is not None:
@@ -134,7 +155,7 @@ class WebChat:
 
     async def feedback(self, request: Request) -> JSONResponse:
         """``{session, ref, helpful}``: 👍 or 👎 on the answer ``ref``; after 👎, the
-        topics by group (``groups``: a title and its buttons each), to say what was wanted."""
+        topics by group, to say what was wanted."""
         data = await read_json(request)
         session = session_of(data)
         self.limits.check(request, session)
@@ -147,18 +168,7 @@ class WebChat:
             log.exception("could not record web feedback")
         if helpful:
             return _ok(session, None, texts.FEEDBACK_THANKS)
-        engine = self.assistant.engine
-        asked = _fixed(self, texts.WHAT_WANTED)
-        asked["groups"] = [
-            {
-                "title": group.title,
-                "buttons": [
-                    {"label": engine.intents[i].title, "data": f"w:{ref}:{i}"}
-                    for i in group.intents
-                ],
-            }
-            for group in engine.content.menu.groups
-        ]
+        asked = self._menu(texts.WHAT_WANTED, f"w:{ref}:")
         asked["buttons"] = [{"label": texts.SOMETHING_ELSE, "data": f"w:{ref}:-"}]
         return _ok(session, asked, texts.FEEDBACK_THANKS)
 

@@ -9,6 +9,7 @@ NONE_OF_THESE = (
     "• Not an emergency: call <b>101</b>.\n"
     "• Danger right now: call <b>999</b>."
 )
+TOPICS = "Pick a topic, or type your question:"
 WHAT_WANTED = "Sorry that didn't help. What were you looking for?"
 SOMETHING_ELSE = "Something else"
 WANTED_THANKS = (

@@ -17,6 +17,14 @@
   const send = document.getElementById("send");
   const status = document.getElementById("status");
 
+  // The sticky top bar (with "Leave this site") covers the top of the page: the CSS's
+  // scroll-padding keeps a scrolled-to reply below the bar's height, which changes as its
+  // words wrap on a narrow screen or when zoomed.
+  const bar = document.querySelector(".top");
+  new ResizeObserver(() => {
+    document.documentElement.style.setProperty("--bar-height", bar.offsetHeight + "px");
+  }).observe(bar);
+
   // -- leaving quickly
 
   function leave() {
@@ -144,7 +152,7 @@
       choices(details, group.title, group.buttons, press, list);
       list.append(details);
     }
-    choices(list, "Choices", message.buttons, press, list);
+    if (message.buttons.length) choices(list, "Choices", message.buttons, press, list);
     item.append(list);
   }
 
@@ -202,7 +210,7 @@
       if (data.message) {
         const shown = showBot(data.message, true);
         remember("bot", data.message.html, data.message.lang, data.message.kind);
-        shown.scrollIntoView({ block: "nearest" });
+        shown.scrollIntoView({ block: "nearest" }); // a long reply: its first line shows
       }
       save();
       return data;
