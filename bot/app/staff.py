@@ -114,7 +114,9 @@ class Staff:
         summary = check.summary(files)
         if not check.ok:
             await store.add_audit(
-                admin, "publish-refused", f"{', '.join(files)}: {check.safety or 'errors'}"
+                admin,
+                "publish-refused",
+                f"{', '.join(files)}: {check.verdict.failures or 'errors'}",
             )
             return summary, False
         try:
