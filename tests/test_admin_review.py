@@ -169,7 +169,7 @@ async def test_thumbs_down_asks_what_was_wanted_and_feeds_the_inbox(engine, data
         assert given.text == engine.answer_for("report_crime").html
 
         report, *_ = await ask(fake, message(ADMIN, "/unanswered"), replies=2)
-        assert "Answered, but not helpful (👎), 1 groups:" in report.text
+        assert "Answered, but not helpful (👎), 1 group:" in report.text
         assert '"how do I report fly tipping"' in report.text
         assert "answered: fly_tipping_report; wanted: report_crime" in report.text
         assert "beacon phone number" not in report.text  # a 👍 keeps no text
@@ -231,7 +231,7 @@ async def test_review_buttons_add_to_a_draft_that_only_publish_makes_live_all_au
         (audit,) = await ask(fake, message(ADMIN, "/audit"))
     lines = audit.text.splitlines()
     assert lines[1].endswith(f"admin {ADMIN}: discard intents/out_of_scope.yaml")
-    assert f"admin {ADMIN}: ignore #2 (1 questions)" in lines[2]
+    assert f"admin {ADMIN}: ignore #2 (1 question)" in lines[2]
     assert f"admin {ADMIN}: add-example #{tip_id} → out_of_scope (draft)" in lines[3]
     assert "tip open" not in audit.text  # the number, never the resident's words
 
@@ -310,7 +310,7 @@ def test_csv_export_then_import_without_edits_leaves_every_yaml_file_byte_identi
     topics = (tmp_path / "csv" / "topics.csv").read_bytes()
     assert topics.startswith(b"\xef\xbb\xbfid,title,answer,keywords,example\r\n")
     assert main(["import-csv", str(tmp_path / "csv"), *flags]) == 0
-    assert "0 file(s) changed" in capsys.readouterr().out
+    assert "0 files changed" in capsys.readouterr().out
     assert {p: p.read_bytes() for p in content_dir.root.rglob("*.yaml")} == before
 
 

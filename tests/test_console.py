@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
+import logging
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -145,11 +146,20 @@ def _edit_thanks_while_chatting(
 def test_the_terminal_chat_picks_up_changed_content_files_as_telegram_does(
     content_dir, encoder, tmp_path, capsys, caplog
 ):
-    """Staff edit an answer and try it in the terminal chat they already have open."""
+    """Staff edit an answer and try it in the terminal chat they already have open; the
+    content's many warnings of one kind are one line each, as validate shows them (each
+    reload printed every language card's warning before the next prompt)."""
+    content_dir.with_cards()
     before, after = _edit_thanks_while_chatting(content_dir, encoder, tmp_path, capsys, caplog)
     assert before.startswith("You're welcome.")
-    assert "Content reloaded:" in before  # said between the two turns
+    assert "Content reloaded:" in before and " warnings.)" in before  # between the turns
     assert after.startswith("Glad to help!")
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert (
+        "content: intents/_languages/ar.yaml:5: warning: 12 language cards await a fluent "
+        "reviewer: ar, bg, bn, el, es, it, lt, pl, pt, ro, tr, ur (validate --verbose lists each)"
+    ) in warned
+    assert all(w.endswith("(validate --verbose lists each)") for w in warned)
 
 
 def test_a_failed_reload_is_said_and_the_watcher_goes_on_to_the_fixed_content(

@@ -21,6 +21,7 @@ from html import escape
 
 from bot.storage.reports import LOCAL_TIME, Group, group_questions
 from bot.storage.store import MessageOutcome, Question, Store
+from bot.text import plural
 
 _HYPHENATED = re.compile(r"\S+-\S+")  # a word a browser may break at its hyphen
 
@@ -191,7 +192,7 @@ def render(
         sections.append(_section("For staff: content to check", f"<ul>{items}</ul>"))
     period = f"{first:%-d %b %Y} – {today:%-d %b %Y}"
     return PAGE.format(
-        title=f"Community safety assistant: report, last {days} days",
+        title=f"Community safety assistant: report, last {plural(days, 'day')}",
         period=escape(period),
         total=current.total,
         body="\n".join(sections),
@@ -251,8 +252,9 @@ def _comparison(current: Period, previous: Period, days: int) -> str:
         for name, now, before, delta in rows
     )
     return (
-        f'<table class="figures"><thead><tr><th></th><th>last {days} days</th>'
-        f"<th>{days} days before</th><th>change</th></tr></thead><tbody>{body}</tbody></table>"
+        f'<table class="figures"><thead><tr><th></th><th>last {plural(days, "day")}</th>'
+        f"<th>{plural(days, 'day')} before</th><th>change</th></tr></thead>"
+        f"<tbody>{body}</tbody></table>"
     )
 
 
@@ -334,9 +336,10 @@ def _trends(now: Counter[str], before: Counter[str], days: int, title: TitleOf) 
         f'{cell(before[t], COLOURS[REFUSED])}<td class="n">{change(t)}</td></tr>'
         for t in topics[:TOP_TOPICS]
     )
+    period = plural(days, "day")
     return (
-        f'<table class="trends"><thead><tr><th>topic</th><th class="n">last {days} days</th>'
-        f'<th class="n">{days} days before</th><th class="n">change</th></tr></thead>'
+        f'<table class="trends"><thead><tr><th>topic</th><th class="n">last {period}</th>'
+        f'<th class="n">{period} before</th><th class="n">change</th></tr></thead>'
         f"<tbody>{rows}</tbody></table>"
     )
 
