@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
-from bot.storage.reports import LOCAL_TIME, Group, group_questions
+from bot.storage.reports import LOCAL_TIME, Group, console_text, group_questions
 from bot.storage.store import MessageOutcome, Question, Store
 from bot.text import plural
 
@@ -108,6 +108,8 @@ class Findings:
     unhelpful: list[Question]
     # Questions per council or force (knowledge/_places.yaml), counted without any user.
     places: Mapping[str, int] = field(default_factory=dict)
+    # The terminal chat's messages in the period (staff trying content): not in the figures.
+    console: int = 0
 
 
 async def build_report(
@@ -137,6 +139,7 @@ async def build_report(
             (places or {}).get(place, place): count
             for place, count in (await store.place_counts(days)).items()
         },
+        console=sum(r.at >= cutoff for r in await store.outcomes(days, console=True)),
     )
     today = dt.datetime.fromtimestamp(now, LOCAL_TIME).date()
     return render(findings, titles, days, today, notes)
@@ -194,7 +197,8 @@ def render(
     return PAGE.format(
         title=f"Community safety assistant: report, last {plural(days, 'day')}",
         period=escape(period),
-        total=current.total,
+        total=f"{plural(current.total, 'message')} from residents (Telegram and the web chat)"
+        + (f"; not counted: {console_text(findings.console)}" if findings.console else ""),
         body="\n".join(sections),
     )
 
@@ -572,7 +576,7 @@ footer {{ margin-top: 2em; color: #666; font-size: .9em; }}
 <body>
 <header>
 <h1>{title}</h1>
-<p class="meta">{period} · {total} messages · times in UK time</p>
+<p class="meta">{period} · {total} · times in UK time</p>
 </header>
 {body}
 <footer>Made by the community safety assistant. Question text has phone numbers, emails,

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz, process
 
-from bot.storage.store import Question, Store
+from bot.storage.store import MessageOutcome, Question, Store
 from bot.text import clean, plural
 
 LOCAL_TIME = ZoneInfo("Europe/London")  # residents' (and staff's) clock, summer time included
@@ -94,8 +94,20 @@ def _wanted(wanted: str | None) -> str:
 OUTCOMES = ("answer", "suggest", "fallback", "emergency", "crisis", "card")
 
 
+def console_text(count: int) -> str:
+    """The terminal chat's messages, which figures leave out: staff trying content there
+    would otherwise inflate the topics residents ask about."""
+    return f"{plural(count, 'message')} from the terminal chat (staff trying content)"
+
+
 async def stats_report(store: Store, days: int) -> str:
-    rows = await store.outcomes(days)
+    """Residents' usage figures (Telegram, the web chat), then the terminal chat's count."""
+    figures = _figures(await store.outcomes(days), days)
+    console = len(await store.outcomes(days, console=True))
+    return figures + (f"\nNot counted: {console_text(console)}" if console else "")
+
+
+def _figures(rows: list[MessageOutcome], days: int) -> str:
     if not rows:
         return f"No messages in the last {plural(days, 'day')}."
     total = len(rows)
