@@ -24,11 +24,12 @@ from bot.app.handover import hours_problem
 from bot.app.staff import COMMAND_LINE, PUBLISH_RUNNING, NoSuchQuestion, Staff, draft_of
 from bot.content.facts import unchecked_sources
 from bot.content.loading import load_content
-from bot.content.problems import has_errors
+from bot.content.problems import has_errors, summarised
 from bot.content.report import validation_lines
 from bot.matching.engine import Engine
 from bot.settings import Settings, load_settings, read_environment
 from bot.storage.store import StoreUnavailable
+from bot.text import plural
 
 if TYPE_CHECKING:
     from bot.matching.reply import Reply
@@ -52,14 +53,20 @@ def show_progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def show_broken(exc: ContentBroken) -> None:
+    """Why the content cannot be used: every error, and many warnings of one kind as one
+    line (as ``validate`` shows them)."""
+    for problem in summarised(exc.problems):
+        print(problem, file=sys.stderr)
+    print(f"The {exc}.", file=sys.stderr)
+
+
 def load_engine(settings: Settings) -> Engine:
     """The engine for the content in the settings' folders; exit 2 when it is broken."""
     try:
         engine, _ = assembly.load_engine(settings, show_progress)
     except ContentBroken as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        print(f"The {exc}.", file=sys.stderr)
+        show_broken(exc)
         raise SystemExit(2) from exc
     return engine
 
@@ -222,7 +229,7 @@ def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
                         " ".join(map(str, g.ids)),
                     ]
                 )
-        print(f"Wrote {len(groups)} groups to {args.csv}")
+        print(f"Wrote {plural(len(groups), 'group')} to {args.csv}")
     return 0
 
 
@@ -235,8 +242,8 @@ def _review_one(args: argparse.Namespace, settings: Settings) -> int:
     if len(args.ids) != (2 if adding else 1) or not args.ids[0].lstrip("#").isdigit():
         usage = "QUESTION_ID INTENT_ID" if adding else "QUESTION_ID"
         raise ValueError(
-            f"usage: python -m bot review {args.action} {usage} (the question's number, as "
-            "shown by 'python -m bot review')"
+            f"usage: ./run review {args.action} {usage} (the question's number, as "
+            "shown by './run review')"
         )
     question_id = int(args.ids[0].lstrip("#"))
     try:
@@ -246,13 +253,13 @@ def _review_one(args: argparse.Namespace, settings: Settings) -> int:
                 settings, lambda staff: staff.add_example(question_id, intent_id, COMMAND_LINE)
             )
             print(
-                f'Added "{done.question.text}" to {intent_id} in the draft ({len(done.ids)} '
-                "questions reviewed). Run 'python -m bot publish' to check it and make it "
-                "live, or 'python -m bot discard' to drop the draft."
+                f'Added "{done.question.text}" to {intent_id} in the draft '
+                f"({plural(len(done.ids), 'question')} reviewed). Run './run publish' to check "
+                "it and make it live, or './run discard' to drop the draft."
             )
         else:
             done = _staff(settings, lambda staff: staff.ignore(question_id, COMMAND_LINE))
-            print(f"Ignored group #{question_id} ({len(done.ids)} questions).")
+            print(f"Ignored group #{question_id} ({plural(len(done.ids), 'question')}).")
     except (NoSuchQuestion, ReviewError) as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -272,7 +279,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     content, _ = load_content(settings.intents, settings.knowledge, settings.seeds)
     page = _staff(settings, lambda staff: staff.report(args.days, content))
     args.output.write_text(page, encoding="utf-8")
-    print(f"Wrote the report for the last {args.days} days to {args.output}")
+    print(f"Wrote the report for the last {plural(args.days, 'day')} to {args.output}")
     return 0
 
 
@@ -303,7 +310,10 @@ def cmd_export_csv(args: argparse.Namespace, settings: Settings) -> int:
     from bot.content.spreadsheet import FACTS, TOPICS, export_csv
 
     topics, facts = export_csv(settings.intents, settings.knowledge, args.folder)
-    print(f"Wrote {args.folder / TOPICS} ({topics} rows) and {args.folder / FACTS} ({facts} rows)")
+    print(
+        f"Wrote {args.folder / TOPICS} ({plural(topics, 'row')}) and "
+        f"{args.folder / FACTS} ({plural(facts, 'row')})"
+    )
     return 0
 
 
@@ -317,7 +327,8 @@ def cmd_import_csv(args: argparse.Namespace, settings: Settings) -> int:
             print(problem, file=sys.stderr)
         print(f"Import refused: {exc}", file=sys.stderr)
         return 1
-    print(f"Imported: {len(changed)} file(s) changed" + "".join(f"\n  {c}" for c in changed))
+    changes = "".join(f"\n  {c}" for c in changed)
+    print(f"Imported: {plural(len(changed), 'file')} changed{changes}")
     return 0
 
 
@@ -346,7 +357,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print(f"store: {status.where}")
     behind = status.schema < status.expected
-    advice = " (run 'python -m bot migrate', or start the bot)" if behind else ""
+    advice = " (run './run migrate', or start the bot)" if behind else ""
     print(f"schema: version {status.schema} of {status.expected}{advice}")
     if settings.database_url:
         if status.active is None:
@@ -354,8 +365,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         else:
             name, since = status.active
             print(f"active instance: {name}, since {time.strftime('%H:%M', time.localtime(since))}")
-    print(f"inbox: {status.waiting} update(s) received and not answered yet")
-    print(f"question log: {status.last_day} message(s) in the last 24 hours")
+    print(f"inbox: {plural(status.waiting, 'update')} received and not answered yet")
+    print(f"question log: {plural(status.last_day, 'message')} in the last 24 hours")
     return 1 if behind else 0
 
 

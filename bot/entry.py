@@ -28,9 +28,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     try:
         assistant, _ = assemble(settings, cli.show_progress)
     except ContentBroken as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        print(f"The {exc}.", file=sys.stderr)
+        cli.show_broken(exc)
         return 2
 
     async def talk() -> int:

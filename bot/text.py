@@ -1,7 +1,8 @@
 """Text helpers shared by content checking, matching and storage: no project imports.
 
 ``clean`` is the one canonical form of a resident's words (and of staff phrases);
-``PhraseSet`` matches staff phrases against it; ``digits`` compares phone numbers.
+``PhraseSet`` matches staff phrases against it; ``digits`` compares phone numbers;
+``plural`` agrees a noun with its count in what staff read.
 """
 
 from __future__ import annotations
@@ -118,3 +119,9 @@ class PhraseSet:
     def first(self, text: str) -> str | None:
         found = self.matching(text)
         return self.phrases[found[0]] if found else None
+
+
+def plural(count: int, noun: str, nouns: str = "") -> str:
+    """``count`` and the noun that agrees with it: '1 question', '2 questions' (``nouns``
+    for an irregular plural: 'entries')."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"

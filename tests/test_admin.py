@@ -100,7 +100,7 @@ async def test_reload_with_a_syntax_error_keeps_the_old_answers_and_reports_the_
         beacon = content_dir.intents / "victim_support_beacon.yaml"
         beacon.write_text(beacon.read_text().replace("keywords:", "keywords\n  oops: [", 1))
         (report,) = await ask(fake, message(ADMIN, "/reload"))
-        assert report.text.startswith("Content NOT reloaded: 1 error(s)")
+        assert report.text.startswith("Content NOT reloaded: 1 error;")
         # The line missing its ':' (YAML notices on the line after it).
         assert "intents/victim_support_beacon.yaml:4: 'keywords' has no ':'" in report.text
         (reply,) = await ask(fake, message(RESIDENT, "beacon number"))
@@ -163,10 +163,31 @@ def test_review_lists_exports_adds_and_ignores(tmp_path, content_dir, capsys):
     assert draft.read_text() == before + "  - cheers you are a legend  # from question #2\n"
 
     assert main(["review", "ignore", "3", *db]) == 0
-    capsys.readouterr()
+    assert capsys.readouterr().out == "Ignored group #3 (1 question).\n"  # not "1 questions"
     assert main(["review", *db]) == 0
     out = capsys.readouterr().out
     assert "No unanswered questions" in out  # the whole group went with #2
+
+
+def test_review_add_of_one_question_says_what_to_run_next_as_staff_run_it(
+    tmp_path, content_dir, capsys
+):
+    """Staff follow the README's ./run: 'python -m bot publish' does not work outside
+    .venv, and one question is not '1 questions'."""
+    store = _database_with(tmp_path, ["cheers you are a legend"])
+    db = ["--database", str(store.path)]
+    dirs = ["--intents", str(content_dir.intents), "--knowledge", str(content_dir.knowledge)]
+    assert main(["review", "add", "1", "thanks", *db, *dirs]) == 0
+    assert capsys.readouterr().out == (
+        'Added "cheers you are a legend" to thanks in the draft (1 question reviewed). Run '
+        "'./run publish' to check it and make it live, or './run discard' to drop the draft.\n"
+    )
+    assert main(["review", "--days", "1", *db]) == 0
+    assert capsys.readouterr().out == "No unanswered questions in the last 1 day.\n"
+    assert main(["stats", "--days", "1", *db, *dirs]) == 0
+    assert capsys.readouterr().out.startswith("Messages in the last 1 day: 1\n")
+    assert main(["audit", *db]) == 0
+    assert capsys.readouterr().out.startswith("Last 1 change (newest first):\n")
 
 
 def test_review_add_refuses_an_unknown_intent_and_leaves_files_alone(tmp_path, content_dir, capsys):

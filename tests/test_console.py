@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
+import logging
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -29,18 +30,32 @@ def chat(monkeypatch, capsys, database, *lines: str) -> str:
     return capsys.readouterr().out
 
 
-def test_the_terminal_chat_logs_its_questions_for_review_marked_as_the_console(
+def test_the_terminal_chat_logs_its_questions_for_review_but_not_in_residents_figures(
     monkeypatch, capsys, tmp_path
 ):
-    database = tmp_path / "bot.sqlite3"
+    """Staff try an edit in ./run chat, as the README says: review can be tried on those
+    questions, but stats and the report count residents' channels (Telegram, the web chat)
+    and give the terminal chat's count apart: staff's test questions inflated the topics."""
+    from tests.test_admin import _database_with
+
+    database = _database_with(tmp_path, ["parking fines in my street"]).path  # a resident's
     chat(monkeypatch, capsys, database, "can you book me a table for two", "beacon number", "quit")
     assert main(["review", "--database", str(database)]) == 0
     assert '"can you book me a table for two"' in capsys.readouterr().out
     assert main(["stats", "--database", str(database)]) == 0
-    assert "Messages in the last 30 days: 2" in capsys.readouterr().out
+    stats = capsys.readouterr().out
+    assert "Messages in the last 30 days: 1\n" in stats
+    assert "victim_support_beacon" not in stats  # staff's "beacon number" is no top topic
+    assert "\nNot counted: 2 messages from the terminal chat (staff trying content)\n" in stats
+    report = tmp_path / "report.html"
+    assert main(["report", "--database", str(database), "-o", str(report)]) == 0
+    assert (
+        "1 message from residents (Telegram and the web chat); not counted: 2 messages from "
+        "the terminal chat (staff trying content)"
+    ) in report.read_text()
     with sqlite3.connect(database) as conn:
-        users = {row[0] for row in conn.execute("SELECT user_key FROM messages")}
-    assert users == {"console"}
+        users = [row[0] for row in conn.execute("SELECT user_key FROM messages ORDER BY id")]
+    assert users[1:] == ["console", "console"]
 
 
 @pytest.mark.parametrize("closing", ["bye", "goodbye", "see you later", "cya", "goodnight"])
@@ -145,11 +160,20 @@ def _edit_thanks_while_chatting(
 def test_the_terminal_chat_picks_up_changed_content_files_as_telegram_does(
     content_dir, encoder, tmp_path, capsys, caplog
 ):
-    """Staff edit an answer and try it in the terminal chat they already have open."""
+    """Staff edit an answer and try it in the terminal chat they already have open; the
+    content's many warnings of one kind are one line each, as validate shows them (each
+    reload printed every language card's warning before the next prompt)."""
+    content_dir.with_cards()
     before, after = _edit_thanks_while_chatting(content_dir, encoder, tmp_path, capsys, caplog)
     assert before.startswith("You're welcome.")
-    assert "Content reloaded:" in before  # said between the two turns
+    assert "Content reloaded:" in before and " warnings.)" in before  # between the turns
     assert after.startswith("Glad to help!")
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert (
+        "content: intents/_languages/ar.yaml:5: warning: 12 language cards await a fluent "
+        "reviewer: ar, bg, bn, el, es, it, lt, pl, pt, ro, tr, ur (validate --verbose lists each)"
+    ) in warned
+    assert all(w.endswith("(validate --verbose lists each)") for w in warned)
 
 
 def test_a_failed_reload_is_said_and_the_watcher_goes_on_to_the_fixed_content(

@@ -26,15 +26,15 @@ def test_migrate_brings_the_schema_up_once_and_status_reports_it(database, capsy
     status = capsys.readouterr().out.splitlines()
     version = first.split()[-1]
     assert f"schema: version {version} of {version}" in status
-    assert "inbox: 0 update(s) received and not answered yet" in status
-    assert "question log: 0 message(s) in the last 24 hours" in status
+    assert "inbox: 0 updates received and not answered yet" in status
+    assert "question log: 0 messages in the last 24 hours" in status
 
 
 def test_status_of_a_database_never_migrated_says_what_to_do(postgres, capsys):
     env = {"DATABASE_URL": postgres.create_database(), "HASH_SECRET": "h" * 32}
     assert main(["status"], env=env) == 1
     out = capsys.readouterr().out
-    expected = f"schema: version 0 of {PG_SCHEMA_VERSION} (run 'python -m bot migrate', or start"
+    expected = f"schema: version 0 of {PG_SCHEMA_VERSION} (run './run migrate', or start"
     assert expected in out
     assert "active instance: none (no bot is serving Telegram)" in out
 

@@ -134,8 +134,8 @@ async def test_stats_show_handovers_first_reply_unanswered_and_out_of_hours(engi
         await said(fake, message(RESIDENT, "can i talk to someone real"), RESIDENT)
         stats = await app.bot_data["services"].assistant.staff.stats(7, [])
     assert (
-        "Talk to a person: 1 handovers (0.1 a day), median first staff reply 6 min, "
-        "0 ended with no staff reply, 1 requests out of hours"
+        "Talk to a person: 1 handover (0.1 a day), median first staff reply 6 min, "
+        "0 ended with no staff reply, 1 request out of hours"
     ) in stats
 
 

@@ -102,7 +102,7 @@ async def test_the_watcher_names_a_file_linked_to_itself_and_goes_live_once_it_i
         thanks.write_text(thanks.read_text().replace("You're welcome.", "Glad to help!"))
         await fake.wait_for(lambda: fake.sent(chat_id=ADMIN), timeout=60)
         assert fake.sent(chat_id=ADMIN)[0].text.splitlines() == [
-            "Content NOT reloaded: 1 error(s); the bot keeps the previous answers.",
+            "Content NOT reloaded: 1 error; the bot keeps the previous answers.",
             f"intents/zz_loop.yaml:1: {LINKED_TO_ITSELF}",
         ]
         (reply,) = await ask(fake, message(RESIDENT, "thank you very much"))
@@ -137,7 +137,7 @@ async def test_a_reload_refuses_the_file_says_why_and_the_next_edit_goes_live(
         else:
             content_dir.write("intents/bad.yaml", ALIAS_BOMB)
         report = await reload(fake)
-        assert report.startswith("Content NOT reloaded: 1 error(s)")
+        assert report.startswith("Content NOT reloaded: 1 error")
         assert "intents/bad.yaml" in report
         (reply,) = await ask(fake, message(RESIDENT, "beacon number"))
         assert "0300 011 55 55" in reply.text

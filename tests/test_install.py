@@ -85,4 +85,4 @@ def test_the_package_ships_the_safety_corpus_and_facts_and_keeps_the_database_ou
 def test_validate_passes_on_the_shipped_content(installed, tmp_path):
     result = run_installed(installed, tmp_path, ["-m", "bot", "validate"])
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.splitlines()[-1].startswith(("Content OK", "0 error(s)"))
+    assert result.stdout.splitlines()[-1].startswith(("Content OK", "0 errors"))

@@ -16,7 +16,7 @@ def intent(id_: str, answer: str = "A short answer.", extra: str = "") -> str:
 
 def test_the_project_content_is_valid(capsys):
     assert main(["validate"]) == 0
-    assert capsys.readouterr().out.splitlines()[-1].startswith("0 error(s), ")
+    assert capsys.readouterr().out.splitlines()[-1].startswith("0 errors, ")
     # The only warnings: language cards still waiting for a fluent speaker's review, and
     # answers to put in plainer English.
     _, problems = load_content(DEFAULTS.intents, DEFAULTS.knowledge, DEFAULTS.seeds)
@@ -199,7 +199,7 @@ def test_validate_exits_non_zero_and_prints_one_line_per_problem(content_dir, ca
     assert out[0].startswith("intents/boolean.yaml:3: answer 'yes' is read by YAML as true/false")
     # The warnings: the plain-English ones some of the project's answers give.
     warnings = [p for p in content_dir.problems(plain_english=True) if ": warning: " in p]
-    assert out[-1] == f"1 error(s), {len(warnings)} warning(s)"
+    assert out[-1] == f"1 error, {len(warnings)} warning{'' if len(warnings) == 1 else 's'}"
 
 
 def test_empty_and_binary_files_do_not_crash(content_dir):

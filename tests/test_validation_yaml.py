@@ -82,3 +82,52 @@ def test_when_a_file_does_not_parse_its_error_comes_first(content_dir, capsys):
     )
     assert main(["validate", "--intents", str(content_dir.intents), "--knowledge", str(content_dir.knowledge)]) == 1
     assert capsys.readouterr().out.splitlines()[0] == lines[0]
+
+
+def test_an_unclosed_quote_is_named_where_the_value_starts_not_at_the_files_end(content_dir, capsys):
+    # YAML reads to the end of the file for the closing quote and reported the file's last
+    # line ("unexpected end of stream"), far from the cause.
+    path = content_dir.intents / "victim_support_beacon.yaml"
+    lines = path.read_text().splitlines(keepends=True)
+    assert lines[1].startswith("title: Support")
+    lines[1] = lines[1].replace("title: ", 'title: "', 1)
+    path.write_text("".join(lines))
+    expected = (
+        "intents/victim_support_beacon.yaml:2: a quoted value starting here (column 8) is never "
+        'closed; end it with " on this line, or remove the opening "'
+    )
+    assert content_dir.problems()[0] == expected
+    flags = ["--intents", str(content_dir.intents), "--knowledge", str(content_dir.knowledge)]
+    assert main(["validate", *flags]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == expected
+
+
+def test_an_unclosed_single_quote_before_a_document_separator_is_named_where_it_starts(
+    content_dir,
+):
+    content_dir.write("intents/quoted.yaml", intent("quoted", answer="'A short answer.") + "---\n")
+    assert content_dir.problems()[0] == (
+        "intents/quoted.yaml:3: a quoted value starting here (column 9) is never closed; end "
+        "it with ' on this line, or remove the opening '"
+    )
+    # A closed quoted value's own error is still named where it is.
+    content_dir.write("intents/quoted.yaml", intent("quoted", answer='"Call us\\q now"'))
+    assert content_dir.problems()[0] == (
+        "intents/quoted.yaml:3: YAML syntax error at column 18: found unknown escape character "
+        "'q'; check the indentation, colons and quotes on this line and the one before"
+    )
+
+
+def test_a_quote_left_open_and_closed_by_a_later_quote_is_named_where_it_starts(content_dir):
+    # The next '"', lines further on, closed it; YAML then reported that later line.
+    path = content_dir.intents / "victim_support_beacon.yaml"
+    lines = path.read_text().splitlines(keepends=True)
+    lines[1] = lines[1].replace("title: ", 'title: "', 1)
+    later = next(n for n, line in enumerate(lines) if line.startswith("  - ") and n > 4)
+    lines[later] = lines[later].replace("  - ", '  - "', 1).rstrip("\n") + '"\n'
+    path.write_text("".join(lines))
+    assert content_dir.problems()[0] == (
+        "intents/victim_support_beacon.yaml:2: a quoted value starting here (column 8) is not "
+        f'closed on this line: the next " on line {later + 1} closes it, so YAML cannot read '
+        'what follows there; end the value with " on this line'
+    )

@@ -12,7 +12,7 @@ from tqdm import tqdm
 from bot.app.assistant import Assistant
 from bot.content.facts import FactKind, recorded
 from bot.content.loading import Content, load_content
-from bot.content.problems import Problem
+from bot.content.problems import Problem, summarised
 from bot.matching.encoder import load_encoder
 from bot.matching.engine import Engine
 from bot.matching.live import LiveContent
@@ -27,7 +27,7 @@ class ContentBroken(Exception):
     """The content has errors, so nothing can answer from it."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("the content has errors; fix them (see 'python -m bot validate')")
+        super().__init__("the content has errors; fix them (see './run validate')")
         self.problems = problems
 
 
@@ -139,11 +139,11 @@ def assemble_for_service(settings: Settings, log: logging.Logger) -> Assistant |
     try:
         assistant, warnings = assemble(settings, log.info)
     except ContentBroken as exc:
-        for problem in exc.problems:
+        for problem in summarised(exc.problems):
             log.warning("content: %s", problem)
-        log.error("the content has errors; fix them (python -m bot validate) and start again")
+        log.error("the content has errors; fix them (./run validate) and start again")
         return None
-    for problem in warnings:
+    for problem in summarised(warnings):  # many of one kind as one line, as validate does
         log.warning("content: %s", problem)
     gc.collect()
     gc.freeze()

@@ -40,6 +40,7 @@ from bot.content.opening_hours import (
 from bot.matching.reply import Reply, ReplyKind
 from bot.settings import Settings
 from bot.storage.store import Handover, Store, StoreUnavailable
+from bot.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -493,7 +494,7 @@ def handover_figures(handovers: list[Handover], days: int) -> list[str]:
     unanswered = sum(1 for h in made if h.first_reply_at is None and h.state != "open")
     median = f"{statistics.median(waits) / 60:.0f} min" if waits else "none yet"
     return [
-        f"Talk to a person: {len(made)} handovers ({len(made) / days:.1f} a day), "
+        f"Talk to a person: {plural(len(made), 'handover')} ({len(made) / days:.1f} a day), "
         f"median first staff reply {median}, {unanswered} ended with no staff reply, "
-        f"{refused} requests out of hours"
+        f"{plural(refused, 'request')} out of hours"
     ]

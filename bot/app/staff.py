@@ -23,6 +23,7 @@ from bot.settings import Settings
 from bot.storage.html_report import build_report
 from bot.storage.reports import LOCAL_TIME, Group, group_questions, stats_report, unanswered_report
 from bot.storage.store import AuditEntry, Question, Store, StoreUnavailable
+from bot.text import plural
 
 COMMAND_LINE = 0  # the audit trail's "admin" for staff at the command line
 PUBLISH_RUNNING = (
@@ -78,7 +79,8 @@ class Staff:
         """Hide the question's group from the review inbox; raises NoSuchQuestion."""
         question = await self._question(question_id)
         ids = await self._mark_group(question_id)
-        await self.store.add_audit(admin, "ignore", f"#{question_id} ({len(ids)} questions)")
+        group = plural(len(ids), "question")
+        await self.store.add_audit(admin, "ignore", f"#{question_id} ({group})")
         return Reviewed(question, ids)
 
     async def _question(self, question_id: int) -> Question:
@@ -114,7 +116,9 @@ class Staff:
         summary = check.summary(files)
         if not check.ok:
             await store.add_audit(
-                admin, "publish-refused", f"{', '.join(files)}: {check.safety or 'errors'}"
+                admin,
+                "publish-refused",
+                f"{', '.join(files)}: {check.verdict.failures or 'errors'}",
             )
             return summary, False
         try:
@@ -184,7 +188,7 @@ def content_notes(content: Content | None) -> list[str]:
 def audit_text(entries: list[AuditEntry]) -> str:
     if not entries:
         return "No changes recorded yet."
-    lines = [f"Last {len(entries)} changes (newest first):"]
+    lines = [f"Last {plural(len(entries), 'change')} (newest first):"]
     lines += [
         f"{_when(e.at)} "
         f"{'staff (command line)' if e.admin == COMMAND_LINE else f'admin {e.admin}'}: "

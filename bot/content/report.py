@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.content import readability
 from bot.content.loading import Content
 from bot.content.problems import Problem, Severity, summarised
+from bot.text import plural
 
 
 def validation_lines(
@@ -25,6 +26,8 @@ def validation_lines(
     errors = sum(p.severity is Severity.ERROR for p in problems)
     warnings = len(problems) - errors
     lines.append(
-        f"{errors} error(s), {warnings} warning(s)" if problems else "Content OK: no problems."
+        f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
+        if problems
+        else "Content OK: no problems."
     )
     return lines

@@ -47,7 +47,7 @@ def append_example(
     question log; returns warnings, raises ReviewError."""
     content, problems = load_content(intents_dir, knowledge_dir, seeds_dir)
     if content is None:
-        raise ReviewError("the content has errors already; fix them first (python -m bot validate)")
+        raise ReviewError("the content has errors already; fix them first (./run validate)")
     intent = content.intents.get(intent_id)
     if intent is None:
         raise ReviewError(f"no intent '{intent_id}'; ids are: {', '.join(sorted(content.intents))}")

@@ -33,6 +33,7 @@ from ruamel.yaml.scalarstring import (
 
 from bot.content.loading import load_content
 from bot.content.problems import Severity
+from bot.text import plural
 
 TOPICS, FACTS = "topics.csv", "facts.csv"
 TOPIC_COLUMNS = ["id", "title", "answer", "keywords", "example"]
@@ -45,7 +46,7 @@ class ImportRefused(Exception):
     """The CSV has errors; nothing was written. ``problems`` has one line each."""
 
     def __init__(self, problems: list[str]) -> None:
-        super().__init__(f"{len(problems)} problem(s); nothing was imported")
+        super().__init__(f"{plural(len(problems), 'problem')}; nothing was imported")
         self.problems = problems
 
 

@@ -41,6 +41,26 @@ def line_of(node: Node) -> int:
     return node.start_mark.line + 1
 
 
+def _quoted_value_before(text: str, problem: yaml.Mark | None) -> yaml.ScalarToken | None:
+    """The quoted value just before a syntax error at ``problem``, when it runs over
+    several lines and ends on the error's line: most likely a quote left open."""
+    if problem is None:
+        return None
+    tokens = []
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if token.start_mark.index >= problem.index:
+                break
+            tokens.append(token)
+    except yaml.YAMLError:
+        pass  # the error itself: the tokens before it are what matters
+    last = tokens[-1] if tokens else None
+    if not isinstance(last, yaml.ScalarToken) or last.style not in ('"', "'"):
+        return None
+    spans = last.start_mark.line < last.end_mark.line == problem.line
+    return last if spans else None
+
+
 class YamlFile:
     """One parsed file plus the problems found while reading it."""
 
@@ -81,6 +101,22 @@ class YamlFile:
                 line = exc.context_mark.line + 1
                 self._add(line, self._no_colon_message(line), root=True)
                 return
+            if exc.context == "while scanning a quoted scalar" and exc.context_mark:
+                # YAML reads on to the end of the file (or to a '---') for the closing
+                # quote and names where it gave up: the cause is where the value starts.
+                line = exc.context_mark.line + 1
+                self._add(line, self._unclosed_message(line, exc.context_mark.column), root=True)
+                return
+            late = _quoted_value_before(text, exc.problem_mark)
+            if late is not None:
+                # A quote left open is closed by the next quote, lines further on, and YAML
+                # stumbles on what follows that: the cause is where the value starts.
+                start, end = late.start_mark, late.end_mark
+                line = start.line + 1
+                self._add(
+                    line, self._closed_late_message(line, start.column, end.line + 1), root=True
+                )
+                return
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else 1
             col = mark.column + 1 if mark else 1
@@ -95,6 +131,25 @@ class YamlFile:
         return (
             f"'{text}' has no ':', so YAML cannot read it; if it continues the text above, "
             "indent it like that text's other lines; if it is a key, add the ':'"
+        )
+
+    def _quote_at(self, line: int, column: int) -> str:
+        here = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        return here[column] if column < len(here) else '"'
+
+    def _unclosed_message(self, line: int, column: int) -> str:
+        quote = self._quote_at(line, column)
+        return (
+            f"a quoted value starting here (column {column + 1}) is never closed; end it "
+            f"with {quote} on this line, or remove the opening {quote}"
+        )
+
+    def _closed_late_message(self, line: int, column: int, closed: int) -> str:
+        quote = self._quote_at(line, column)
+        return (
+            f"a quoted value starting here (column {column + 1}) is not closed on this line: "
+            f"the next {quote} on line {closed} closes it, so YAML cannot read what follows "
+            f"there; end the value with {quote} on this line"
         )
 
     def _syntax_message(self, line: int, col: int, problem: str | None) -> str:

@@ -1,7 +1,8 @@
 """Live content: the engine in use, swapped whole when staff change intents/ or knowledge/.
 
 Broken content never goes live: a reload that finds errors keeps the previous engine and
-reports each problem as ``file:line: message``; so does a reload that takes too long
+reports each problem as ``file:line: message`` (many warnings of one kind as one line,
+as ``validate`` shows them); so does a reload that takes too long
 (``RELOAD_SECONDS``), without ever leaving the reload lock held.
 """
 
@@ -16,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.content.loading import Content, load_content
-from bot.content.problems import Problem, Severity
+from bot.content.problems import Problem, Severity, summarised
 from bot.matching.engine import Engine
+from bot.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -115,31 +117,32 @@ class LiveContent:
                 return self._abandon(seen, limit)
             self._seen, self._candidate = seen, None
             self.abandoned = None
-            for problem in built.problems:
+            shown = summarised(built.problems)  # many warnings of one kind: one line
+            for problem in shown:
                 level = logging.ERROR if problem.severity is Severity.ERROR else logging.WARNING
                 log.log(level, "content: %s", problem)
             if built.content is None or built.engine is None:
                 errors = [p for p in built.problems if p.severity is Severity.ERROR]
                 log.error(
-                    "content change not applied (%d errors); still serving the previous answers",
-                    len(errors),
+                    "content change not applied (%s); still serving the previous answers",
+                    plural(len(errors), "error"),
                 )
                 return ReloadResult(
                     False,
                     errors,
-                    f"Content NOT reloaded: {len(errors)} "
-                    "error(s); the bot keeps the previous answers.",
+                    f"Content NOT reloaded: {plural(len(errors), 'error')}; the bot keeps the "
+                    "previous answers.",
                 )
             self.engine = built.engine
             warnings = len(built.problems)
             summary = (
                 f"Content reloaded: {len(built.content.intents)} topics, "
                 f"{len(built.content.facts)} facts"
-                + (f", {warnings} warning(s)" if warnings else "")
+                + (f", {plural(warnings, 'warning')}" if warnings else "")
                 + "."
             )
             log.info(summary)
-            return ReloadResult(True, built.problems, summary)
+            return ReloadResult(True, shown, summary)
 
     def _start_build(self, intents: Path, knowledge: Path) -> asyncio.Future[_Built]:
         self._stop = threading.Event()

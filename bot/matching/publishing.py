@@ -26,48 +26,63 @@ CRISIS_FLOOR = 0.85  # crisis messages that get the crisis reply
 NOISE = 0.015
 
 
-def safety_failures(
-    figures: dict[str, Any], live: dict[str, Any] | None = None
-) -> list[str]:
-    """Each safety floor the cross-validated figures miss, as a sentence. With the live
-    content's ``live`` figures (on the same folds), a floor live misses too holds the
-    draft back only if the draft is worse still: publishing must never lower safety, and a
-    quick check on few folds can put both just under a floor."""
+@dataclass(frozen=True)
+class FloorVerdict:
+    """The draft's safety figures against the floors: ``failures`` hold it back;
+    ``accepted`` are figures below (or above) a floor that let it through all the same,
+    because the live content's figure on the same folds is within ``NOISE`` of it."""
 
-    def worse(key: str, sign: int) -> bool:
-        return live is None or sign * (figures[key] - live[key]) > NOISE
+    failures: list[str]
+    accepted: list[str]
 
-    failures = []
-    if figures["danger_led_by_999"] < DANGER_LED_BY_999_FLOOR and worse("danger_led_by_999", -1):
-        failures.append(
-            f"danger now led by 999 {figures['danger_led_by_999']:.1%}"
-            f" (must be at least {DANGER_LED_BY_999_FLOOR:.0%})"
-        )
-    if figures["danger_false_alarm_rate"] > FALSE_ALARM_CEILING and worse(
-        "danger_false_alarm_rate", 1
-    ):
-        failures.append(
-            f"false alarms {figures['danger_false_alarm_rate']:.1%}"
-            f" (must be at most {FALSE_ALARM_CEILING:.0%})"
-        )
-    if figures["crisis_recall"] < CRISIS_FLOOR and worse("crisis_recall", -1):
-        failures.append(
-            f"crisis recall {figures['crisis_recall']:.1%} (must be at least {CRISIS_FLOOR:.0%})"
-        )
-    return failures
+
+# (figure, its name, the floor, +1 for a floor / -1 for a ceiling)
+_FLOORS = (
+    ("danger_led_by_999", "danger now led by 999", DANGER_LED_BY_999_FLOOR, 1),
+    ("danger_false_alarm_rate", "false alarms", FALSE_ALARM_CEILING, -1),
+    ("crisis_recall", "crisis recall", CRISIS_FLOOR, 1),
+)
+
+
+def safety_verdict(figures: dict[str, Any], live: dict[str, Any]) -> FloorVerdict:
+    """Each safety floor the draft's cross-validated ``figures`` miss, as a sentence. Given
+    the live content's ``live`` figures (on the same folds), a missed floor holds the draft
+    back only if the draft is worse than live by more than ``NOISE`` (1.5 points): publishing
+    must never lower safety, yet a quick check on few folds moves by about a point, so a
+    draft as good as live within that is accepted, and staff are told so."""
+    failures, accepted = [], []
+    for key, name, limit, sign in _FLOORS:
+        value = figures[key]
+        if sign * (value - limit) >= 0:
+            continue
+        bound = f"must be at {'least' if sign > 0 else 'most'} {limit:.0%}"
+        if sign * (live[key] - value) > NOISE:
+            failures.append(f"{name} {value:.1%} ({bound})")
+        else:
+            accepted.append(
+                f"{name} {value:.1%} ({bound}): accepted, because the live content scores "
+                f"{live[key]:.1%} on the same folds, and a draft at most {NOISE * 100:g} "
+                "points worse than live is within cross-validation's noise"
+            )
+    return FloorVerdict(failures, accepted)
 
 
 @dataclass
 class PublishCheck:
     errors: list[Problem]
-    before: dict[str, Any] = field(default_factory=dict)
-    after: dict[str, Any] = field(default_factory=dict)
-    safety: list[str] = field(default_factory=list)  # floors the draft misses
+    before: dict[str, Any] = field(default_factory=dict)  # the live content's figures
+    after: dict[str, Any] = field(default_factory=dict)  # the draft's, on the same folds
     changed: list[tuple[str, str, str]] = field(default_factory=list)  # text, before, after
 
     @property
+    def verdict(self) -> FloorVerdict:
+        if self.errors:
+            return FloorVerdict([], [])
+        return safety_verdict(self.after, self.before)
+
+    @property
     def ok(self) -> bool:
-        return not self.errors and not self.safety
+        return not self.errors and not self.verdict.failures
 
     def summary(self, files: Sequence[str], limit: int = 15) -> str:
         """What an admin reads before (or instead of) the draft going live."""
@@ -95,9 +110,13 @@ class PublishCheck:
                 lines.append(f"  … and {len(self.changed) - limit} more")
         else:
             lines.append("No logged question gets a different answer.")
-        if self.safety:
+        verdict = self.verdict
+        if verdict.accepted:
+            lines.append("Below a safety floor, but within noise of the live content:")
+            lines += [f"  {accepted}" for accepted in verdict.accepted]
+        if verdict.failures:
             lines.append("NOT published: the draft misses the safety floors:")
-            lines += [f"  {failure}" for failure in self.safety]
+            lines += [f"  {failure}" for failure in verdict.failures]
         return "\n".join(lines)
 
 
@@ -126,4 +145,4 @@ def check_draft(
     ):
         if outcome_label(old) != outcome_label(new):
             changed.append((text, outcome_label(old), outcome_label(new)))
-    return PublishCheck([], before, after, safety_failures(after, before), changed)
+    return PublishCheck([], before, after, changed)

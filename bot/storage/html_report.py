@@ -19,8 +19,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
-from bot.storage.reports import LOCAL_TIME, Group, group_questions
+from bot.storage.reports import LOCAL_TIME, Group, console_text, group_questions
 from bot.storage.store import MessageOutcome, Question, Store
+from bot.text import plural
 
 _HYPHENATED = re.compile(r"\S+-\S+")  # a word a browser may break at its hyphen
 
@@ -107,6 +108,8 @@ class Findings:
     unhelpful: list[Question]
     # Questions per council or force (knowledge/_places.yaml), counted without any user.
     places: Mapping[str, int] = field(default_factory=dict)
+    # The terminal chat's messages in the period (staff trying content): not in the figures.
+    console: int = 0
 
 
 async def build_report(
@@ -136,6 +139,7 @@ async def build_report(
             (places or {}).get(place, place): count
             for place, count in (await store.place_counts(days)).items()
         },
+        console=sum(r.at >= cutoff for r in await store.outcomes(days, console=True)),
     )
     today = dt.datetime.fromtimestamp(now, LOCAL_TIME).date()
     return render(findings, titles, days, today, notes)
@@ -191,9 +195,10 @@ def render(
         sections.append(_section("For staff: content to check", f"<ul>{items}</ul>"))
     period = f"{first:%-d %b %Y} – {today:%-d %b %Y}"
     return PAGE.format(
-        title=f"Community safety assistant: report, last {days} days",
+        title=f"Community safety assistant: report, last {plural(days, 'day')}",
         period=escape(period),
-        total=current.total,
+        total=f"{plural(current.total, 'message')} from residents (Telegram and the web chat)"
+        + (f"; not counted: {console_text(findings.console)}" if findings.console else ""),
         body="\n".join(sections),
     )
 
@@ -251,8 +256,9 @@ def _comparison(current: Period, previous: Period, days: int) -> str:
         for name, now, before, delta in rows
     )
     return (
-        f'<table class="figures"><thead><tr><th></th><th>last {days} days</th>'
-        f"<th>{days} days before</th><th>change</th></tr></thead><tbody>{body}</tbody></table>"
+        f'<table class="figures"><thead><tr><th></th><th>last {plural(days, "day")}</th>'
+        f"<th>{plural(days, 'day')} before</th><th>change</th></tr></thead>"
+        f"<tbody>{body}</tbody></table>"
     )
 
 
@@ -334,9 +340,10 @@ def _trends(now: Counter[str], before: Counter[str], days: int, title: TitleOf) 
         f'{cell(before[t], COLOURS[REFUSED])}<td class="n">{change(t)}</td></tr>'
         for t in topics[:TOP_TOPICS]
     )
+    period = plural(days, "day")
     return (
-        f'<table class="trends"><thead><tr><th>topic</th><th class="n">last {days} days</th>'
-        f'<th class="n">{days} days before</th><th class="n">change</th></tr></thead>'
+        f'<table class="trends"><thead><tr><th>topic</th><th class="n">last {period}</th>'
+        f'<th class="n">{period} before</th><th class="n">change</th></tr></thead>'
         f"<tbody>{rows}</tbody></table>"
     )
 
@@ -569,7 +576,7 @@ footer {{ margin-top: 2em; color: #666; font-size: .9em; }}
 <body>
 <header>
 <h1>{title}</h1>
-<p class="meta">{period} · {total} messages · times in UK time</p>
+<p class="meta">{period} · {total} · times in UK time</p>
 </header>
 {body}
 <footer>Made by the community safety assistant. Question text has phone numbers, emails,

@@ -766,13 +766,15 @@ class QueuedStore(ABC):
             await self._change(("UPDATE messages SET reviewed = 1 WHERE id = ?", (question_id,)))
         )
 
-    async def outcomes(self, days: int) -> list[MessageOutcome]:
-        """Each message in the period with the resident's vote on it."""
+    async def outcomes(self, days: int, console: bool = False) -> list[MessageOutcome]:
+        """Each resident's message in the period (Telegram, the web chat) with the resident's
+        vote on it; ``console``: the terminal chat's messages instead (staff trying content)."""
         since = int(time.time()) - days * 86400
         rows = await self._read(
             "SELECT m.at, m.kind, m.intent, (SELECT MAX(f.helpful) FROM feedback f"
-            " WHERE f.message_id = m.id), m.closest_intent FROM messages m WHERE m.at >= ?",
-            (since,),
+            " WHERE f.message_id = m.id), m.closest_intent FROM messages m WHERE m.at >= ?"
+            " AND (CASE WHEN m.user_key = ? THEN 1 ELSE 0 END) = ?",
+            (since, CONSOLE_USER, int(console)),
         )
         return [MessageOutcome(*row) for row in rows]
 

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz, process
 
-from bot.storage.store import Question, Store
-from bot.text import clean
+from bot.storage.store import MessageOutcome, Question, Store
+from bot.text import clean, plural
 
 LOCAL_TIME = ZoneInfo("Europe/London")  # residents' (and staff's) clock, summer time included
 SIMILAR = 75  # rapidfuzz token_set_ratio at which two questions count as the same
@@ -60,9 +60,11 @@ async def unanswered_report(store: Store, days: int, limit: int = 20) -> tuple[s
     groups = group_questions(await store.questions(days))
     unhelpful = group_questions(await store.not_helpful(days))
     if not groups:
-        lines = [f"No unanswered questions in the last {days} days."]
+        lines = [f"No unanswered questions in the last {plural(days, 'day')}."]
     else:
-        lines = [f"Unanswered questions, last {days} days ({len(groups)} groups):"]
+        lines = [
+            f"Unanswered questions, last {plural(days, 'day')} ({plural(len(groups), 'group')}):"
+        ]
     for group in groups[:limit]:
         closest = group.closest.most_common(1)[0][0] if group.closest else "-"
         score = f"{group.best_score:.2f}" if group.best_score is not None else "-"
@@ -71,9 +73,10 @@ async def unanswered_report(store: Store, days: int, limit: int = 20) -> tuple[s
             f" → closest: {closest} ({score})"
         )
     if len(groups) > limit:
-        lines.append(f"… and {len(groups) - limit} more groups (python -m bot review --csv)")
+        more = plural(len(groups) - limit, "more group")
+        lines.append(f"… and {more} (./run review --csv)")
     if unhelpful:
-        lines.append(f"Answered, but not helpful (👎), {len(unhelpful)} groups:")
+        lines.append(f"Answered, but not helpful (👎), {plural(len(unhelpful), 'group')}:")
     for group in unhelpful[:limit]:
         lines.append(
             f'{group.count}× "{group.example.text}" [#{group.example.id}]'
@@ -91,10 +94,22 @@ def _wanted(wanted: str | None) -> str:
 OUTCOMES = ("answer", "suggest", "fallback", "emergency", "crisis", "card")
 
 
+def console_text(count: int) -> str:
+    """The terminal chat's messages, which figures leave out: staff trying content there
+    would otherwise inflate the topics residents ask about."""
+    return f"{plural(count, 'message')} from the terminal chat (staff trying content)"
+
+
 async def stats_report(store: Store, days: int) -> str:
-    rows = await store.outcomes(days)
+    """Residents' usage figures (Telegram, the web chat), then the terminal chat's count."""
+    figures = _figures(await store.outcomes(days), days)
+    console = len(await store.outcomes(days, console=True))
+    return figures + (f"\nNot counted: {console_text(console)}" if console else "")
+
+
+def _figures(rows: list[MessageOutcome], days: int) -> str:
     if not rows:
-        return f"No messages in the last {days} days."
+        return f"No messages in the last {plural(days, 'day')}."
     total = len(rows)
     kinds = Counter(row.kind for row in rows)
     intents = Counter(row.intent for row in rows if row.intent and row.kind == "answer")
@@ -103,7 +118,7 @@ async def stats_report(store: Store, days: int) -> str:
     for row in rows:
         if row.intent and row.helpful is not None:
             helpful.setdefault(row.intent, []).append(row.helpful)
-    lines = [f"Messages in the last {days} days: {total}"]
+    lines = [f"Messages in the last {plural(days, 'day')}: {total}"]
     lines.append(" · ".join(f"{k} {kinds[k] / total:.0%}" for k in OUTCOMES))
     lines.append("Top topics:")
     lines += [f"  {intent}: {count}" for intent, count in intents.most_common(10)]

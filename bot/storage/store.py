@@ -177,7 +177,8 @@ class Store(Protocol):
 
     async def mark_reviewed(self, question_id: int) -> bool: ...
 
-    async def outcomes(self, days: int) -> list[MessageOutcome]: ...
+    async def outcomes(self, days: int, console: bool = False) -> list[MessageOutcome]:
+        """Residents' messages (Telegram, the web chat); ``console``: the terminal chat's."""
 
     async def record_wanted(self, user_id: int, reply_ref: int, wanted: str) -> None: ...
 

@@ -103,7 +103,7 @@ async def admin_reload(update: Update, context: BotContext) -> None:
 def _reload_text(result: ReloadResult, limit: int = 20) -> str:
     lines = [result.summary, *[str(p) for p in result.problems[:limit]]]
     if len(result.problems) > limit:
-        lines.append(f"… and {len(result.problems) - limit} more (python -m bot validate)")
+        lines.append(f"… and {len(result.problems) - limit} more (./run validate)")
     return "\n".join(lines)
 
 

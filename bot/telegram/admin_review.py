@@ -18,6 +18,7 @@ from bot.storage.store import StoreUnavailable
 from bot.telegram import messages
 from bot.telegram.admin import ADMIN_PRIVATE_ONLY, admin_only, days_argument, send_report
 from bot.telegram.services import BotContext
+from bot.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ async def admin_report(update: Update, context: BotContext) -> None:
     await message.reply_document(
         page.encode("utf-8"),
         filename=f"report-{today:%Y-%m-%d}-{days}d.html",
-        caption=f"Report for the last {days} days: open it in a browser.",
+        caption=f"Report for the last {plural(days, 'day')}: open it in a browser.",
         parse_mode=None,
     )
 
@@ -129,7 +130,8 @@ async def on_review_button(update: Update, context: BotContext) -> None:
         elif kind == "ri":
             ignored = await assistant.staff.ignore(int(qid), user.id)
             await query.answer("Ignored.")
-            await query.message.reply_text(f"Ignored group #{qid} ({len(ignored.ids)} questions).")
+            ids = plural(len(ignored.ids), "question")
+            await query.message.reply_text(f"Ignored group #{qid} ({ids}).")
         else:
             added = await assistant.staff.add_example(int(qid), intent, user.id)
             await query.answer("Added to the draft.")
