@@ -11,4 +11,4 @@ AMBIGUOUS_OTHER_NUMBER = "0300 020 0096"
 
 # The safety check is unsure (a danger score in the unsure band, in its middle): the
 # topic's answer, led by the 999 line and the "I'm in danger now" button.
-UNSURE = "strange man taking photos of the kids in the park"
+UNSURE = "strange man hanging round the park taking photos"
