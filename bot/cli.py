@@ -28,6 +28,7 @@ from bot.content.problems import has_errors, summarised
 from bot.content.report import validation_lines
 from bot.matching.engine import Engine
 from bot.settings import Settings, load_settings, read_environment
+from bot.storage.names import NamesUnavailable
 from bot.storage.store import StoreUnavailable
 from bot.text import plural
 
@@ -481,6 +482,9 @@ def execute(
     except StoreUnavailable as exc:  # the question log's database is down or unreachable
         print(f"error: the question log cannot be read now: {exc}", file=sys.stderr)
         return 1
+    except NamesUnavailable as exc:  # no question is stored with the names in it
+        print(f"error: {exc}; reinstall the package faker", file=sys.stderr)
+        return 2
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -67,6 +67,20 @@ def load_engine(
     return Engine(content, encoder, settings.cache_dir), problems
 
 
+def content_redactor(content: Content) -> Redactor:
+    """Redaction for the question log: public service numbers are kept, places and people's
+    names are removed (names the content itself uses, such as "Clare's Law", are kept)."""
+    places = content.places
+    return Redactor(
+        ["101", "999", *recorded(content.facts, FactKind.PHONE)],
+        [p.name for p in (*places.towns.values(), *places.postcodes.values())],
+        [
+            *(t for i in content.intents.values() for t in (i.title, i.answer, *i.examples)),
+            *(v.value for fact in content.facts.values() for v in fact.values.values()),
+        ],
+    )
+
+
 def open_store(
     settings: Settings,
     content: Content,
@@ -75,15 +89,11 @@ def open_store(
     retry_max: float = 30.0,
     give_up: float = 10.0,
 ) -> QueuedStore:
-    """The question log (PostgreSQL when DATABASE_URL is set, else the SQLite file); public
-    service numbers are kept when question text is redacted, and places are removed. A
-    failed write is retried after ``retry_first`` seconds, doubling to ``retry_max``; a
-    PostgreSQL statement that takes ``give_up`` seconds has failed."""
-    public = ["101", "999", *recorded(content.facts, FactKind.PHONE)]
-    places = content.places
-    redactor = Redactor(
-        public, [p.name for p in (*places.towns.values(), *places.postcodes.values())]
-    )
+    """The question log (PostgreSQL when DATABASE_URL is set, else the SQLite file), its
+    question text redacted by ``content_redactor``. A failed write is retried after
+    ``retry_first`` seconds, doubling to ``retry_max``; a PostgreSQL statement that takes
+    ``give_up`` seconds has failed."""
+    redactor = content_redactor(content)
     if settings.database_url:  # the settings require HASH_SECRET with it
         fallback = settings.database.parent / "postgresql.unwritten.jsonl"
         return PostgresStore(

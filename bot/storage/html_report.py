@@ -580,7 +580,11 @@ footer {{ margin-top: 2em; color: #666; font-size: .9em; }}
 </header>
 {body}
 <footer>Made by the community safety assistant. Question text has phone numbers, emails,
-postcodes and similar details removed; no names, usernames or ids are kept.</footer>
+postcodes, towns and similar details removed, and people's names replaced by [name]: those
+on a list of common UK first names and surnames, and words that context shows to be a name
+(“my neighbour …”, “called …”, “Mrs …”, beside another name); a name it does not
+recognise can remain.
+Usernames and ids are never kept.</footer>
 </body>
 </html>
 """

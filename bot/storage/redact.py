@@ -1,8 +1,9 @@
 """Remove personal data from question text before it is stored.
 
 Covers UK phone numbers, email addresses, postcodes, National Insurance numbers, vehicle
-registrations, sort codes, long digit runs (cards, accounts) and the towns and postcode
-districts of knowledge/_places.yaml (a place is never kept with a resident's code).
+registrations, sort codes, long digit runs (cards, accounts), the towns and postcode
+districts of knowledge/_places.yaml (a place is never kept with a resident's code) and
+people's names (names.py).
 Public service numbers (999, 101, and any number recorded in knowledge/) are kept: they
 say what was asked about.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from bot.storage.names import NameRedactor, packaged_names
 from bot.text import digits
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -34,7 +36,16 @@ MAX_STORED_CHARS = 500
 
 
 class Redactor:
-    def __init__(self, keep_numbers: Iterable[str] = (), places: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        keep_numbers: Iterable[str] = (),
+        places: Iterable[str] = (),
+        public_texts: Iterable[str] = (),
+    ) -> None:
+        """``public_texts``: the content's own wording, whose names are public (NameRedactor).
+        Raises NamesUnavailable when the names list is missing or altered: no question is
+        stored with its names."""
+        self._names = NameRedactor(packaged_names(), public_texts)
         self._keep = {digits(n) for n in keep_numbers if digits(n)}
         # "Bishop's Stortford" also as "bishops stortford", "Watton-at-Stone" with spaces.
         names = [re.findall(r"[a-z0-9]+", place.lower()) for place in places]
@@ -53,6 +64,7 @@ class Redactor:
         text = _POSTCODE.sub("[postcode]", text)
         if self._places is not None:
             text = self._places.sub("[place]", text)
+        text = self._names(text)
         text = _REGISTRATION.sub(self._registration, text)
         text = _SORT_CODE.sub("[number]", text)
         text = _LONG_DIGITS.sub(self._unless_kept("[number]"), text)
