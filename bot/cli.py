@@ -479,6 +479,9 @@ def execute(
         return result
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader stopped early (`./run ask ... | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
+        return 0
     except StoreUnavailable as exc:  # the question log's database is down or unreachable
         print(f"error: the question log cannot be read now: {exc}", file=sys.stderr)
         return 1

@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -210,3 +211,21 @@ def test_ask_names_the_council_of_a_town_in_the_question(capsys):
     """What `ask` prints is what a resident gets on any channel, place notes included."""
     assert main(["ask", "fly tipping in royston"]) == 0
     assert "North Herts Council" in capsys.readouterr().out
+
+
+def test_ask_piped_into_a_reader_that_stops_early_prints_no_error():
+    """`./run ask "..." | head -1`: a reader that stops early is not an error, and the
+    terminal shows no 'Broken pipe'. Here the reader has gone before the reply is written."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [str(PROJECT / "run"), "ask", "my bike was stolen from the station"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.close(write_end)
+    assert "Broken pipe" not in result.stderr and "error" not in result.stderr.lower()

@@ -134,7 +134,7 @@ def test_when_unsure_an_answer_opening_with_999_is_not_given_a_second_999_line(
     reply = Engine(content, encoder).respond("my partner controls all my money")
     assert reply.kind is ReplyKind.ANSWER and reply.intent == "domestic_abuse"
     assert reply.html.count("999") == 1 and "999" in reply.html.split("\n", 1)[0]
-    assert reply.leads_with_999 and not reply.danger_prompt
+    assert reply.danger_prompt  # the "I'm in danger now" button stays
 
 
 def test_a_staff_phrase_the_learned_check_rejects_gets_no_999(engine):

@@ -444,8 +444,9 @@ class Engine:
         reply = self._match(text, ranked)
         if verdict.safety is Safety.UNSURE and reply.leads_with_999:
             # The answer's own first line already says 999: a second 999 line above it
-            # would only repeat it.
-            return replace(reply, decided_by=f"{reply.decided_by}; {verdict.why}")
+            # would only repeat it. The "I'm in danger now" button and staff's warning stay.
+            why = f"{reply.decided_by}; {verdict.why}"
+            return replace(reply, danger_prompt=True, decided_by=why)
         if verdict.safety is Safety.UNSURE:
             return replace(
                 reply,

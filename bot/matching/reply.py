@@ -41,8 +41,8 @@ class Reply:
     follow_up: str | None = None  # after an emergency, the topic that also matched
     ranked: tuple[Candidate, ...] = field(default=(), repr=False)
     decided_by: str = ""  # which threshold or rule decided the outcome
-    # The safety check was unsure: the reply starts with the 999 line and offers an
-    # "I'm in danger now" button.
+    # The safety check was unsure: the reply starts with the 999 line (its own, or one put
+    # above it) and offers an "I'm in danger now" button.
     danger_prompt: bool = False
     language: str | None = None  # ISO 639-1 code of the message, when it could be told
     # Buttons that answer a question the reply asks ("Which town or postcode?"), as
