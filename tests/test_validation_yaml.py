@@ -53,10 +53,12 @@ def test_a_fact_field_outdented_from_its_fact_names_both_lines(content_dir):
 
 def test_a_threshold_outside_thresholds_says_where_it_belongs(content_dir):
     path = content_dir.intents / "_matching.yaml"
-    path.write_text(path.read_text().replace("\n  part_crisis:", "\npart_crisis:", 1))
+    text = path.read_text().replace("\n  part_crisis:", "\npart_crisis:", 1)
+    path.write_text(text)
+    line = next(n for n, s in enumerate(text.split("\n"), 1) if s.startswith("part_crisis:"))
     assert content_dir.problems() == [
-        "intents/_matching.yaml:25: 'part_crisis' belongs under 'thresholds:' (indented), not in "
-        "the matching settings; check its indentation"
+        f"intents/_matching.yaml:{line}: 'part_crisis' belongs under 'thresholds:' "
+        "(indented), not in the matching settings; check its indentation"
     ]
 
 
