@@ -159,3 +159,26 @@ def test_a_crisis_told_in_the_last_sentence_of_a_short_message_gets_the_crisis_r
     assert reply.kind is ReplyKind.CRISIS and "116 123" in reply.html
     calm = engine.respond("my bike got nicked from the station. can i report it online tonight")
     assert calm.kind is ReplyKind.ANSWER
+
+
+SENTENCES_ALARMING_ONLY_ALONE = [
+    # A shop's repeat thieves: "they just walk out" alone reads like someone fleeing.
+    "i manage the co op in hatfield and the same three blokes come in most afternoons and"
+    " fill their coats with steak and spirits. they just walk out. the staff are mostly"
+    " kids and scared to say anything and head office says dont chase them. weve got"
+    " hours of cctv. is there some way to report it all in one go instead of ringing 101"
+    " every time and waiting on hold",
+    # A mother conned online: "she won't listen" reads like someone in his grip now.
+    "my mum is 74 and lives alone in ware. since the summer shes been messaging a man who"
+    " says hes a doctor with the army abroad, and shes sent him about six thousand pounds"
+    " for his leave papers and a parcel fee. she wont hear a bad word about him and"
+    " shouts at us if we bring it up. now he wants more for a flight. what can we do",
+]
+
+
+@pytest.mark.parametrize("text", SENTENCES_ALARMING_ONLY_ALONE)
+def test_a_sentence_alarming_only_out_of_its_story_gets_no_emergency_reply(engine, text):
+    """A medium message's last sentences are read alone too, for danger told last; one
+    that reads as danger only out of its story ("they just walk out") needs the ending
+    read together to agree, so the resident gets the topic's answer, not 999."""
+    assert engine.respond(text).kind is not ReplyKind.EMERGENCY

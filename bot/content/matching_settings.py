@@ -41,6 +41,12 @@ class Thresholds:
     # read alone too, and are danger now from ``part_danger_tail``: residents tell the
     # background first and what is happening now last.
     part_danger_tail: float = 0.2
+    # A sentence held to ``part_danger_present`` or ``part_danger_tail`` counts only when
+    # the message's last 300 characters read together score ``part_danger_context``, or
+    # the sentence alone ``part_danger_alone``: out of its story, "they just walk out"
+    # reads as danger.
+    part_danger_context: float = -1.0
+    part_danger_alone: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ Free of Telegram and storage, so the console, the CLI and the bot share one path
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -73,13 +74,13 @@ def _parts(text: str) -> list[tuple[int, str, bool]]:
     ]
 
 
-def _ending(text: str) -> str | None:
-    """The last ``ENDING_CHARS`` of a longer message (of what Telegram allows), from a
+def _ending(text: str, size: int = ENDING_CHARS) -> str | None:
+    """The last ``size`` characters of a longer message (of what Telegram allows), from a
     word's start; None for a shorter one."""
     text = text[:MAX_MESSAGE_CHARS]
-    if len(text) <= ENDING_CHARS:
+    if len(text) <= size:
         return None
-    ending = text[-ENDING_CHARS:]
+    ending = text[-size:]
     space = ending.find(" ")
     return ending[space + 1 :] if 0 <= space < len(ending) - 1 else ending
 
@@ -303,7 +304,8 @@ class Engine:
         ``never`` phrase ("I'm not in danger") silences the whole and, of the parts,
         those told before it.
         A message over ``TAIL_FROM_CHARS`` also has its last sentences read alone, held to
-        ``part_danger_tail``: "…and now he's at the back door" ends many a long message;
+        ``part_danger_tail`` when they agree read together (:meth:`_sure_enough`): "…and
+        now he's at the back door" ends many a long message;
         a shorter one over ``CRISIS_TAIL_FROM_CHARS``, for crisis only."""
         votes = self.safety.votes(vectors)
         verdicts = [
@@ -334,13 +336,23 @@ class Engine:
         part_words = [part_words[k] for k in kept]
         part_vectors = self._encode(part_words)
         part_votes = self.safety.votes(part_vectors)
+        endings: dict[int, float] = {}  # worked out only for a part that needs it
+
+        def ending_danger(n: int) -> Callable[[], float]:
+            def score() -> float:
+                if n not in endings:
+                    endings[n] = self._ending_danger(texts[n])
+                return endings[n]
+
+            return score
+
         for k, (n, start, _, tail) in enumerate(parts):
             vector = None if part_vectors is None else part_vectors[k]
             vote = None if part_votes is None else part_votes[k]
             said = self.assess(part_cleaned[k], part_words[k], vector, vote)
             if len(texts[n]) <= TAIL_FROM_CHARS and said.safety is not Safety.CRISIS:
                 continue
-            verdict = self._sure_enough(said, part_cleaned[k], tail)
+            verdict = self._sure_enough(said, part_cleaned[k], tail, ending_danger(n))
             best = verdicts[n]
             graver = (_SEVERITY[verdict.safety], verdict.danger) > (
                 _SEVERITY[best.safety],
@@ -378,22 +390,43 @@ class Engine:
                 denied[n] = max(denied.get(n, -1), start)
         return [k for k, (n, start, _, _) in enumerate(parts) if start > denied.get(n, -1)]
 
+    def _ending_danger(self, text: str) -> float:
+        """The danger score of a message's last ``TAIL_CHARS`` read together, before staff
+        phrases (a denial told earlier in them must not hide a danger told after it)."""
+        ending = _ending(text, TAIL_CHARS) or text
+        words = self.normalise.canonical(clean(ending))
+        vectors = self._encode([words])
+        return self.safety.scores(words, None if vectors is None else vectors[0])[0]
+
     def _sure_enough(
-        self, verdict: SafetyVerdict, cleaned: str, tail: bool = False
+        self,
+        verdict: SafetyVerdict,
+        cleaned: str,
+        tail: bool = False,
+        ending_danger: Callable[[], float] | None = None,
     ) -> SafetyVerdict:
         """The verdict on part of a long message (a sentence, or the first
         ``MAX_INPUT_CHARS``): danger now or crisis only when surer than for a short message
         (``part_*`` thresholds), since a long story about the past holds many alarming
         sentences; less sure will do for danger when the part says it is happening now
-        ("he's still outside"), or is among the message's last sentences (``tail``).
+        ("he's still outside"), or is among the message's last sentences (``tail``), and,
+        for a sentence, the message's ending agrees (``ending_danger``: out of its story,
+        "they just walk out" or "nobody is hurt right now" reads as danger).
         Danger not sure enough still leads with the 999 line."""
         th = self.thresholds
         if verdict.safety is Safety.DANGER_NOW:
             present = self.content.danger.present_match(cleaned)
-            if (
-                verdict.danger >= th.part_danger
-                or (present and verdict.danger >= th.part_danger_present)
-                or (tail and verdict.danger >= th.part_danger_tail)
+            agrees = (
+                ending_danger is None
+                or verdict.danger >= th.part_danger_alone
+                or ending_danger() >= th.part_danger_context
+            )
+            if verdict.danger >= th.part_danger or (
+                agrees
+                and (
+                    (present and verdict.danger >= th.part_danger_present)
+                    or (tail and verdict.danger >= th.part_danger_tail)
+                )
             ):
                 return verdict
             why = f"{verdict.why}, but part of a long message needs {th.part_danger}"
