@@ -115,7 +115,8 @@ def test_a_never_phrase_overrides_urgent_words(engine):
 
 
 def test_when_unsure_the_reply_leads_with_999_and_keeps_the_answer(content_dir, encoder):
-    content_dir.set_thresholds(danger=50, danger_unsure=-50)  # every message is "unsure"
+    # Every message is "unsure", even a sure answer on a calm topic.
+    content_dir.set_thresholds(danger=50, danger_unsure=-50, danger_unsure_answered=-50)
     content, problems = load_content(content_dir.intents, content_dir.knowledge)
     assert content is not None, problems
     reply = Engine(content, encoder).respond("beacon phone number")
@@ -135,6 +136,22 @@ def test_when_unsure_an_answer_opening_with_999_is_not_given_a_second_999_line(
     assert reply.kind is ReplyKind.ANSWER and reply.intent == "domestic_abuse"
     assert reply.html.count("999") == 1 and "999" in reply.html.split("\n", 1)[0]
     assert reply.danger_prompt  # the "I'm in danger now" button stays
+
+
+def test_a_sure_answer_on_a_calm_topic_low_in_the_unsure_band_has_no_999_line(
+    content_dir, encoder
+):
+    """Low in the band the danger model's doubt is noise when the question surely belongs
+    to a calm topic; a topic staff marked after_999 keeps the line and button."""
+    content_dir.set_thresholds(danger=50, danger_unsure=-50)  # every message is "unsure"
+    content, problems = load_content(content_dir.intents, content_dir.knowledge)
+    assert content is not None, problems
+    engine = Engine(content, encoder)
+    calm = engine.respond("report an abandoned car on my road")
+    assert calm.kind is ReplyKind.ANSWER and calm.intent == "abandoned_vehicles"
+    assert not calm.danger_prompt and "999" not in calm.html.split("\n", 1)[0]
+    abuse = engine.respond("my partner controls all my money")
+    assert abuse.intent == "domestic_abuse" and abuse.danger_prompt
 
 
 def test_a_staff_phrase_the_learned_check_rejects_gets_no_999(engine):

@@ -29,6 +29,10 @@ class Thresholds:
     # makes it the emergency reply: lower in the band, "right now" is as often a question
     # ("is the station open right now").
     danger_urgent: float = -0.3
+    # An answer scoring ``answer_sure`` on a topic not marked ``after_999`` gets the 999
+    # line only from ``danger_unsure_answered`` up: lower, the band's doubt is noise.
+    answer_sure: float = 1.0
+    danger_unsure_answered: float = -0.5
     crisis: float = -0.2
     # A sentence of a long message (read part by part past its first 1,000 characters) is
     # danger now at or above ``part_danger``, or at or above ``part_danger_present`` when it
