@@ -472,7 +472,8 @@ async def test_crisis_gets_crisis_lines_without_rating_buttons(engine):
 async def test_im_in_danger_button_under_an_unsure_reply_sends_the_emergency_reply(
     content_dir, encoder
 ):
-    content_dir.set_thresholds(danger=50, danger_unsure=-50)  # every message is "unsure"
+    # Every message is "unsure", even a sure answer on a calm topic.
+    content_dir.set_thresholds(danger=50, danger_unsure=-50, danger_unsure_answered=-50)
     content, problems = load_content(content_dir.intents, content_dir.knowledge)
     assert content is not None, problems
     async with running_bot(Engine(content, encoder)) as (fake, _, _):
