@@ -8,6 +8,7 @@ Free of Telegram and storage, so the console, the CLI and the bot share one path
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Callable
 from dataclasses import replace
@@ -336,23 +337,17 @@ class Engine:
         part_words = [part_words[k] for k in kept]
         part_vectors = self._encode(part_words)
         part_votes = self.safety.votes(part_vectors)
-        endings: dict[int, float] = {}  # worked out only for a part that needs it
-
-        def ending_danger(n: int) -> Callable[[], float]:
-            def score() -> float:
-                if n not in endings:
-                    endings[n] = self._ending_danger(texts[n])
-                return endings[n]
-
-            return score
-
+        # Worked out only for a part that needs it, once per message.
+        ending_danger = functools.cache(lambda n: self._ending_danger(texts[n]))
         for k, (n, start, _, tail) in enumerate(parts):
             vector = None if part_vectors is None else part_vectors[k]
             vote = None if part_votes is None else part_votes[k]
             said = self.assess(part_cleaned[k], part_words[k], vector, vote)
             if len(texts[n]) <= TAIL_FROM_CHARS and said.safety is not Safety.CRISIS:
                 continue
-            verdict = self._sure_enough(said, part_cleaned[k], tail, ending_danger(n))
+            verdict = self._sure_enough(
+                said, part_cleaned[k], tail, functools.partial(ending_danger, n)
+            )
             best = verdicts[n]
             graver = (_SEVERITY[verdict.safety], verdict.danger) > (
                 _SEVERITY[best.safety],
