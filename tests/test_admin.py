@@ -99,7 +99,8 @@ async def test_reload_with_a_syntax_error_keeps_the_old_answers_and_reports_the_
     async with running_bot(engine, live=live, admin_ids=frozenset({ADMIN})) as (fake, _, _):
         beacon = content_dir.intents / "victim_support_beacon.yaml"
         beacon.write_text(beacon.read_text().replace("keywords:", "keywords\n  oops: [", 1))
-        (report,) = await ask(fake, message(ADMIN, "/reload"))
+        # Reading every file again takes seconds on a busy 2-core machine.
+        (report,) = await ask(fake, message(ADMIN, "/reload"), timeout=60)
         assert report.text.startswith("Content NOT reloaded: 1 error;")
         # The line missing its ':' (YAML notices on the line after it).
         assert "intents/victim_support_beacon.yaml:4: 'keywords' has no ':'" in report.text

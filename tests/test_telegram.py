@@ -20,11 +20,11 @@ from tests.telegram_harness import TOKEN, running_bot
 ALICE, BOB = 101, 202
 
 
-async def ask(fake: FakeBotAPI, update: dict, replies: int = 1):
+async def ask(fake: FakeBotAPI, update: dict, replies: int = 1, timeout: float = 5.0):
     """Push an update and wait until ``replies`` more messages have been sent."""
     before = len(fake.sent())
     fake.push(update)
-    await fake.wait_for(lambda: len(fake.sent()) >= before + replies)
+    await fake.wait_for(lambda: len(fake.sent()) >= before + replies, timeout=timeout)
     return fake.sent()[before:]
 
 
