@@ -71,7 +71,7 @@ def test_eval_scores_route_cases_by_what_the_reply_names(tmp_path, capsys):
         # Right: danger now needs the emergency reply.
         {"text": "he is hitting me right now", "kind": "danger", "topic": "danger", "any": ["999"]},
         # Wrong: the fallback names 999, but an everyday question needs an answer.
-        {"text": "what is the weather", "kind": "everyday", "topic": "x", "any": ["999"]},
+        {"text": "whats the capital of france", "kind": "everyday", "topic": "x", "any": ["999"]},
         # Right: not the police's job, but the reply names the body that fixes it.
         {
             "text": "pothole in our road",
