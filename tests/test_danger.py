@@ -114,6 +114,11 @@ def test_a_never_phrase_overrides_urgent_words(engine):
     assert "never phrase" in engine.explain("not an emergency, the fight ended")
 
 
+def test_not_in_danger_does_not_hide_a_crisis(engine):
+    reply = engine.respond("im not in danger right now but i have written my goodbye letters")
+    assert reply.kind is ReplyKind.CRISIS and "116 123" in reply.html
+
+
 def test_when_unsure_the_reply_leads_with_999_and_keeps_the_answer(content_dir, encoder):
     # Every message is "unsure", even a sure answer on a calm topic.
     content_dir.set_thresholds(danger=50, danger_unsure=-50, danger_unsure_answered=-50)

@@ -6,10 +6,10 @@ sentence vector) learns the three labels from ``intents/_safety/`` and from ever
 example (all "not danger"). With sentence vectors, the examples nearest in meaning also
 vote: a message whose closest examples are everyday questions ("bonfire smoke coming into
 my house") is spared a false 999 that the linear model alone would give. Staff phrases in
-``intents/_danger.yaml`` override both: ``never`` phrases silence everything (in a long
-message, everything told before them), ``signals`` always mean danger now, ``ended`` ones
-("all gone now") hold back an unsure "danger now", and ``urgent`` phrases ("right now")
-turn an unsure verdict in the band's upper part into danger now.
+``intents/_danger.yaml`` override both: ``never`` phrases silence danger now, though not
+a crisis (in a long message, everything told before them), ``signals`` always mean danger
+now, ``ended`` ones ("all gone now") hold back an unsure "danger now", and ``urgent``
+phrases ("right now") turn an unsure verdict in the band's upper part into danger now.
 """
 
 from __future__ import annotations
@@ -137,10 +137,15 @@ def assess(
     corrected ones (phrases are checked on both, so a correction cannot hide danger);
     ``vote`` as for :meth:`SafetyModel.scores`."""
     never = phrases.never_match(cleaned) or phrases.never_match(words)
+    danger, crisis = model.scores(words, vector, vote)
     if never:
+        # "Not in danger" speaks for danger now, not for a crisis: "I'm not in danger this
+        # second but I won't be around much longer".
+        if crisis >= thresholds.crisis:
+            why = f"crisis score {crisis:.3f} >= {thresholds.crisis} (never phrase '{never}')"
+            return SafetyVerdict(Safety.CRISIS, float("-inf"), crisis, why)
         return SafetyVerdict(Safety.NONE, float("-inf"), float("-inf"), f"never phrase '{never}'")
     signal = phrases.match(cleaned) or phrases.match(words)
-    danger, crisis = model.scores(words, vector, vote)
     # A staff phrase sends the emergency reply unless the learned check is sure it is not
     # danger (shoplifters "hitting my shop", "compensation for being assaulted"): then the
     # phrase counts for nothing, not even the 999 line (on spent rounds it led 26 calm
