@@ -79,13 +79,22 @@ def test_eval_scores_route_cases_by_what_the_reply_names(tmp_path, capsys):
             "topic": "roads",
             "any": ["county council"],
         },
+        # Right: out of scope to its writer, but a topic's answer names who helps.
+        {"text": "pothole", "kind": "out_of_scope", "topic": "roads", "any": ["county council"]},
+        # Wrong: the fallback, but it does not name the route.
+        {"text": "whats the capital of france", "kind": "out_of_scope", "any": ["Ofsted"]},
     ]
     cases.write_text("".join(json.dumps(row) + "\n" for row in rows))
     assert main(["eval", str(cases), "--json"]) == 0
     figures = json.loads(capsys.readouterr().out)
-    assert (figures["right"], figures["cases"]) == (3, 5)
+    assert (figures["right"], figures["cases"]) == (4, 7)
     assert figures["by_kind"]["danger"] == {"cases": 1, "right": 1}
-    assert figures["outcomes_when_wrong"] == {"everyday -> answer": 1, "everyday -> fallback": 1}
+    assert figures["by_kind"]["out_of_scope"] == {"cases": 2, "right": 1}
+    assert figures["outcomes_when_wrong"] == {
+        "everyday -> answer": 1,
+        "everyday -> fallback": 1,
+        "out_of_scope -> fallback": 1,
+    }
 
 
 def test_a_broken_cases_file_is_reported_with_its_line(tmp_path, capsys):

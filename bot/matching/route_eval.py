@@ -11,7 +11,8 @@ which replies can be right:
 - ``crisis``: the crisis reply, or the emergency reply, naming a crisis route;
 - ``everyday``: a topic's answer, or an out-of-scope topic's own reply naming the body
   that helps (not the general fallback, a "did you mean", or a false 999);
-- ``out_of_scope``: the fallback, which must name who can help.
+- ``out_of_scope``: the fallback, or a topic's answer, naming who can help (a writer's
+  "out of scope" may be a topic here: "how do I get a fishing licence").
 
 A case marked ``"hard": true`` is a hard negative: alarming words that are not danger now
 ("was punched last month", "my mum will kill me"). Hard negatives are also tallied apart.
@@ -132,6 +133,8 @@ def _answers(reply: Reply) -> bool:
 def is_route_right(case: RouteCase, reply: Reply) -> bool:
     if case.kind == "everyday":
         return _answers(reply) and names_route(reply, case.any)
+    if case.kind == "out_of_scope" and _answers(reply):
+        return names_route(reply, case.any)
     return reply.kind in _RIGHT_KINDS[case.kind] and names_route(reply, case.any)
 
 
