@@ -90,8 +90,6 @@ def _answer_folds(
         for fold in range(len(held)):
             yield _answer_fold(content, encoder, held[fold])
         return
-    if encoder is not None:  # encoded once here, so no worker runs the model
-        encoder.encode([case.text for fold in held for case, _ in fold])
     _FORKED = (content, encoder, held)
     try:
         context = multiprocessing.get_context("fork")
