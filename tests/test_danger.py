@@ -131,6 +131,20 @@ def test_when_unsure_the_reply_leads_with_999_and_keeps_the_answer(content_dir, 
     assert "0300 011 55 55" in reply.html
 
 
+def test_when_unsure_a_past_event_gets_no_999_line_unless_it_is_happening_now(
+    content_dir, encoder
+):
+    # Every message is "unsure": only the resident's own words decide the 999 line.
+    content_dir.set_thresholds(danger=50, danger_unsure=-50, danger_unsure_answered=-50)
+    content, problems = load_content(content_dir.intents, content_dir.knowledge)
+    assert content is not None, problems
+    engine = Engine(content, encoder)
+    past = engine.respond("i was robbed at knifepoint two weeks ago, who can i talk to")
+    assert not past.danger_prompt and "999" not in past.html.split("\n", 1)[0]
+    now = engine.respond("i was robbed at knifepoint two weeks ago and hes outside now")
+    assert now.danger_prompt or now.kind is ReplyKind.EMERGENCY
+
+
 def test_when_unsure_an_answer_opening_with_999_is_not_given_a_second_999_line(
     content_dir, encoder
 ):

@@ -29,6 +29,7 @@ class DangerCheck:
     signals: PhraseSet = field(default_factory=lambda: PhraseSet(()))
     urgent: PhraseSet = field(default_factory=lambda: PhraseSet(()))
     not_if: PhraseSet = field(default_factory=lambda: PhraseSet(()))
+    past: PhraseSet = field(default_factory=lambda: PhraseSet(()))
     never: PhraseSet = field(default_factory=lambda: PhraseSet(()))
     present: PhraseSet = field(default_factory=lambda: PhraseSet(()))
     over: PhraseSet = field(default_factory=lambda: PhraseSet(()))
@@ -42,9 +43,16 @@ class DangerCheck:
         """The signal phrase that marks ``text`` (cleaned words) as danger now, or None
         (also when a ``not_if`` phrase marks it as past or general, or an ``ended`` one
         says it is over)."""
-        if self.not_if.matching(text) or self.ended.matching(text):
+        if self.not_if.matching(text) or self.past.matching(text) or self.ended.matching(text):
             return None
         return self.signals.first(text)
+
+    def past_match(self, text: str) -> str | None:
+        """A phrase saying the message is about the past or asks in general ("three weeks
+        ago", "is that assault lol"), unless a ``present`` word says it is happening now."""
+        if self.present_match(text):
+            return None
+        return self.past.first(text)
 
     def urgent_match(self, text: str) -> str | None:
         """A phrase saying it is happening now ("right now"): it confirms suspected danger."""
@@ -66,6 +74,7 @@ class DangerCheck:
             *self.signals.phrases,
             *self.urgent.phrases,
             *self.not_if.phrases,
+            *self.past.phrases,
             *self.never.phrases,
             *self.present.phrases,
             *self.over.phrases,
@@ -81,7 +90,7 @@ def load_danger(folder: Path) -> tuple[DangerCheck, list[Problem]]:
     if doc.root is None:
         return DangerCheck(), doc.problems
     fields = doc.mapping(doc.root, "the danger signals file") or {}
-    keys = ("signals", "urgent", "not_if", "never", "present", "over", "ended")
+    keys = ("signals", "urgent", "not_if", "past", "never", "present", "over", "ended")
     doc.unknown_keys(fields, set(keys), "the danger signals file")
     lists = {}
     for key in keys:

@@ -174,5 +174,11 @@ def assess(
         urgent = phrases.urgent_match(cleaned) or phrases.urgent_match(words)
         if urgent and danger >= thresholds.danger_urgent:
             return SafetyVerdict(Safety.DANGER_NOW, danger, crisis, f"{why}, and '{urgent}'")
+        # "Mugged at knifepoint 3 weeks ago", "is that assault technically lol": the
+        # resident's own words put it in the past or make it a question, and the model is
+        # only unsure, so the answer is not led by the 999 line.
+        past = phrases.past_match(cleaned) or phrases.past_match(words)
+        if past:
+            return SafetyVerdict(Safety.NONE, danger, crisis, f"{why}, but '{past}'")
         return SafetyVerdict(Safety.UNSURE, danger, crisis, why)
     return SafetyVerdict(Safety.NONE, danger, crisis, "")
