@@ -119,6 +119,21 @@ def test_not_in_danger_does_not_hide_a_crisis(engine):
     assert reply.kind is ReplyKind.CRISIS and "116 123" in reply.html
 
 
+def test_a_crisis_told_before_not_in_danger_in_a_long_message_gets_the_crisis_reply(engine):
+    story = (
+        "The last year has been hard. I lost my job at the depot in the spring and the "
+        "bills kept coming, and my brother and I stopped speaking over our dad's house. "
+    ) * 8
+    text = (
+        story
+        + "i have written goodbye letters to my kids, i wont be here by the weekend. "
+        + "I am not in any danger from anyone else, I just needed to tell someone."
+    )
+    assert len(text) > 1200
+    reply = engine.respond(text)
+    assert reply.kind is ReplyKind.CRISIS and "116 123" in reply.html
+
+
 def test_when_unsure_the_reply_leads_with_999_and_keeps_the_answer(content_dir, encoder):
     # Every message is "unsure", even a sure answer on a calm topic.
     content_dir.set_thresholds(danger=50, danger_unsure=-50, danger_unsure_answered=-50)

@@ -302,8 +302,8 @@ class Engine:
         answer with the 999 line when it is in the message's last ``ENDING_CHARS``, where
         residents say what is happening now (earlier, it is the story); a part merely in
         the unsure band does not (the more parts, the more of them would be). A
-        ``never`` phrase ("I'm not in danger") silences the whole and, of the parts,
-        those told before it.
+        ``never`` phrase ("I'm not in danger") silences danger in the whole and in the
+        parts told before it, though not a crisis.
         A message over ``TAIL_FROM_CHARS`` also has its last sentences read alone, held to
         ``part_danger_tail`` when they agree read together (:meth:`_sure_enough`): "…and
         now he's at the back door" ends many a long message;
@@ -331,10 +331,7 @@ class Engine:
         ]
         part_cleaned = [clean(part) for _, _, part, _ in parts]
         part_words = [self.normalise.canonical(c) for c in part_cleaned]
-        kept = self._undenied(parts, part_cleaned, part_words)
-        parts = [parts[k] for k in kept]
-        part_cleaned = [part_cleaned[k] for k in kept]
-        part_words = [part_words[k] for k in kept]
+        denied = self._denied(parts, part_cleaned, part_words)
         part_vectors = self._encode(part_words)
         part_votes = self.safety.votes(part_vectors)
         # Worked out only for a part that needs it, once per message.
@@ -343,7 +340,9 @@ class Engine:
             vector = None if part_vectors is None else part_vectors[k]
             vote = None if part_votes is None else part_votes[k]
             said = self.assess(part_cleaned[k], part_words[k], vector, vote)
-            if len(texts[n]) <= TAIL_FROM_CHARS and said.safety is not Safety.CRISIS:
+            if said.safety is not Safety.CRISIS and (
+                len(texts[n]) <= TAIL_FROM_CHARS or k in denied
+            ):
                 continue
             verdict = self._sure_enough(
                 said, part_cleaned[k], tail, functools.partial(ending_danger, n)
@@ -363,16 +362,17 @@ class Engine:
                 verdicts[n] = replace(verdict, why=why)
         return verdicts
 
-    def _undenied(
+    def _denied(
         self, parts: list[tuple[int, int, str, bool]], cleaned: list[str], words: list[str]
-    ) -> list[int]:
-        """The indices of the ``(message, start, part, tail)`` parts told after their
+    ) -> set[int]:
+        """The indices of the ``(message, start, part, tail)`` parts told up to their
         message's last sentence with a ``never`` phrase ("nobody is in danger"), in the
-        resident's words or the corrected ones: a denial speaks for what was told before
+        resident's words or the corrected ones: a denial speaks for the danger told before
         it, not for what happens after it ("I'd ask how to report it if it's not an
-        emergency. Anyway, now two men have..."). Sentences only, not pairs: cleaning
-        drops the full stop that keeps "I said no. Emergency services came" from reading
-        as "no emergency"."""
+        emergency. Anyway, now two men have..."), nor for a crisis ("I've written my
+        goodbye letters. I'm not in any danger from anyone else"). Sentences only, not
+        pairs: cleaning drops the full stop that keeps "I said no. Emergency services
+        came" from reading as "no emergency"."""
         sentence: dict[tuple[int, int], int] = {}  # the shortest part at a start
         for k, (n, start, part, _) in enumerate(parts):
             shortest = sentence.get((n, start))
@@ -383,7 +383,7 @@ class Engine:
         for (n, start), k in sentence.items():
             if never(cleaned[k]) or never(words[k]):
                 denied[n] = max(denied.get(n, -1), start)
-        return [k for k, (n, start, _, _) in enumerate(parts) if start > denied.get(n, -1)]
+        return {k for k, (n, start, _, _) in enumerate(parts) if start <= denied.get(n, -1)}
 
     def _ending_danger(self, text: str) -> float:
         """The danger score of a message's last ``TAIL_CHARS`` read together, before staff
