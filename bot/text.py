@@ -120,6 +120,16 @@ class PhraseSet:
         found = self.matching(text)
         return self.phrases[found[0]] if found else None
 
+    def first_unless_after(self, text: str, words: frozenset[str]) -> str | None:
+        """The first phrase found in ``text`` at a place not right after one of ``words``
+        ("he hasn't threatened to hurt me" is no threat)."""
+        for i in self.matching(text):
+            for found in self._patterns[i].finditer(text):
+                before = text[: found.start()].split()
+                if not before or before[-1] not in words:
+                    return self.phrases[i]
+        return None
+
 
 def plural(count: int, noun: str, nouns: str = "") -> str:
     """``count`` and the noun that agrees with it: '1 question', '2 questions' (``nouns``

@@ -134,6 +134,18 @@ def test_a_crisis_told_before_not_in_danger_in_a_long_message_gets_the_crisis_re
     assert reply.kind is ReplyKind.CRISIS and "116 123" in reply.html
 
 
+def test_a_danger_phrase_the_resident_denies_is_not_danger(engine):
+    for text in (
+        "he hasnt threatened to kill me, he just keeps turning up at my work",
+        "im not being followed, i just want a personal alarm",
+    ):
+        reply = engine.respond(text)
+        assert reply.kind is not ReplyKind.EMERGENCY, text
+    assert engine.respond("my ex threatened to hurt me and hes outside").kind is (
+        ReplyKind.EMERGENCY
+    )
+
+
 def test_when_unsure_the_reply_leads_with_999_and_keeps_the_answer(content_dir, encoder):
     # Every message is "unsure", even a sure answer on a calm topic.
     content_dir.set_thresholds(danger=50, danger_unsure=-50, danger_unsure_answered=-50)

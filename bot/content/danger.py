@@ -22,6 +22,11 @@ from bot.content.yamlnodes import YamlFile
 from bot.text import PhraseSet
 
 DANGER_FILE = "_danger.yaml"
+# A signal right after one of these is denied, not told: "he hasn't threatened to hurt
+# me", "I'm not being followed". Not "won't" or "can't": "he won't stop hitting me".
+NEGATIONS = frozenset(
+    {"not", "never", "hasnt", "hadnt", "havent", "didnt", "isnt", "wasnt", "arent", "werent"}
+)
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,7 @@ class DangerCheck:
         says it is over)."""
         if self.not_if.matching(text) or self.past.matching(text) or self.ended.matching(text):
             return None
-        return self.signals.first(text)
+        return self.signals.first_unless_after(text, NEGATIONS)
 
     def past_match(self, text: str) -> str | None:
         """A phrase saying the message is about the past or asks in general ("three weeks
