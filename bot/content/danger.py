@@ -46,8 +46,8 @@ class DangerCheck:
 
     def match(self, text: str) -> str | None:
         """The signal phrase that marks ``text`` (cleaned words) as danger now, or None
-        (also when a ``not_if`` phrase marks it as past or general, or an ``ended`` one
-        says it is over)."""
+        (also when a ``past`` or ``not_if`` phrase marks it as past or general, an ``ended``
+        one says it is over, or the signal comes right after a negation)."""
         if self.not_if.matching(text) or self.past.matching(text) or self.ended.matching(text):
             return None
         return self.signals.first_unless_after(text, NEGATIONS)

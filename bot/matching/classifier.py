@@ -20,7 +20,8 @@ import itertools
 import logging
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,24 @@ log = logging.getLogger(__name__)
 KEEP_MODELS = 12  # trained models kept in the cache folder (one per content version and kind)
 Row = tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]  # feature indices, their values
 CHAR_NGRAMS = (1, 5)
+
+
+@dataclass(frozen=True)
+class SparseRows:
+    """Fitted texts' features in compressed-row form, as training reads them: text i's
+    columns and values are ``indices`` and ``values`` from ``indptr[i]`` to
+    ``indptr[i + 1]``."""
+
+    indptr: npt.NDArray[np.intp]
+    indices: npt.NDArray[np.intp]
+    values: npt.NDArray[np.float32]
+
+    def __len__(self) -> int:
+        return len(self.indptr) - 1
+
+    def __iter__(self) -> Iterator[Row]:
+        for start, end in itertools.pairwise(self.indptr.tolist()):
+            yield self.indices[start:end], self.values[start:end]
 
 
 def _word_terms(words: list[str]) -> Counter[str]:
@@ -68,7 +87,7 @@ class Featurizer:
         self.idf: list[float] = []  # by feature column
         self._char_cache: dict[str, list[tuple[int, int]]] = {}
 
-    def fit(self, texts: Sequence[str]) -> list[Row]:
+    def fit(self, texts: Sequence[str]) -> SparseRows:
         grams: dict[str, tuple[str, ...]] = {}
         term_sets = []
         for text in texts:
@@ -99,11 +118,9 @@ class Featurizer:
         self.idf = idf
         self._char_cache.clear()
 
-    def _rows(self, term_sets: list[tuple[Counter[str], Counter[str]]]) -> list[Row]:
+    def _rows(self, term_sets: list[tuple[Counter[str], Counter[str]]]) -> SparseRows:
         """Each fitted text's features, as ``vector`` computes them, for all texts at once:
         sublinear term frequency times IDF, each block scaled to unit length."""
-        if not term_sets:
-            return []
         cols: list[int] = []
         counts: list[int] = []
         sizes: list[int] = []  # terms per (text, block), words then characters
@@ -117,8 +134,9 @@ class Featurizer:
         group = np.repeat(np.arange(len(sizes)), sizes)
         norm = np.sqrt(np.bincount(group, weights=vals * vals, minlength=len(sizes)))
         vals /= np.where(norm > 0, norm, 1.0)[group]
-        ends = np.cumsum(sizes)[1::2][:-1]  # where each text's terms end
-        return list(zip(np.split(col, ends), np.split(vals.astype(np.float32), ends), strict=True))
+        indptr = np.zeros(len(term_sets) + 1, dtype=np.intp)
+        indptr[1:] = np.cumsum(sizes, dtype=np.intp)[1::2]  # where each text's terms end
+        return SparseRows(indptr, col, vals.astype(np.float32))
 
     def vector(self, text: str) -> tuple[list[int], list[float]]:
         """Features of one message: the same values as in training, computed with a
@@ -261,21 +279,17 @@ class LinearModel:
         bias = np.zeros(k, dtype=np.float32)  # the weight of a constant feature of 1
         alpha = np.zeros((n, k), dtype=np.float32)
         diagonal = np.float32(1.0 / (2.0 * self.regularisation))  # squared hinge: 1 / 2C
-        indptr = np.zeros(n + 1, dtype=np.intp)
-        indptr[1:] = np.cumsum([len(cols) for cols, _ in rows])
-        indices = np.concatenate([np.zeros(0, np.intp), *(cols for cols, _ in rows)])
-        values = np.concatenate([np.zeros(0, np.float32), *(vals for _, vals in rows)])
-        row_of = np.repeat(np.arange(n), np.diff(indptr))
-        norms = np.bincount(row_of, weights=values.astype(np.float64) ** 2, minlength=n)
+        row_of = np.repeat(np.arange(n), np.diff(rows.indptr))
+        norms = np.bincount(row_of, weights=rows.values.astype(np.float64) ** 2, minlength=n)
         norms += (dense.astype(np.float64) ** 2).sum(axis=1)
         q = (norms + 1.0 + diagonal).astype(np.float32)
         rng = np.random.default_rng(0)  # a fixed order: the same content, the same model
         for _ in range(self.MAX_EPOCHS):
             worst = dual_epoch(
                 rng.permutation(n),
-                indptr,
-                indices,
-                values,
+                rows.indptr,
+                rows.indices,
+                rows.values,
                 dense,
                 targets,
                 alpha,
